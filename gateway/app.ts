@@ -1,0 +1,65 @@
+import { Hono } from 'hono';
+import type { KeyStore } from './auth/key-store.ts';
+import type { CallSink } from './calls/record.ts';
+import type { SluiceConfig } from './config/schema.ts';
+import type { Pricer } from './cost/pricing.ts';
+import { GatewayError } from './errors/gateway-error.ts';
+import type { AppEnv } from './http/env.ts';
+import { errorHandler, renderError } from './http/error-handler.ts';
+import { requireKey } from './http/middleware/auth.ts';
+import { requestId } from './http/middleware/request-id.ts';
+import { healthRoutes, type HealthReport } from './http/routes/health.ts';
+import { inferenceRoutes } from './http/routes/inference.ts';
+import { keyRoutes } from './http/routes/keys.ts';
+import type { Logger } from './logger.ts';
+import { createModelCatalog } from './pipeline/models.ts';
+import type { Providers } from './providers/registry.ts';
+import { createModelResolver } from './routing/resolve-model.ts';
+
+/** Everything the app needs, built by the composition root (gateway/server.ts) or a test. */
+export interface AppDeps {
+  config: SluiceConfig;
+  keys: KeyStore;
+  providers: Providers;
+  calls: CallSink;
+  pricer: Pricer;
+  logger: Logger;
+  /** Monotonic milliseconds for durations (performance.now). */
+  now: () => number;
+  /** Wall clock in epoch milliseconds. */
+  clock: () => number;
+  random: () => number;
+  health?: HealthReport;
+}
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const tracker = { sink: deps.calls, pricer: deps.pricer, now: deps.now };
+  const pipeline = {
+    resolveModel: createModelResolver(deps.config, deps.providers),
+    now: deps.now,
+    random: deps.random,
+    logger: deps.logger,
+  };
+
+  app.use(requestId());
+  app.route('/', healthRoutes(deps.health ?? (() => ({}))));
+  app.route(
+    '/',
+    inferenceRoutes({
+      keys: deps.keys,
+      pipeline,
+      tracker,
+      models: createModelCatalog(deps.providers, deps.logger, deps.clock),
+      bodyLimitBytes: deps.config.server.body_limit_bytes,
+    }),
+  );
+  app.use('/api/*', requireKey({ keys: deps.keys, scope: 'admin' }));
+  app.route('/api/keys', keyRoutes(deps.keys));
+
+  app.notFound((c) =>
+    renderError(new GatewayError('not_found', `Unknown endpoint: ${c.req.method} ${c.req.path.slice(0, 200)}`), c, deps.logger),
+  );
+  app.onError(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,140 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { desc, eq, isNull } from 'drizzle-orm';
+import { v7 as uuidv7 } from 'uuid';
+import type { Database } from '../db/client.ts';
+import { apiKeys, type ApiKeyRow, type KeyScope } from './schema.ts';
+
+export interface AuthenticatedKey {
+  /** Null for the SLUICE_ADMIN_KEY, which lives in env, not in the table. */
+  id: string | null;
+  name: string;
+  scope: KeyScope;
+}
+
+export interface MintedKey {
+  row: ApiKeyRow;
+  /** The secret itself; returned once and never stored. */
+  key: string;
+}
+
+const KEYS_CHANNEL = 'sluice_api_keys';
+
+export function hashKey(key: string): Buffer {
+  return createHash('sha256').update(key).digest();
+}
+
+/**
+ * Gateway keys served from memory: the request path hashes the presented key and looks the
+ * hash up in a Map, never waiting on Postgres for a known key. Changes reach other instances
+ * through NOTIFY (or polling where the driver cannot LISTEN); a key minted elsewhere and not
+ * yet seen here is looked up once in the database.
+ */
+export class KeyStore {
+  private byHash = new Map<string, { id: string; name: string; scope: KeyScope; hash: Buffer }>();
+  private readonly adminHash: Buffer | null;
+  private readonly touched = new Set<string>();
+  private readonly misses = new Map<string, number>();
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly database: Database,
+    opts: { adminKey?: string | undefined; now?: () => number },
+  ) {
+    this.adminHash = opts.adminKey ? hashKey(opts.adminKey) : null;
+    this.now = opts.now ?? Date.now;
+  }
+
+  private readonly now: () => number;
+
+  async start(opts: { pollMs?: number; touchFlushMs?: number } = {}): Promise<void> {
+    await this.reload();
+    const listening = await this.database.listen(KEYS_CHANNEL, () => void this.reload().catch(() => {}));
+    if (!listening) this.timers.push(setInterval(() => void this.reload().catch(() => {}), opts.pollMs ?? 2_000).unref());
+    this.timers.push(setInterval(() => void this.flushTouched().catch(() => {}), opts.touchFlushMs ?? 10_000).unref());
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.flushTouched().catch(() => {});
+  }
+
+  async reload(): Promise<void> {
+    const rows = await this.database.db.select().from(apiKeys).where(isNull(apiKeys.revokedAt));
+    const next = new Map<string, { id: string; name: string; scope: KeyScope; hash: Buffer }>();
+    for (const r of rows) next.set(r.keyHash, { id: r.id, name: r.name, scope: r.scope, hash: Buffer.from(r.keyHash, 'hex') });
+    this.byHash = next;
+  }
+
+  /** The hot path: synchronous, no I/O. Undefined when the key is not known in memory. */
+  lookup(key: string): AuthenticatedKey | undefined {
+    const hash = hashKey(key);
+    if (this.adminHash && timingSafeEqual(hash, this.adminHash)) return { id: null, name: 'SLUICE_ADMIN_KEY', scope: 'admin' };
+    const hex = hash.toString('hex');
+    const hit = this.byHash.get(hex);
+    // The Map finds the entry by hash; the constant-time compare keeps the final check free of early exits.
+    if (!hit || !timingSafeEqual(hash, hit.hash)) return undefined;
+    this.touched.add(hit.id);
+    return { id: hit.id, name: hit.name, scope: hit.scope };
+  }
+
+  /** For a key not in memory: one database look-up, with a short negative cache against floods. */
+  async lookupSlow(key: string): Promise<AuthenticatedKey | undefined> {
+    const hex = hashKey(key).toString('hex');
+    const missedAt = this.misses.get(hex);
+    if (missedAt !== undefined && this.now() - missedAt < 5_000) return undefined;
+    const [row] = await this.database.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hex)).limit(1);
+    if (!row || row.revokedAt) {
+      if (this.misses.size > 10_000) this.misses.clear();
+      this.misses.set(hex, this.now());
+      return undefined;
+    }
+    this.byHash.set(hex, { id: row.id, name: row.name, scope: row.scope, hash: Buffer.from(hex, 'hex') });
+    return this.lookup(key);
+  }
+
+  async mint(input: { name: string; scope: KeyScope; rateLimitRpm?: number | undefined }): Promise<MintedKey> {
+    const key = `sk-sluice-${randomBytes(24).toString('base64url')}`;
+    const hex = hashKey(key).toString('hex');
+    const [row] = await this.database.db
+      .insert(apiKeys)
+      .values({
+        id: uuidv7(),
+        name: input.name,
+        keyHash: hex,
+        prefix: key.slice(0, 14),
+        scope: input.scope,
+        rateLimitRpm: input.rateLimitRpm ?? null,
+      })
+      .returning();
+    this.byHash.set(hex, { id: row!.id, name: row!.name, scope: row!.scope, hash: Buffer.from(hex, 'hex') });
+    this.misses.delete(hex);
+    await this.database.notify(KEYS_CHANNEL, row!.id).catch(() => {});
+    return { row: row!, key };
+  }
+
+  async list(): Promise<ApiKeyRow[]> {
+    return this.database.db.select().from(apiKeys).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id));
+  }
+
+  /** Revokes a key; false when there is no such (unrevoked) key. */
+  async revoke(id: string): Promise<ApiKeyRow | undefined> {
+    const [row] = await this.database.db
+      .update(apiKeys)
+      .set({ revokedAt: new Date(this.now()) })
+      .where(eq(apiKeys.id, id))
+      .returning();
+    if (!row) return undefined;
+    this.byHash.delete(row.keyHash);
+    await this.database.notify(KEYS_CHANNEL, id).catch(() => {});
+    return row;
+  }
+
+  private async flushTouched(): Promise<void> {
+    if (this.touched.size === 0) return;
+    const ids = [...this.touched];
+    this.touched.clear();
+    const at = new Date(this.now());
+    for (const id of ids) await this.database.db.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id));
+  }
+}

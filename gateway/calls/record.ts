@@ -1,0 +1,62 @@
+import type { NormalizedUsage } from '../providers/usage.ts';
+
+/** One provider try within a call. */
+export interface Attempt {
+  provider: string;
+  model: string;
+  /** Upstream HTTP status, or null when no response arrived (connection error, timeout). */
+  status: number | null;
+  /** Gateway error code when the try failed. */
+  error: string | null;
+  latencyMs: number;
+}
+
+export type CallStatus = 'ok' | 'upstream_error' | 'client_error' | 'client_aborted' | 'gateway_error';
+export type CostStatus = 'exact' | 'estimated' | 'unpriced';
+export type CallEndpoint = 'chat.completions' | 'embeddings' | 'messages' | 'responses';
+
+/**
+ * Everything the call log keeps about one call (issue 3). Built on the request path with
+ * plain assignments, handed to the log sink once, and written to Postgres off the hot path.
+ */
+export interface CallRecord {
+  id: string;
+  requestId: string;
+  startedAt: Date;
+  endpoint: CallEndpoint;
+  apiKeyId: string | null;
+  route: string | null;
+  variant: string | null;
+  shadow: boolean;
+  parentCallId: string | null;
+  provider: string | null;
+  model: string | null;
+  promptName: string | null;
+  promptVersion: number | null;
+  stream: boolean;
+  status: CallStatus;
+  httpStatus: number;
+  errorCode: string | null;
+  errorMessage: string | null;
+  attempts: Attempt[];
+  latencyMs: number;
+  ttftMs: number | null;
+  overheadMs: number | null;
+  usage: NormalizedUsage | null;
+  costMicros: number | null;
+  costStatus: CostStatus;
+  cacheStatus: 'hit' | 'miss' | 'bypass' | null;
+  user: string | null;
+  metadata: Record<string, string> | null;
+  retrievedDocIds: string[] | null;
+  /** Bodies go to the payload table (capped and redacted by the writer). */
+  requestBody: unknown;
+  responseBody: unknown;
+}
+
+/** Where finished call records go. Must never block or throw on the request path. */
+export interface CallSink {
+  enqueue(record: CallRecord): void;
+}
+
+export const discardSink: CallSink = { enqueue() {} };

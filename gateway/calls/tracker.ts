@@ -1,0 +1,147 @@
+import type { AuthenticatedKey } from '../auth/key-store.ts';
+import type { Pricer } from '../cost/pricing.ts';
+import type { GatewayError } from '../errors/gateway-error.ts';
+import type { Provider } from '../providers/types.ts';
+import type { NormalizedUsage } from '../providers/usage.ts';
+import type { Attempt, CallEndpoint, CallRecord, CallSink, CallStatus } from './record.ts';
+
+export interface TrackerDeps {
+  sink: CallSink;
+  pricer: Pricer;
+  /** Monotonic milliseconds (performance.now) for durations. */
+  now: () => number;
+}
+
+function statusOf(err: GatewayError): CallStatus {
+  if (err.code === 'client_aborted') return 'client_aborted';
+  if (err.code.startsWith('upstream_')) return 'upstream_error';
+  if (err.code === 'internal_error' || err.code === 'shutting_down') return 'gateway_error';
+  return 'client_error';
+}
+
+/**
+ * The life of one call's record: created when the request arrives, filled in as the pipeline
+ * goes, finished exactly once (success, error or client abort) and handed to the sink.
+ */
+export class CallTracker {
+  readonly record: CallRecord;
+  private readonly t0: number;
+  private providerType: Provider['type'] | null = null;
+  private waitedMs = 0;
+  private done = false;
+
+  constructor(
+    init: { id: string; requestId: string; endpoint: CallEndpoint; startedAt: Date; t0: number },
+    private readonly deps: TrackerDeps,
+  ) {
+    this.t0 = init.t0;
+    this.record = {
+      id: init.id,
+      requestId: init.requestId,
+      startedAt: init.startedAt,
+      endpoint: init.endpoint,
+      apiKeyId: null,
+      route: null,
+      variant: null,
+      shadow: false,
+      parentCallId: null,
+      provider: null,
+      model: null,
+      promptName: null,
+      promptVersion: null,
+      stream: false,
+      status: 'ok',
+      httpStatus: 200,
+      errorCode: null,
+      errorMessage: null,
+      attempts: [],
+      latencyMs: 0,
+      ttftMs: null,
+      overheadMs: null,
+      usage: null,
+      costMicros: null,
+      costStatus: 'unpriced',
+      cacheStatus: null,
+      user: null,
+      metadata: null,
+      retrievedDocIds: null,
+      requestBody: null,
+      responseBody: null,
+    };
+  }
+
+  get finished(): boolean {
+    return this.done;
+  }
+
+  get attempts(): Attempt[] {
+    return this.record.attempts;
+  }
+
+  setKey(key: AuthenticatedKey): void {
+    this.record.apiKeyId = key.id;
+  }
+
+  setTarget(provider: Provider, model: string): void {
+    this.record.provider = provider.name;
+    this.record.model = model;
+    this.providerType = provider.type;
+  }
+
+  /** Time spent waiting between retries; not the gateway's own overhead. */
+  addWait(ms: number): void {
+    this.waitedMs += ms;
+  }
+
+  markFirstToken(): void {
+    if (this.record.ttftMs === null) this.record.ttftMs = this.deps.now() - this.t0;
+  }
+
+  /** Gateway time so far, excluding upstream tries and backoff waits. */
+  overheadMs(): number {
+    let upstream = this.waitedMs;
+    for (const a of this.record.attempts) upstream += a.latencyMs;
+    return Math.max(0, this.deps.now() - this.t0 - upstream);
+  }
+
+  /** Prices the usage, stores it on the record and returns the cost (null when unpriced). */
+  price(usage: NormalizedUsage | null, estimated: boolean, kind: 'chat' | 'embedding'): number | null {
+    this.record.usage = usage;
+    if (!this.record.provider || !this.record.model || !this.providerType) return null;
+    const { costMicros, status } = this.deps.pricer.price({
+      provider: this.record.provider,
+      providerType: this.providerType,
+      model: this.record.model,
+      usage,
+      estimated,
+      at: this.record.startedAt,
+      kind,
+    });
+    this.record.costMicros = costMicros;
+    this.record.costStatus = status;
+    return costMicros;
+  }
+
+  finishOk(responseBody: unknown): void {
+    if (this.done) return;
+    this.record.responseBody = responseBody;
+    this.finish();
+  }
+
+  finishError(err: GatewayError, responseBody: unknown = null): void {
+    if (this.done) return;
+    this.record.status = statusOf(err);
+    this.record.httpStatus = err.status;
+    this.record.errorCode = err.code;
+    this.record.errorMessage = err.message.slice(0, 2000);
+    this.record.responseBody = responseBody;
+    this.finish();
+  }
+
+  private finish(): void {
+    this.done = true;
+    this.record.latencyMs = this.deps.now() - this.t0;
+    if (this.record.overheadMs === null) this.record.overheadMs = this.overheadMs();
+    this.deps.sink.enqueue(this.record);
+  }
+}

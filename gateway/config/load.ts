@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type SluiceConfig } from './schema.ts';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** `${VAR}` and `${VAR:-default}` in every string of the parsed YAML; `$${` escapes. */
+export function interpolateEnv(value: unknown, env: Env, path: string[] = []): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (whole, escaped, key: string, fallback?: string) => {
+      if (escaped) return whole.slice(1);
+      const v = env[key];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      throw new ConfigError(`${path.join('.') || '(root)'}: environment variable ${key} is not set`);
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...path, String(i)]));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = interpolateEnv(v, env, [...path, k]);
+    return out;
+  }
+  return value;
+}
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const where = issue.path.length ? issue.path.join('.') : '(root)';
+      if (issue.code === 'unrecognized_keys') return `${where}: unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      return `${where}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+/** References between sections must resolve; a dangling one fails the boot naming its key. */
+function checkReferences(config: SluiceConfig): void {
+  for (const [name, provider] of Object.entries(config.providers)) {
+    if (provider.type === 'openai-compatible' && !provider.base_url) {
+      throw new ConfigError(`providers.${name}.base_url: required for type openai-compatible`);
+    }
+  }
+  for (const [alias, target] of Object.entries(config.models)) {
+    const provider = target.split('/')[0] ?? '';
+    if (!target.includes('/') || !(provider in config.providers)) {
+      throw new ConfigError(`models.${alias}: "${target}" must be provider/model with a configured provider`);
+    }
+  }
+  for (const key of Object.keys(config.pricing.overrides)) {
+    if (key.includes('/') && !((key.split('/')[0] ?? '') in config.providers)) {
+      throw new ConfigError(`pricing.overrides.${key}: unknown provider "${key.split('/')[0]}"`);
+    }
+  }
+}
+
+export function parseConfig(raw: unknown, env: Env): SluiceConfig {
+  const interpolated = interpolateEnv(raw ?? {}, env);
+  const result = configSchema.safeParse(interpolated);
+  if (!result.success) throw new ConfigError(`invalid config: ${formatIssues(result.error)}`);
+  checkReferences(result.data);
+  return deepFreeze(result.data);
+}
+
+/** With no config file, providers come from the usual env vars. */
+export function configFromEnv(env: Env): SluiceConfig {
+  const providers: Record<string, unknown> = {};
+  if (env.OPENAI_API_KEY || env.OPENAI_BASE_URL) {
+    providers.openai = {
+      type: env.OPENAI_BASE_URL ? 'openai-compatible' : 'openai',
+      ...(env.OPENAI_API_KEY ? { api_key: env.OPENAI_API_KEY } : {}),
+      ...(env.OPENAI_BASE_URL ? { base_url: env.OPENAI_BASE_URL } : {}),
+    };
+  }
+  if (env.ANTHROPIC_API_KEY || env.ANTHROPIC_BASE_URL) {
+    providers.anthropic = {
+      type: 'anthropic',
+      ...(env.ANTHROPIC_API_KEY ? { api_key: env.ANTHROPIC_API_KEY } : {}),
+      ...(env.ANTHROPIC_BASE_URL ? { base_url: env.ANTHROPIC_BASE_URL } : {}),
+    };
+  }
+  return parseConfig({ providers }, env);
+}
+
+export function loadConfig(env: Env): SluiceConfig {
+  const path = env.SLUICE_CONFIG;
+  if (!path) return configFromEnv(env);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`SLUICE_CONFIG: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`SLUICE_CONFIG: ${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  return parseConfig(raw, env);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+
+/**
+ * The shape of sluice.config.yaml (DESIGN §3). Every object is strict so an unknown key
+ * fails the boot with its path instead of being silently ignored.
+ */
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must match [A-Za-z0-9][A-Za-z0-9._-]*');
+
+const timeouts = z
+  .object({
+    connect_ms: z.number().int().positive().default(5_000),
+    first_byte_ms: z.number().int().positive().default(60_000),
+    total_ms: z.number().int().positive().default(600_000),
+  })
+  .strict();
+
+const retry = z
+  .object({
+    max_attempts: z.number().int().min(1).max(10).default(3),
+    base_delay_ms: z.number().int().min(0).default(200),
+    max_delay_ms: z.number().int().min(0).default(5_000),
+  })
+  .strict();
+
+export const providerSchema = z
+  .object({
+    type: z.enum(['openai', 'openai-compatible', 'anthropic']),
+    api_key: z.string().optional(),
+    base_url: z.string().url().optional(),
+    models: z.array(z.string().min(1)).optional(),
+    /** Extra headers sent upstream (e.g. OpenAI-Organization). */
+    headers: z.record(z.string(), z.string()).optional(),
+    timeouts: timeouts.optional(),
+    retry: retry.optional(),
+    /** Anthropic requires max_tokens; used when the request gives none. */
+    default_max_tokens: z.number().int().positive().optional(),
+    connections: z.number().int().positive().max(1024).optional(),
+  })
+  .strict();
+
+const priceOverride = z
+  .object({
+    input: z.number().nonnegative(),
+    output: z.number().nonnegative().optional(),
+    cached_input: z.number().nonnegative().optional(),
+    cache_write: z.number().nonnegative().optional(),
+    reasoning: z.number().nonnegative().optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    providers: z.record(name, providerSchema).default({}),
+    /** Bare model names mapped to `provider/model`. */
+    models: z.record(z.string().min(1), z.string().min(1)).default({}),
+    /** Routes, retrievers and other sections are validated by the modules that own them. */
+    routes: z.record(name, z.unknown()).optional(),
+    retrievers: z.record(name, z.unknown()).optional(),
+    pricing: z
+      .object({ overrides: z.record(z.string(), priceOverride).default({}) })
+      .strict()
+      .default({ overrides: {} }),
+    server: z
+      .object({
+        body_limit_bytes: z.number().int().positive().default(10 * 1024 * 1024),
+      })
+      .strict()
+      .default({ body_limit_bytes: 10 * 1024 * 1024 }),
+    logging: z
+      .object({
+        enabled: z.boolean().default(true),
+        payloads: z.boolean().default(true),
+        payload_max_bytes: z.number().int().positive().default(256 * 1024),
+        redact_fields: z.array(z.string()).default([]),
+        redact_patterns: z.array(z.string()).default([]),
+        queue_max: z.number().int().positive().default(50_000),
+        batch_size: z.number().int().positive().default(500),
+        flush_ms: z.number().int().positive().default(200),
+        retention_days: z.number().int().positive().optional(),
+      })
+      .strict()
+      .default({
+        enabled: true,
+        payloads: true,
+        payload_max_bytes: 256 * 1024,
+        redact_fields: [],
+        redact_patterns: [],
+        queue_max: 50_000,
+        batch_size: 500,
+        flush_ms: 200,
+      }),
+  })
+  .strict();
+
+export type RawConfig = z.input<typeof configSchema>;
+export type SluiceConfig = z.output<typeof configSchema>;
+export type ProviderConfig = z.output<typeof providerSchema>;
+export type ProviderType = ProviderConfig['type'];

@@ -1,0 +1,2 @@
+/** Every table, gathered for drizzle-kit and the typed client. Each module owns its own file. */
+export * from '../auth/schema.ts';

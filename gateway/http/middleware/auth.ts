@@ -1,0 +1,35 @@
+import type { MiddlewareHandler } from 'hono';
+import type { KeyStore } from '../../auth/key-store.ts';
+import type { KeyScope } from '../../auth/schema.ts';
+import { GatewayError } from '../../errors/gateway-error.ts';
+import type { AppEnv } from '../env.ts';
+
+/** The presented key: `Authorization: Bearer <key>`, or `x-api-key` as Anthropic clients send it. */
+export function presentedKey(authorization: string | undefined, apiKeyHeader: string | undefined): string | undefined {
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (match) return match[1];
+  }
+  return apiKeyHeader?.trim() || undefined;
+}
+
+/**
+ * Authenticates the gateway key and checks its scope. Known keys are answered from memory;
+ * only an unknown key costs a database look-up. An admin key may also call inference.
+ */
+export function requireKey(opts: { keys: KeyStore; scope: KeyScope }): MiddlewareHandler<AppEnv> {
+  return async function auth(c, next) {
+    const key = presentedKey(c.req.header('authorization'), c.req.header('x-api-key'));
+    if (!key) {
+      throw new GatewayError('missing_api_key', 'You did not provide an API key. Send it as "Authorization: Bearer <key>".');
+    }
+    const found = opts.keys.lookup(key) ?? (await opts.keys.lookupSlow(key));
+    if (!found) throw new GatewayError('invalid_api_key', 'Incorrect API key provided.');
+    c.get('call')?.setKey(found);
+    if (opts.scope === 'admin' && found.scope !== 'admin') {
+      throw new GatewayError('insufficient_scope', 'This key has inference scope; this endpoint needs an admin key.');
+    }
+    c.set('key', found);
+    await next();
+  };
+}

@@ -1,0 +1,54 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { KeyStore } from '../../auth/key-store.ts';
+import type { TrackerDeps } from '../../calls/tracker.ts';
+import { GatewayError } from '../../errors/gateway-error.ts';
+import { chatCompletions } from '../../pipeline/chat-completions.ts';
+import type { PipelineDeps } from '../../pipeline/deps.ts';
+import { embeddings } from '../../pipeline/embeddings.ts';
+import type { ModelCatalog } from '../../pipeline/models.ts';
+import type { AppEnv } from '../env.ts';
+import { requireKey } from '../middleware/auth.ts';
+import { trackCall } from '../middleware/call-tracking.ts';
+import { readJsonObject } from '../read-json.ts';
+import { methodNotAllowed } from './method-not-allowed.ts';
+
+export interface InferenceRouteDeps {
+  keys: KeyStore;
+  pipeline: PipelineDeps;
+  tracker: TrackerDeps;
+  models: ModelCatalog;
+  bodyLimitBytes: number;
+}
+
+/** The OpenAI-compatible face: /v1/chat/completions, /v1/embeddings, /v1/models. */
+export function inferenceRoutes(deps: InferenceRouteDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const auth = requireKey({ keys: deps.keys, scope: 'inference' });
+  const limit = bodyLimit({
+    maxSize: deps.bodyLimitBytes,
+    onError: () => {
+      throw new GatewayError('body_too_large', `The request body exceeds the limit of ${deps.bodyLimitBytes} bytes.`);
+    },
+  });
+
+  app.post('/v1/chat/completions', trackCall('chat.completions', deps.tracker), auth, limit, async (c) => {
+    const body = await readJsonObject(c);
+    const res = await chatCompletions(body, c.get('call')!, c.req.raw.signal, deps.pipeline);
+    res.headers.set('x-request-id', c.get('requestId'));
+    return res;
+  });
+
+  app.post('/v1/embeddings', trackCall('embeddings', deps.tracker), auth, limit, async (c) => {
+    const body = await readJsonObject(c);
+    return embeddings(body, c.get('call')!, c.req.raw.signal, deps.pipeline);
+  });
+
+  app.get('/v1/models', auth, async (c) => c.json(await deps.models.list()));
+  // Model ids contain a slash (provider/model), so the parameter takes the rest of the path.
+  app.get('/v1/models/:id{.+}', auth, async (c) => c.json(await deps.models.get(decodeURIComponent(c.req.param('id')))));
+
+  methodNotAllowed(app, ['/v1/chat/completions', '/v1/embeddings'], 'POST');
+  methodNotAllowed(app, ['/v1/models', '/v1/models/*'], 'GET');
+  return app;
+}

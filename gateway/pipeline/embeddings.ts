@@ -1,0 +1,54 @@
+import type { CallTracker } from '../calls/tracker.ts';
+import { estimateTextTokens } from '../cost/estimate-tokens.ts';
+import { formatUsd } from '../cost/pricing.ts';
+import type { EmbeddingsRequest } from '../providers/types.ts';
+import { embeddingsRequestSchema } from './chat-schema.ts';
+import { retryPolicyFor, type PipelineDeps } from './deps.ts';
+import { withRetry } from './retry.ts';
+import { validate } from './validate.ts';
+
+/** POST /v1/embeddings. The body passes through (the SDK asks for base64 by default). */
+export async function embeddings(body: unknown, call: CallTracker, signal: AbortSignal, deps: PipelineDeps): Promise<Response> {
+  call.record.requestBody = body;
+  const req = validate(embeddingsRequestSchema, body) as unknown as EmbeddingsRequest;
+  if (typeof req.user === 'string') call.record.user = req.user;
+  const target = deps.resolveModel(req.model);
+  call.setTarget(target.provider, target.model);
+  const result = await withRetry(() => target.provider.embeddings(req, target.model, { signal, attempts: call.attempts }), {
+    policy: retryPolicyFor(target.provider),
+    provider: target.provider.name,
+    model: target.model,
+    attempts: call.attempts,
+    signal,
+    now: deps.now,
+    random: deps.random,
+    onWait: (ms) => call.addWait(ms),
+  });
+  const usage = result.usage ?? {
+    inputTokens: estimateInput(req.input, target.model),
+    outputTokens: 0,
+    cachedInputTokens: 0,
+    cacheWriteTokens: 0,
+    reasoningTokens: 0,
+  };
+  const cost = call.price(usage, result.usage === null, 'embedding');
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-sluice-overhead-ms': call.overheadMs().toFixed(3),
+  };
+  if (cost !== null) headers['x-sluice-cost-usd'] = formatUsd(cost);
+  // Vectors are bulky and of little use in a call log: keep the shape, not the numbers.
+  call.finishOk({ object: 'list', model: result.body.model, data_count: Array.isArray(result.body.data) ? result.body.data.length : 0, usage: result.body.usage });
+  return new Response(result.text, { status: 200, headers });
+}
+
+function estimateInput(input: EmbeddingsRequest['input'], model: string): number {
+  if (typeof input === 'string') return estimateTextTokens(input, model);
+  let total = 0;
+  for (const item of input as unknown[]) {
+    if (typeof item === 'string') total += estimateTextTokens(item, model);
+    else if (Array.isArray(item)) total += item.length;
+    else total += 1;
+  }
+  return total;
+}

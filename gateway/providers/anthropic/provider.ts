@@ -1,0 +1,129 @@
+import type { ChatCompletion } from 'openai/resources/chat/completions';
+import type { Message } from '@anthropic-ai/sdk/resources/messages';
+import { randomUUID } from 'node:crypto';
+import { GatewayError } from '../../errors/gateway-error.ts';
+import { upstreamEvents } from '../../streaming/upstream-events.ts';
+import { clientFor, parseUpstreamJson, postJson, startStream } from '../provider-http.ts';
+import type { CallContext, ChatRequest, ChatStream, Provider, ProviderFactory, StreamChunk } from '../types.ts';
+import { usageFromAnthropic, type NormalizedUsage } from '../usage.ts';
+import { fromAnthropicResponse } from './from-anthropic-response.ts';
+import { createAnthropicStreamTranslator } from './stream-translator.ts';
+import { toAnthropicRequest } from './to-anthropic-request.ts';
+
+const ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
+const ANTHROPIC_VERSION = '2023-06-01';
+const DEFAULT_MAX_TOKENS = 4096;
+
+function completionId(): string {
+  return `chatcmpl-${randomUUID().replaceAll('-', '')}`;
+}
+
+/** Anthropic Messages API behind the OpenAI chat-completions face (translated both ways). */
+export const createAnthropicProvider: ProviderFactory = (name, config, deps) => {
+  const baseUrl = config.base_url ?? ANTHROPIC_BASE_URL;
+  const client = clientFor(name, config, baseUrl, {
+    'anthropic-version': ANTHROPIC_VERSION,
+    ...(config.api_key ? { 'x-api-key': config.api_key } : {}),
+  });
+  const defaultMaxTokens = config.default_max_tokens ?? DEFAULT_MAX_TOKENS;
+  const created = (): number => Math.floor(deps.now() / 1000);
+
+  async function once(req: ChatRequest, model: string, ctx: CallContext): Promise<Message> {
+    const body = toAnthropicRequest(req, { model, defaultMaxTokens });
+    const { json } = await postJson(client, name, '/v1/messages', body, ctx.signal);
+    if (!Array.isArray(json.content)) {
+      throw new GatewayError('upstream_bad_response', `provider ${name} returned a message without content`, { provider: name });
+    }
+    return json as unknown as Message;
+  }
+
+  const provider: Provider = {
+    name,
+    type: config.type,
+    config,
+    async chat(req, model, ctx) {
+      // Anthropic has no `n`: ask n times in parallel and merge the answers as choices.
+      const n = typeof req.n === 'number' && req.n > 1 ? req.n : 1;
+      const messages = await Promise.all(Array.from({ length: n }, () => once(req, model, ctx)));
+      const opts = { id: completionId(), created: created(), model };
+      const completions = messages.map((m) => fromAnthropicResponse(m, opts));
+      const body: ChatCompletion = completions[0]!;
+      if (n > 1) {
+        body.choices = completions.map((c, index) => ({ ...c.choices[0]!, index }));
+        body.usage = sumUsage(completions.map((c) => c.usage));
+      }
+      const usage = messages.map((m) => usageFromAnthropic(m.usage)).reduce(addUsage);
+      return { text: JSON.stringify(body), body: body as unknown as Record<string, unknown>, usage };
+    },
+    async chatStream(req, model, ctx) {
+      if (typeof req.n === 'number' && req.n > 1) {
+        throw new GatewayError('invalid_request', `n > 1 cannot be streamed from provider ${name} (anthropic); use stream: false`, {
+          param: 'n',
+        });
+      }
+      const body = { ...toAnthropicRequest(req, { model, defaultMaxTokens }), stream: true };
+      const res = await startStream(client, '/v1/messages', body, ctx.signal);
+      const translator = createAnthropicStreamTranslator({ id: completionId(), created: created(), model });
+      async function* chunks(): AsyncGenerator<StreamChunk> {
+        for await (const event of upstreamEvents(client, res, ctx.signal)) {
+          for (const chunk of translator.push(event)) yield { data: JSON.stringify(chunk), chunk };
+          if (translator.finished()) return;
+        }
+        throw new GatewayError('upstream_bad_response', `provider ${name} ended the stream before it was complete`, { provider: name });
+      }
+      const iterator = chunks();
+      const stream: ChatStream = {
+        [Symbol.asyncIterator]: () => iterator,
+        usage: () => translator.usage(),
+        cancel: () => res.body.destroy(),
+      };
+      return stream;
+    },
+    async embeddings() {
+      throw new GatewayError('invalid_request', `provider ${name} (anthropic) has no embeddings endpoint`, { param: 'model' });
+    },
+    async listModels(signal) {
+      const res = await client.send('GET', '/v1/models?limit=1000', undefined, signal);
+      if (res.status !== 200) throw await client.failure(res, signal);
+      const json = parseUpstreamJson(await client.readText(res, signal), name);
+      const data = Array.isArray(json.data) ? (json.data as Array<{ id?: unknown; created_at?: unknown }>) : [];
+      return data
+        .filter((m) => typeof m.id === 'string')
+        .map((m) => ({
+          id: m.id as string,
+          created: typeof m.created_at === 'string' ? Math.floor(Date.parse(m.created_at) / 1000) || 0 : 0,
+          ownedBy: name,
+        }));
+    },
+    close: () => client.close(),
+  };
+  return provider;
+};
+
+function addUsage(a: NormalizedUsage, b: NormalizedUsage): NormalizedUsage {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
+    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+    reasoningTokens: a.reasoningTokens + b.reasoningTokens,
+  };
+}
+
+function sumUsage(usages: Array<ChatCompletion['usage']>): NonNullable<ChatCompletion['usage']> {
+  let prompt = 0;
+  let completion = 0;
+  let cached = 0;
+  for (const u of usages) {
+    prompt += u?.prompt_tokens ?? 0;
+    completion += u?.completion_tokens ?? 0;
+    cached += u?.prompt_tokens_details?.cached_tokens ?? 0;
+  }
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: cached },
+    completion_tokens_details: { reasoning_tokens: 0 },
+  };
+}

@@ -1,0 +1,70 @@
+import type { ProviderConfig } from '../config/schema.ts';
+import { GatewayError } from '../errors/gateway-error.ts';
+import { UpstreamClient, type UpstreamResponse } from './upstream-client.ts';
+
+export const DEFAULT_TIMEOUTS = { connect_ms: 5_000, first_byte_ms: 60_000, total_ms: 600_000 } as const;
+
+/** The UpstreamClient every provider type builds the same way. */
+export function clientFor(
+  name: string,
+  config: ProviderConfig,
+  baseUrl: string,
+  authHeaders: Record<string, string>,
+): UpstreamClient {
+  return new UpstreamClient({
+    provider: name,
+    baseUrl,
+    headers: { 'user-agent': 'sluice/0.1', ...config.headers, ...authHeaders },
+    timeouts: config.timeouts ?? DEFAULT_TIMEOUTS,
+    connections: config.connections,
+    secrets: config.api_key ? [config.api_key] : [],
+  });
+}
+
+/** Sends a JSON request and reads a JSON answer; non-2xx becomes the mapped GatewayError. */
+export async function postJson(
+  client: UpstreamClient,
+  provider: string,
+  path: string,
+  body: unknown,
+  signal: AbortSignal,
+): Promise<{ text: string; json: Record<string, unknown> }> {
+  const res = await client.send('POST', path, JSON.stringify(body), signal);
+  return readJson(client, provider, res, signal);
+}
+
+export async function readJson(
+  client: UpstreamClient,
+  provider: string,
+  res: UpstreamResponse,
+  signal: AbortSignal,
+): Promise<{ text: string; json: Record<string, unknown> }> {
+  if (res.status < 200 || res.status >= 300) throw await client.failure(res, signal);
+  const text = await client.readText(res, signal);
+  return { text, json: parseUpstreamJson(text, provider) };
+}
+
+export function parseUpstreamJson(text: string, provider: string): Record<string, unknown> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new GatewayError('upstream_bad_response', `provider ${provider} returned a body that is not valid JSON`, { provider });
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new GatewayError('upstream_bad_response', `provider ${provider} returned a JSON body that is not an object`, { provider });
+  }
+  return json as Record<string, unknown>;
+}
+
+/** Starts a streaming request; resolves only once the upstream accepted it. */
+export async function startStream(
+  client: UpstreamClient,
+  path: string,
+  body: unknown,
+  signal: AbortSignal,
+): Promise<UpstreamResponse> {
+  const res = await client.send('POST', path, JSON.stringify(body), signal);
+  if (res.status < 200 || res.status >= 300) throw await client.failure(res, signal);
+  return res;
+}

@@ -1,0 +1,71 @@
+import type { ChatCompletionChunk, ChatCompletionCreateParams } from 'openai/resources/chat/completions';
+import type { EmbeddingCreateParams } from 'openai/resources/embeddings';
+import type { ProviderConfig, ProviderType } from '../config/schema.ts';
+import type { Attempt } from '../calls/record.ts';
+import type { NormalizedUsage } from './usage.ts';
+
+/** A validated chat request, as the client sent it (OpenAI format) with `model` resolved. */
+export type ChatRequest = ChatCompletionCreateParams & Record<string, unknown>;
+export type EmbeddingsRequest = EmbeddingCreateParams & Record<string, unknown>;
+
+/** Per-call state the pipeline hands to a provider. */
+export interface CallContext {
+  /** Aborted when the client goes away; cancels the upstream request. */
+  signal: AbortSignal;
+  /** Every try is appended here, for the call record. */
+  attempts: Attempt[];
+}
+
+/** A complete (non-stream) answer: the OpenAI-format body and the usage it reports. */
+export interface JsonResult {
+  /** Serialised OpenAI-format body, sent to the client as is (parsed once, never re-serialised for pass-through). */
+  text: string;
+  body: Record<string, unknown>;
+  usage: NormalizedUsage | null;
+}
+
+/** One OpenAI `chat.completion.chunk` event of a stream. */
+export interface StreamChunk {
+  /** The JSON text of the event's data line. */
+  data: string;
+  /** Parsed chunk, for tapping text, tool calls and usage. */
+  chunk: ChatCompletionChunk;
+}
+
+/**
+ * An upstream stream that has started (the upstream answered 200). Iterating yields OpenAI
+ * chunks; a mid-stream failure throws a GatewayError from the iterator. `usage()` is known
+ * once the iterator is done.
+ */
+export interface ChatStream extends AsyncIterable<StreamChunk> {
+  usage(): NormalizedUsage | null;
+  /** Releases the upstream connection (client went away). */
+  cancel(): void;
+}
+
+export interface ModelInfo {
+  id: string;
+  created: number;
+  ownedBy: string;
+}
+
+/** A provider adapter: one per configured provider. */
+export interface Provider {
+  readonly name: string;
+  readonly type: ProviderType;
+  readonly config: ProviderConfig;
+  /** Performs one try (the pipeline retries). `model` is the upstream model id. */
+  chat(req: ChatRequest, model: string, ctx: CallContext): Promise<JsonResult>;
+  /** Starts a stream; resolves once the upstream accepted it (status 200). */
+  chatStream(req: ChatRequest, model: string, ctx: CallContext): Promise<ChatStream>;
+  embeddings(req: EmbeddingsRequest, model: string, ctx: CallContext): Promise<JsonResult>;
+  /** Upstream model ids (without the provider prefix). */
+  listModels(signal: AbortSignal): Promise<ModelInfo[]>;
+  close(): Promise<void>;
+}
+
+export type ProviderFactory = (name: string, config: ProviderConfig, deps: ProviderDeps) => Provider;
+
+export interface ProviderDeps {
+  now(): number;
+}

@@ -1,0 +1,66 @@
+import type { SluiceConfig } from '../config/schema.ts';
+import { GatewayError } from '../errors/gateway-error.ts';
+import type { Providers } from '../providers/registry.ts';
+import type { Provider } from '../providers/types.ts';
+
+export interface Target {
+  provider: Provider;
+  /** The model id the upstream knows. */
+  model: string;
+}
+
+/** Bare model names an unchanged SDK sends, recognised by family when the config maps nothing. */
+const FAMILY_HINTS: ReadonlyArray<[RegExp, 'openai' | 'anthropic']> = [
+  [/^(gpt-|o\d|chatgpt-|text-embedding-|davinci|babbage|omni-)/, 'openai'],
+  [/^claude-/, 'anthropic'],
+];
+
+/**
+ * Resolves a request's `model` to a provider and upstream model id, in this order:
+ * `provider/model`; a configured alias (`models:`); a provider that lists the model; the
+ * only provider of the model's family (gpt-… → openai, claude-… → anthropic); the only
+ * provider there is. Memoised: the set of names clients send is small.
+ */
+export function createModelResolver(config: SluiceConfig, providers: Providers): (model: string) => Target {
+  const memo = new Map<string, Target>();
+
+  function resolveUncached(model: string): Target | undefined {
+    const slash = model.indexOf('/');
+    if (slash > 0) {
+      const provider = providers.get(model.slice(0, slash));
+      if (provider) {
+        const upstreamModel = model.slice(slash + 1);
+        if (!upstreamModel) return undefined;
+        const listed = provider.config.models;
+        if (listed && !listed.includes(upstreamModel)) return undefined;
+        return { provider, model: upstreamModel };
+      }
+    }
+    const alias = config.models[model];
+    if (alias) return resolveUncached(alias);
+    const all = [...providers.values()];
+    const listing = all.filter((p) => p.config.models?.includes(model));
+    if (listing.length > 0) return { provider: listing[0]!, model };
+    const family = FAMILY_HINTS.find(([re]) => re.test(model))?.[1];
+    if (family) {
+      const ofFamily = all.filter((p) => !p.config.models && (family === 'anthropic' ? p.type === 'anthropic' : p.type !== 'anthropic'));
+      if (ofFamily.length === 1) return { provider: ofFamily[0]!, model };
+    }
+    const open = all.filter((p) => !p.config.models);
+    if (open.length === 1 && all.length === 1) return { provider: open[0]!, model };
+    return undefined;
+  }
+
+  return (model: string): Target => {
+    const hit = memo.get(model);
+    if (hit) return hit;
+    const target = resolveUncached(model);
+    if (!target) {
+      throw new GatewayError('model_not_found', `The model \`${model.slice(0, 200)}\` does not exist or is not served by this gateway`, {
+        param: 'model',
+      });
+    }
+    if (memo.size < 10_000) memo.set(model, target);
+    return target;
+  };
+}

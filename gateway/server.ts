@@ -1,0 +1,122 @@
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { serve, type ServerType } from '@hono/node-server';
+import { createApp } from './app.ts';
+import { KeyStore } from './auth/key-store.ts';
+import { discardSink, type CallSink } from './calls/record.ts';
+import { ConfigError, loadConfig } from './config/load.ts';
+import type { SluiceConfig } from './config/schema.ts';
+import { createPricer, type PriceOverride } from './cost/pricing.ts';
+import { openDatabase, type Database } from './db/client.ts';
+import { createJsonLogger, type Logger } from './logger.ts';
+import { closeProviders, createProviders } from './providers/registry.ts';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  database: Database;
+  /** Stops accepting, finishes in-flight calls, drains the call log, closes everything. */
+  close(): Promise<void>;
+}
+
+function pricingOverrides(config: SluiceConfig): Record<string, PriceOverride> {
+  const out: Record<string, PriceOverride> = {};
+  for (const [model, p] of Object.entries(config.pricing.overrides)) {
+    out[model] = {
+      input: p.input,
+      ...(p.output === undefined ? {} : { output: p.output }),
+      ...(p.cached_input === undefined ? {} : { cachedInput: p.cached_input }),
+      ...(p.cache_write === undefined ? {} : { cacheWrite: p.cache_write }),
+      ...(p.reasoning === undefined ? {} : { reasoning: p.reasoning }),
+    };
+  }
+  return out;
+}
+
+/**
+ * The composition root: the only place that reads env, opens the database and listens.
+ * DATABASE_URL selects a Postgres server; without it an embedded PGlite keeps its data in
+ * SLUICE_DATA_DIR (default ./.sluice).
+ */
+export async function startGateway(env: Env, logger: Logger = createJsonLogger()): Promise<RunningGateway> {
+  const config = loadConfig(env);
+  const dataDir = env.SLUICE_DATA_DIR || './.sluice';
+  const database = await openDatabase({ url: env.DATABASE_URL || undefined, dataDir: join(dataDir, 'pgdata') });
+  await database.migrate();
+  const keys = new KeyStore(database, { adminKey: env.SLUICE_ADMIN_KEY || undefined });
+  await keys.start();
+  const providers = createProviders(config, { now: Date.now });
+  const calls: CallSink = discardSink;
+  const app = createApp({
+    config,
+    keys,
+    providers,
+    calls,
+    pricer: createPricer({ overrides: pricingOverrides(config) }),
+    logger,
+    now: () => performance.now(),
+    clock: Date.now,
+    random: Math.random,
+    health: () => ({ database: database.kind, providers: [...providers.keys()] }),
+  });
+
+  const port = env.PORT === undefined || env.PORT === '' ? 8400 : Number(env.PORT);
+  const hostname = env.HOST || '127.0.0.1';
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port, hostname }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const url = `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${actualPort}`;
+  logger.info('sluice listening', { url, database: database.kind, providers: [...providers.keys()] });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port: actualPort,
+    database,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await keys.stop();
+        await closeProviders(providers);
+        await database.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const logger = createJsonLogger();
+  let gateway: RunningGateway;
+  try {
+    gateway = await startGateway(process.env, logger);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      logger.error(err.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+  const stop = (signal: string) => {
+    logger.info('shutting down', { signal });
+    gateway.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { err: String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main();
+}
