@@ -1,2 +1,3 @@
 /** Every table, gathered for drizzle-kit and the typed client. Each module owns its own file. */
 export * from '../auth/schema.ts';
+export * from '../calls/schema.ts';

@@ -5,7 +5,7 @@ import { formatUsd } from '../cost/pricing.ts';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.ts';
 import { openaiErrorBody } from '../errors/render.ts';
 import type { CallContext, ChatRequest, ChatStream } from '../providers/types.ts';
-import type { NormalizedUsage } from '../providers/usage.ts';
+import { openaiUsageFromNormalized, type NormalizedUsage } from '../providers/usage.ts';
 import { ChunkAssembler } from '../streaming/chunk-assembler.ts';
 import { chatRequestSchema } from './chat-schema.ts';
 import type { PipelineDeps } from './deps.ts';
@@ -157,18 +157,5 @@ function clientAborted(): GatewayError {
 }
 
 function usageChunkFor(last: ChatCompletionChunk, usage: NormalizedUsage): ChatCompletionChunk {
-  return {
-    id: last.id,
-    object: 'chat.completion.chunk',
-    created: last.created,
-    model: last.model,
-    choices: [],
-    usage: {
-      prompt_tokens: usage.inputTokens,
-      completion_tokens: usage.outputTokens,
-      total_tokens: usage.inputTokens + usage.outputTokens,
-      prompt_tokens_details: { cached_tokens: usage.cachedInputTokens },
-      completion_tokens_details: { reasoning_tokens: usage.reasoningTokens },
-    },
-  };
+  return { id: last.id, object: 'chat.completion.chunk', created: last.created, model: last.model, choices: [], usage: openaiUsageFromNormalized(usage) };
 }

@@ -1,3 +1,4 @@
+import { GatewayError } from '../errors/gateway-error.ts';
 import type { UpstreamClient, UpstreamResponse } from '../providers/upstream-client.ts';
 import { SseParser, type SseEvent } from './sse-parser.ts';
 
@@ -17,7 +18,12 @@ export async function* upstreamEvents(
       for (const event of events) yield event;
     }
   } catch (err) {
-    throw client.networkError(err, signal, undefined);
+    const mapped = client.networkError(err, signal, undefined);
+    if (mapped.code !== 'upstream_unreachable') throw mapped;
+    throw new GatewayError('upstream_error', `provider ${mapped.provider ?? ''} closed the connection mid-stream`, {
+      ...(mapped.provider === undefined ? {} : { provider: mapped.provider }),
+      cause: err,
+    });
   }
   for (const event of parser.end()) yield event;
 }

@@ -5,7 +5,7 @@ import { GatewayError } from '../../errors/gateway-error.ts';
 import { upstreamEvents } from '../../streaming/upstream-events.ts';
 import { clientFor, parseUpstreamJson, postJson, startStream } from '../provider-http.ts';
 import type { CallContext, ChatRequest, ChatStream, Provider, ProviderFactory, StreamChunk } from '../types.ts';
-import { usageFromAnthropic, type NormalizedUsage } from '../usage.ts';
+import { openaiUsageFromNormalized, usageFromAnthropic, type NormalizedUsage } from '../usage.ts';
 import { fromAnthropicResponse } from './from-anthropic-response.ts';
 import { createAnthropicStreamTranslator } from './stream-translator.ts';
 import { toAnthropicRequest } from './to-anthropic-request.ts';
@@ -48,11 +48,11 @@ export const createAnthropicProvider: ProviderFactory = (name, config, deps) => 
       const opts = { id: completionId(), created: created(), model };
       const completions = messages.map((m) => fromAnthropicResponse(m, opts));
       const body: ChatCompletion = completions[0]!;
+      const usage = messages.map((m) => usageFromAnthropic(m.usage)).reduce(addUsage);
       if (n > 1) {
         body.choices = completions.map((c, index) => ({ ...c.choices[0]!, index }));
-        body.usage = sumUsage(completions.map((c) => c.usage));
+        body.usage = openaiUsageFromNormalized(usage);
       }
-      const usage = messages.map((m) => usageFromAnthropic(m.usage)).reduce(addUsage);
       return { text: JSON.stringify(body), body: body as unknown as Record<string, unknown>, usage };
     },
     async chatStream(req, model, ctx) {
@@ -107,23 +107,5 @@ function addUsage(a: NormalizedUsage, b: NormalizedUsage): NormalizedUsage {
     cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
     cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
     reasoningTokens: a.reasoningTokens + b.reasoningTokens,
-  };
-}
-
-function sumUsage(usages: Array<ChatCompletion['usage']>): NonNullable<ChatCompletion['usage']> {
-  let prompt = 0;
-  let completion = 0;
-  let cached = 0;
-  for (const u of usages) {
-    prompt += u?.prompt_tokens ?? 0;
-    completion += u?.completion_tokens ?? 0;
-    cached += u?.prompt_tokens_details?.cached_tokens ?? 0;
-  }
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion,
-    prompt_tokens_details: { cached_tokens: cached },
-    completion_tokens_details: { reasoning_tokens: 0 },
   };
 }

@@ -119,6 +119,8 @@ export function messages(body: unknown, ctx: HandlerContext): Plan {
   } else {
     const base = ctx.reply ? ctx.reply(body) : lastResults.length > 0 ? 'Tool said: ' + lastResults.join(' ') : 'Echo: ' + lastUserText;
     const fin = finishText(base, stopList(b['stop_sequences']), optNumber(b['max_tokens']));
+    // Like a model that follows a "respond with a single valid JSON object" system instruction.
+    if (/single valid JSON object/.test(contentText(b['system'] ?? ''))) fin.text = JSON.stringify({ answer: fin.text });
     const block: TextBlock = { type: 'text', text: fin.text, citations: null };
     content.push(block);
     outputTokens = countWords(fin.text);
