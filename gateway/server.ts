@@ -91,11 +91,12 @@ export async function startGateway(env: Env, logger: Logger = createJsonLogger()
   };
 }
 
-async function main(): Promise<void> {
+/** Runs the gateway until SIGTERM/SIGINT, then drains and exits. */
+export async function runServer(env: Env): Promise<void> {
   const logger = createJsonLogger();
   let gateway: RunningGateway;
   try {
-    gateway = await startGateway(process.env, logger);
+    gateway = await startGateway(env, logger);
   } catch (err) {
     if (err instanceof ConfigError) {
       logger.error(err.message);
@@ -118,5 +119,5 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await main();
+  await runServer(process.env);
 }
