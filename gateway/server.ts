@@ -81,7 +81,7 @@ export async function startGateway(env: Env, logger: Logger = createJsonLogger()
     database,
     close() {
       closing ??= (async () => {
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await closeServer(server, 30_000);
         await keys.stop();
         await closeProviders(providers);
         await database.close();
@@ -89,6 +89,23 @@ export async function startGateway(env: Env, logger: Logger = createJsonLogger()
       return closing;
     },
   };
+}
+
+/**
+ * Stops accepting, lets in-flight calls finish (streams included), and closes keep-alive
+ * sockets as they go idle; after `graceMs` whatever is left is cut.
+ */
+async function closeServer(server: ServerType, graceMs: number): Promise<void> {
+  const http = server as ServerType & { closeIdleConnections?: () => void; closeAllConnections?: () => void };
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const sweeper = setInterval(() => http.closeIdleConnections?.(), 100);
+  const deadline = setTimeout(() => http.closeAllConnections?.(), graceMs);
+  try {
+    await closed;
+  } finally {
+    clearInterval(sweeper);
+    clearTimeout(deadline);
+  }
 }
 
 /** Runs the gateway until SIGTERM/SIGINT, then drains and exits. */

@@ -101,11 +101,33 @@ export function loadConfig(env: Env): SluiceConfig {
   }
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    raw = parseYamlWithPlaceholders(text);
   } catch (err) {
     throw new ConfigError(`SLUICE_CONFIG: ${path} is not valid YAML: ${(err as Error).message}`);
   }
   return parseConfig(raw, env);
+}
+
+const ENV_REF = /\$\$?\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}/g;
+const PLACEHOLDER = /__sluice_env_(\d+)__/g;
+
+/**
+ * `api_key: ${OPENAI_API_KEY}` inside a flow map (`{ type: openai, api_key: ${…} }`, the form
+ * DESIGN §3 shows) is not valid YAML as written: `{` opens a nested map. So each reference is
+ * swapped for a plain token before parsing and put back afterwards, for parseConfig to expand.
+ */
+function parseYamlWithPlaceholders(text: string): unknown {
+  const refs: string[] = [];
+  const safe = text.replace(ENV_REF, (ref) => `__sluice_env_${refs.push(ref) - 1}__`);
+  const restore = (value: unknown): unknown => {
+    if (typeof value === 'string') return value.replace(PLACEHOLDER, (_, i: string) => refs[Number(i)] ?? '');
+    if (Array.isArray(value)) return value.map(restore);
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [restore(k) as string, restore(v)]));
+    }
+    return value;
+  };
+  return restore(parseYaml(safe));
 }
 
 function deepFreeze<T>(value: T): T {
