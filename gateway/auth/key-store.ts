@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, isNull } from 'drizzle-orm';
 import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '../db/client.ts';
 import { apiKeys, type ApiKeyRow, type KeyScope } from './schema.ts';
@@ -117,12 +117,12 @@ export class KeyStore {
     return this.database.db.select().from(apiKeys).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id));
   }
 
-  /** Revokes a key; false when there is no such (unrevoked) key. */
+  /** Revokes a key; undefined when there is no such (unrevoked) key. */
   async revoke(id: string): Promise<ApiKeyRow | undefined> {
     const [row] = await this.database.db
       .update(apiKeys)
       .set({ revokedAt: new Date(this.now()) })
-      .where(eq(apiKeys.id, id))
+      .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
       .returning();
     if (!row) return undefined;
     this.byHash.delete(row.keyHash);

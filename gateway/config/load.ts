@@ -51,12 +51,12 @@ function checkReferences(config: SluiceConfig): void {
   }
   for (const [alias, target] of Object.entries(config.models)) {
     const provider = target.split('/')[0] ?? '';
-    if (!target.includes('/') || !(provider in config.providers)) {
+    if (!target.includes('/') || !Object.hasOwn(config.providers, provider)) {
       throw new ConfigError(`models.${alias}: "${target}" must be provider/model with a configured provider`);
     }
   }
   for (const key of Object.keys(config.pricing.overrides)) {
-    if (key.includes('/') && !((key.split('/')[0] ?? '') in config.providers)) {
+    if (key.includes('/') && !Object.hasOwn(config.providers, key.split('/')[0] ?? '')) {
       throw new ConfigError(`pricing.overrides.${key}: unknown provider "${key.split('/')[0]}"`);
     }
   }

@@ -54,7 +54,8 @@ export async function withRetry<T>(run: () => Promise<T>, opts: RetryOptions): P
         error: err.code,
         latencyMs: opts.now() - started,
       });
-      if (attempt >= opts.policy.max_attempts || !RETRYABLE.has(err.code) || opts.signal.aborted) throw err;
+      if (opts.signal.aborted) throw new GatewayError('client_aborted', 'the client closed the connection', { provider: opts.provider });
+      if (attempt >= opts.policy.max_attempts || !RETRYABLE.has(err.code)) throw err;
       const backoff = Math.min(opts.policy.max_delay_ms, opts.policy.base_delay_ms * 2 ** (attempt - 1)) * opts.random();
       const asked = err.retryAfter === undefined ? 0 : err.retryAfter * 1000;
       if (asked > MAX_RETRY_AFTER_MS) throw err;

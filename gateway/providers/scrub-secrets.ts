@@ -3,7 +3,7 @@
  * themselves, and anything shaped like a provider or bearer key (providers echo masked keys
  * such as "sk-ab***********wxyz" in their error messages).
  */
-const KEY_SHAPES = /\b(?:sk|pk|rk|sess|sluice)[-_][A-Za-z0-9_*.\-]{6,}|\bBearer\s+[A-Za-z0-9._~+/=*\-]{8,}/g;
+const KEY_SHAPES = /\b(?:sk|pk|rk|sess)[-_][A-Za-z0-9_*\-]{6,}(?:\.[A-Za-z0-9_*\-]+)*|\bbearer\s+[A-Za-z0-9._~+/=*\-]{8,}/gi;
 
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
   let out = text;

@@ -17,10 +17,12 @@ function upstreamMessage(text: string): string | undefined {
 
 /** Retry-After as seconds (delta-seconds or an HTTP date), capped at a minute. */
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
-  const raw = Array.isArray(value) ? value[0] : value;
+  const raw = (Array.isArray(value) ? value[0] : value)?.trim();
   if (!raw) return undefined;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds, 60);
+  // delay-seconds is digits (RFC 9110 §10.2.3); Number() alone would also take " " or "0x10".
+  if (/^\d+(?:\.\d+)?$/.test(raw)) return Math.min(Number(raw), 60);
+  // An HTTP-date names its day and month; Date.parse alone reads "-1" or "1.5.2" as dates.
+  if (!/[A-Za-z]/.test(raw)) return undefined;
   const date = Date.parse(raw);
   if (Number.isFinite(date)) return Math.min(Math.max(0, (date - now) / 1000), 60);
   return undefined;

@@ -36,14 +36,18 @@ export function createModelResolver(config: SluiceConfig, providers: Providers):
         return { provider, model: upstreamModel };
       }
     }
-    const alias = config.models[model];
+    // Own keys only: "constructor" or "__proto__" must not find Object.prototype's members.
+    const alias = Object.hasOwn(config.models, model) ? config.models[model] : undefined;
     if (alias) return resolveUncached(alias);
     const all = [...providers.values()];
     const listing = all.filter((p) => p.config.models?.includes(model));
     if (listing.length > 0) return { provider: listing[0]!, model };
     const family = FAMILY_HINTS.find(([re]) => re.test(model))?.[1];
     if (family) {
-      const ofFamily = all.filter((p) => !p.config.models && (family === 'anthropic' ? p.type === 'anthropic' : p.type !== 'anthropic'));
+      const unlisted = all.filter((p) => !p.config.models);
+      // A gpt-… name goes to the real OpenAI before any OpenAI-compatible server (Ollama, vLLM…).
+      const official = unlisted.filter((p) => p.type === family);
+      const ofFamily = official.length > 0 || family === 'anthropic' ? official : unlisted.filter((p) => p.type === 'openai-compatible');
       if (ofFamily.length === 1) return { provider: ofFamily[0]!, model };
     }
     const open = all.filter((p) => !p.config.models);

@@ -58,7 +58,7 @@ export class ChunkAssembler {
     return this.choices.length > 0 && this.choices.every((c) => c?.finishReason);
   }
 
-  /** Text of choice 0 so far (for token estimates when the upstream reports no usage). */
+  /** Text of every choice so far (for token estimates when the upstream reports no usage). */
   text(): string {
     return this.choices.map((c) => c?.content.join('') ?? '').join('');
   }
