@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { promptRoutes, type PromptResolver, type PromptStore } from '../prompts/index.ts';
 import type { KeyStore } from './auth/key-store.ts';
 import type { CallSink } from './calls/record.ts';
 import type { SluiceConfig } from './config/schema.ts';
@@ -20,6 +21,7 @@ import { createModelResolver } from './routing/resolve-model.ts';
 export interface AppDeps {
   config: SluiceConfig;
   keys: KeyStore;
+  prompts: { store: PromptStore; resolver: PromptResolver };
   providers: Providers;
   calls: CallSink;
   pricer: Pricer;
@@ -37,6 +39,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const tracker = { sink: deps.calls, pricer: deps.pricer, now: deps.now };
   const pipeline = {
     resolveModel: createModelResolver(deps.config, deps.providers),
+    prompts: deps.prompts.resolver,
     now: deps.now,
     random: deps.random,
     logger: deps.logger,
@@ -56,6 +59,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   );
   app.use('/api/*', requireKey({ keys: deps.keys, scope: 'admin' }));
   app.route('/api/keys', keyRoutes(deps.keys));
+  app.route('/api/prompts', promptRoutes<AppEnv>({ store: deps.prompts.store, actor: (c) => c.get('key').id ?? c.get('key').name }));
 
   app.notFound((c) =>
     renderError(new GatewayError('not_found', `Unknown endpoint: ${c.req.method} ${c.req.path.slice(0, 200)}`), c, deps.logger),

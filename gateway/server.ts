@@ -3,14 +3,11 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './app.ts';
-import { KeyStore } from './auth/key-store.ts';
 import { discardSink, type CallSink } from './calls/record.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
-import type { SluiceConfig } from './config/schema.ts';
-import { createPricer, type PriceOverride } from './cost/pricing.ts';
 import { openDatabase, type Database } from './db/client.ts';
 import { createJsonLogger, type Logger } from './logger.ts';
-import { closeProviders, createProviders } from './providers/registry.ts';
+import { startServices } from './services.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -20,20 +17,6 @@ export interface RunningGateway {
   database: Database;
   /** Stops accepting, finishes in-flight calls, drains the call log, closes everything. */
   close(): Promise<void>;
-}
-
-function pricingOverrides(config: SluiceConfig): Record<string, PriceOverride> {
-  const out: Record<string, PriceOverride> = {};
-  for (const [model, p] of Object.entries(config.pricing.overrides)) {
-    out[model] = {
-      input: p.input,
-      ...(p.output === undefined ? {} : { output: p.output }),
-      ...(p.cached_input === undefined ? {} : { cachedInput: p.cached_input }),
-      ...(p.cache_write === undefined ? {} : { cacheWrite: p.cache_write }),
-      ...(p.reasoning === undefined ? {} : { reasoning: p.reasoning }),
-    };
-  }
-  return out;
 }
 
 /**
@@ -46,16 +29,13 @@ export async function startGateway(env: Env, logger: Logger = createJsonLogger()
   const dataDir = env.SLUICE_DATA_DIR || './.sluice';
   const database = await openDatabase({ url: env.DATABASE_URL || undefined, dataDir: join(dataDir, 'pgdata') });
   await database.migrate();
-  const keys = new KeyStore(database, { adminKey: env.SLUICE_ADMIN_KEY || undefined });
-  await keys.start();
-  const providers = createProviders(config, { now: Date.now });
+  const services = await startServices(config, database, { adminKey: env.SLUICE_ADMIN_KEY || undefined, logger });
+  const { providers } = services;
   const calls: CallSink = discardSink;
   const app = createApp({
     config,
-    keys,
-    providers,
+    ...services,
     calls,
-    pricer: createPricer({ overrides: pricingOverrides(config) }),
     logger,
     now: () => performance.now(),
     clock: Date.now,
@@ -82,8 +62,7 @@ export async function startGateway(env: Env, logger: Logger = createJsonLogger()
     close() {
       closing ??= (async () => {
         await closeServer(server, 30_000);
-        await keys.stop();
-        await closeProviders(providers);
+        await services.stop();
         await database.close();
       })();
       return closing;

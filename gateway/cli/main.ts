@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 
-import { openDatabase } from '../db/client.ts';
+import { PromptStore, pullPrompts, pushPrompts } from '../../prompts/index.ts';
+import { openDatabase, type Database } from '../db/client.ts';
 import { runServer, type Env } from '../server.ts';
 
 const USAGE = `usage: sluice <command>
@@ -8,9 +9,22 @@ const USAGE = `usage: sluice <command>
 commands:
   serve       run the gateway (same as npm start)
   migrate     apply database migrations (DATABASE_URL, else embedded PGlite in SLUICE_DATA_DIR)
+  prompts push <dir>   create versions from prompt files (YAML, or Markdown with front matter)
+  prompts pull <dir>   write every prompt's latest version (and its labels) as files
   help        show this text
 
 environment: PORT, HOST, DATABASE_URL, SLUICE_CONFIG, SLUICE_ADMIN_KEY, SLUICE_DATA_DIR`;
+
+/** Opens the configured database, applies migrations, runs `fn`, closes. */
+async function withDatabase(env: Env, fn: (database: Database) => Promise<number>): Promise<number> {
+  const database = await openDatabase({ url: env.DATABASE_URL || undefined, dataDir: join(env.SLUICE_DATA_DIR || './.sluice', 'pgdata') });
+  try {
+    await database.migrate();
+    return await fn(database);
+  } finally {
+    await database.close();
+  }
+}
 
 /** The CLI entry: returns the process exit code. */
 export async function run(argv: string[], env: Env): Promise<number> {
@@ -19,15 +33,30 @@ export async function run(argv: string[], env: Env): Promise<number> {
     case 'serve':
       await runServer(env);
       return 0;
-    case 'migrate': {
-      const database = await openDatabase({ url: env.DATABASE_URL || undefined, dataDir: join(env.SLUICE_DATA_DIR || './.sluice', 'pgdata') });
-      try {
-        await database.migrate();
+    case 'migrate':
+      return withDatabase(env, async (database) => {
         process.stdout.write(`migrations applied (${database.kind})\n`);
-      } finally {
-        await database.close();
+        return 0;
+      });
+    case 'prompts': {
+      const [, action, dir] = argv;
+      if ((action !== 'push' && action !== 'pull') || !dir) {
+        process.stderr.write('usage: sluice prompts push|pull <dir>\n');
+        return 2;
       }
-      return 0;
+      return withDatabase(env, async (database) => {
+        const store = new PromptStore(database);
+        if (action === 'pull') {
+          const { written } = await pullPrompts(dir, store);
+          process.stdout.write(`wrote ${written.length} prompt file(s) to ${dir}\n`);
+          return 0;
+        }
+        const summary = await pushPrompts(dir, store, env.USER ? `cli:${env.USER}` : 'cli');
+        for (const c of summary.created) process.stdout.write(`created ${c.name}@${c.version}\n`);
+        for (const m of summary.labelsMoved) process.stdout.write(`moved ${m.name}@${m.label}: ${m.from ?? '-'} -> ${m.to}\n`);
+        process.stdout.write(`${summary.created.length} version(s) created, ${summary.unchanged.length} unchanged\n`);
+        return 0;
+      });
     }
     case undefined:
     case 'help':

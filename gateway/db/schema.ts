@@ -1,3 +1,4 @@
 /** Every table, gathered for drizzle-kit and the typed client. Each module owns its own file. */
 export * from '../auth/schema.ts';
 export * from '../calls/schema.ts';
+export * from '../../prompts/schema.ts';

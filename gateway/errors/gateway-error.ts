@@ -1,3 +1,5 @@
+import { PromptError } from '../../prompts/errors.ts';
+
 /**
  * The one error model. Every failure the gateway reports is a GatewayError with a code from
  * this closed set; `errorSpec` maps each code once to its HTTP status, its OpenAI and
@@ -115,5 +117,7 @@ export class GatewayError extends Error {
 /** Any thrown value as a GatewayError; unknown failures become a hidden internal_error. */
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
+  // The registry may not import the gateway (DESIGN §1), so it has its own error with the same codes.
+  if (err instanceof PromptError) return new GatewayError(err.code, err.message, { param: err.param, status: err.status });
   return new GatewayError('internal_error', err instanceof Error ? err.message : String(err), { cause: err });
 }

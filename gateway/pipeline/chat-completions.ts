@@ -7,6 +7,7 @@ import { openaiErrorBody } from '../errors/render.ts';
 import type { CallContext, ChatRequest, ChatStream } from '../providers/types.ts';
 import { openaiUsageFromNormalized, type NormalizedUsage } from '../providers/usage.ts';
 import { ChunkAssembler } from '../streaming/chunk-assembler.ts';
+import { applyPrompt } from './apply-prompt.ts';
 import { chatRequestSchema } from './chat-schema.ts';
 import type { PipelineDeps } from './deps.ts';
 import { retryPolicyFor } from './deps.ts';
@@ -17,9 +18,25 @@ const encoder = new TextEncoder();
 const DONE = encoder.encode('data: [DONE]\n\n');
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' };
 
+/** What a face hands the pipeline: the parsed body, request headers and the client's signal. */
+export interface CallInput {
+  body: Record<string, unknown>;
+  header(name: string): string | undefined;
+  signal: AbortSignal;
+}
+
 /** POST /v1/chat/completions, after auth and body parsing. */
-export async function chatCompletions(body: unknown, call: CallTracker, signal: AbortSignal, deps: PipelineDeps): Promise<Response> {
-  call.record.requestBody = body;
+export async function chatCompletions(input: CallInput, call: CallTracker, deps: PipelineDeps): Promise<Response> {
+  const { signal } = input;
+  call.record.requestBody = input.body;
+  const { body, applied } = await applyPrompt(input.body, input.header('x-sluice-prompt'), deps.prompts);
+  const extraHeaders: Record<string, string> = {};
+  if (applied) {
+    call.record.promptName = applied.name;
+    call.record.promptVersion = applied.version;
+    call.record.requestBody = body;
+    extraHeaders['x-sluice-prompt-version'] = `${applied.name}@${applied.version}`;
+  }
   const req = validate(chatRequestSchema, body) as unknown as ChatRequest;
   call.record.stream = req.stream === true;
   if (typeof req.user === 'string') call.record.user = req.user;
@@ -41,7 +58,7 @@ export async function chatCompletions(body: unknown, call: CallTracker, signal: 
 
   if (req.stream === true) {
     const stream = await withRetry(() => target.provider.chatStream(req, target.model, ctx), retry);
-    return streamResponse(stream, req, call, deps);
+    return streamResponse(stream, req, call, deps, extraHeaders);
   }
 
   const result = await withRetry(() => target.provider.chat(req, target.model, ctx), retry);
@@ -53,6 +70,7 @@ export async function chatCompletions(body: unknown, call: CallTracker, signal: 
   }
   const cost = call.price(usage, estimated, 'chat');
   const headers: Record<string, string> = {
+    ...extraHeaders,
     'content-type': 'application/json',
     'x-sluice-overhead-ms': call.overheadMs().toFixed(3),
   };
@@ -83,7 +101,13 @@ function estimateUsage(req: ChatRequest, output: string, model: string): Normali
  * for it too. A failure mid-stream becomes an SSE error event (never a silent truncation); a
  * client that goes away cancels the upstream and is recorded as client_aborted.
  */
-function streamResponse(stream: ChatStream, req: ChatRequest, call: CallTracker, deps: PipelineDeps): Response {
+function streamResponse(
+  stream: ChatStream,
+  req: ChatRequest,
+  call: CallTracker,
+  deps: PipelineDeps,
+  extraHeaders: Record<string, string>,
+): Response {
   const clientWantsUsage = req.stream_options?.include_usage === true;
   const assembler = new ChunkAssembler();
   const iterator = stream[Symbol.asyncIterator]();
@@ -148,7 +172,7 @@ function streamResponse(stream: ChatStream, req: ChatRequest, call: CallTracker,
   });
   return new Response(body, {
     status: 200,
-    headers: { ...SSE_HEADERS, 'x-sluice-overhead-ms': (call.record.overheadMs ?? 0).toFixed(3) },
+    headers: { ...extraHeaders, ...SSE_HEADERS, 'x-sluice-overhead-ms': (call.record.overheadMs ?? 0).toFixed(3) },
   });
 }
 

@@ -2,13 +2,13 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp, type AppDeps } from '../../gateway/app.ts';
-import { KeyStore } from '../../gateway/auth/key-store.ts';
+import type { KeyStore } from '../../gateway/auth/key-store.ts';
 import type { CallRecord, CallSink } from '../../gateway/calls/record.ts';
 import { parseConfig } from '../../gateway/config/load.ts';
-import { createPricer } from '../../gateway/cost/pricing.ts';
 import { openDatabase, type Database } from '../../gateway/db/client.ts';
 import { silentLogger } from '../../gateway/logger.ts';
-import { closeProviders, createProviders, type Providers } from '../../gateway/providers/registry.ts';
+import type { Providers } from '../../gateway/providers/registry.ts';
+import { startServices, type Services } from '../../gateway/services.ts';
 
 export const ADMIN_KEY = 'sk-sluice-test-admin-key-0123456789';
 
@@ -37,6 +37,7 @@ export interface TestGateway {
   database: Database;
   keys: KeyStore;
   providers: Providers;
+  prompts: Services['prompts'];
   close(): Promise<void>;
 }
 
@@ -57,16 +58,13 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGa
   const ownDatabase = !opts.database;
   const database = opts.database ?? (await openDatabase({}));
   if (ownDatabase) await database.migrate();
-  const keys = new KeyStore(database, { adminKey: ADMIN_KEY });
-  await keys.start();
-  const providers = opts.providers ?? createProviders(config, { now: Date.now });
+  const services = await startServices(config, database, { adminKey: ADMIN_KEY, providers: opts.providers, logger: silentLogger });
+  const { keys, providers } = services;
   const sink = new MemorySink();
   const app = createApp({
     config,
-    keys,
-    providers,
+    ...services,
     calls: opts.calls ?? sink,
-    pricer: createPricer({}),
     logger: silentLogger,
     now: () => performance.now(),
     clock: Date.now,
@@ -85,11 +83,11 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGa
     database,
     keys,
     providers,
+    prompts: services.prompts,
     async close() {
       (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await keys.stop();
-      await closeProviders(providers);
+      await services.stop();
       if (ownDatabase) await database.close();
     },
   };

@@ -34,9 +34,7 @@ export function inferenceRoutes(deps: InferenceRouteDeps): Hono<AppEnv> {
 
   app.post('/v1/chat/completions', trackCall('chat.completions', deps.tracker), auth, limit, async (c) => {
     const body = await readJsonObject(c);
-    const res = await chatCompletions(body, c.get('call')!, c.req.raw.signal, deps.pipeline);
-    res.headers.set('x-request-id', c.get('requestId'));
-    return res;
+    return chatCompletions({ body, header: (name) => c.req.header(name), signal: c.req.raw.signal }, c.get('call')!, deps.pipeline);
   });
 
   app.post('/v1/embeddings', trackCall('embeddings', deps.tracker), auth, limit, async (c) => {

@@ -1,0 +1,170 @@
+/**
+ * `npm run bench [-- flags]`: starts a fake upstream, a bare pass-through proxy and the gateway
+ * as separate processes on 127.0.0.1, drives them from a separate load generator process, and
+ * reports throughput, latency, streaming first byte, cache hits and gateway memory against the
+ * goals of issue 4. See bench/README.md.
+ *
+ *   (no flag)   3 rounds × 4 s per trial, ~3 min; writes bench/results.json and README results
+ *   --quick     short trials for a CI smoke test (< 60 s); writes bench/results-quick.json only
+ *   --soak      10 min at 50 connections through the gateway, RSS and p50/p99 every 30 s
+ *   --profile   gateway under --cpu-prof (bench/profiles/), top self-time functions
+ *   --strict    exit 1 when a goal is not met (failed requests always exit 1)
+ *   --rounds N, --duration S, --warmup S   override the trial plan
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { installCleanup, interrupted, REPO_ROOT, stopAll, stopChild } from './children.ts';
+import { findProfile, summariseProfile } from './cpu-profile.ts';
+import { LoadClient } from './load-client.ts';
+import { printProfile, runProfileLoad } from './profile.ts';
+import { consoleReport, machineInfo, markdownReport, updateReadme, writeJson, type RunInfo } from './report.ts';
+import { runSoak } from './soak.ts';
+import { runSuite, type SuiteOptions } from './suite.ts';
+import { summarise } from './summary.ts';
+import { startBareProxy, startGateway, startUpstream, type GatewayTarget, type Target } from './targets.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    soak: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    strict: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+  },
+});
+
+const print = (line: string): void => void process.stdout.write(`${line}\n`);
+/** A flag in seconds (or the default in seconds) as milliseconds. */
+const seconds = (s: string | undefined, fallback: number): number => Math.round((s === undefined ? fallback : Number(s)) * 1000);
+const benchPath = (name: string): string => join(REPO_ROOT, 'bench', name);
+
+const workDir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+let load: LoadClient | undefined;
+const cleanup = async (): Promise<void> => {
+  await load?.close().catch(() => {});
+  await stopAll();
+  rmSync(workDir, { recursive: true, force: true });
+};
+installCleanup(cleanup);
+
+let startLoad = 0;
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  const mode = flags.soak ? 'soak' : flags.profile ? 'profile' : flags.quick ? 'quick' : 'default';
+  const m = machineInfo();
+  startLoad = Number(m.loadAvg1m);
+  print(`sluice bench (${mode}) — ${String(m.cpus)} × ${String(m.cpuModel)}, Node ${process.version}, all traffic on 127.0.0.1`);
+  if (Number(m.loadAvg1m) > Number(m.cpus) / 2) {
+    print(`note: load average ${String(m.loadAvg1m)} on ${String(m.cpus)} CPUs — other work is running; expect noisy numbers`);
+  }
+
+  const upstream = await startUpstream();
+  const profileDir = flags.profile ? benchPath('profiles') : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const needBare = mode === 'default' || mode === 'quick';
+  const [bare, gateway, client] = await Promise.all([
+    needBare ? startBareProxy(upstream.origin) : Promise.resolve(undefined),
+    startGateway({ upstream: upstream.origin, workDir, profileDir }),
+    LoadClient.start(),
+  ]);
+  load = client;
+  print(`upstream ${upstream.origin} · ${bare ? `bare proxy ${bare.origin} · ` : ''}gateway ${gateway.origin} (pid ${gateway.child.pid}, database ${gateway.database})`);
+
+  let code = 0;
+  if (mode === 'soak') {
+    const soak = await runSoak(client, gateway, { durationMs: flags.quick ? 60_000 : 600_000, windowMs: flags.quick ? 10_000 : 30_000, primeMs: 3_000 }, print);
+    print('');
+    print(`verdict: ${soak.verdict}`);
+    writeJson(benchPath('soak-results.json'), { date: new Date().toISOString(), machine: m, database: gateway.database, ...soak, gatewayLog: gateway.log });
+    if (!soak.ok) code = 1;
+  } else if (mode === 'profile') {
+    const run = await runProfileLoad(client, gateway, seconds(flags.duration, flags.quick ? 6 : 20), print);
+    print('stopping the gateway so V8 writes the profile…');
+    await stopChild(gateway.child, 30_000);
+    const file = findProfile(profileDir!, gateway.child.pid);
+    if (!file) throw new Error(`no .cpuprofile for pid ${gateway.child.pid} in ${profileDir}`);
+    const summary = summariseProfile(file, REPO_ROOT, run.window);
+    printProfile(summary, print);
+    writeFileSync(file.replace(/\.cpuprofile$/, '.summary.json'), `${JSON.stringify({ ...summary, load: run.results }, null, 2)}\n`);
+    print('');
+    print(`open ${file} in Chrome DevTools (Performance → Load profile) or speedscope for the call tree.`);
+  } else {
+    code = await measured(mode, [upstream, bare!, gateway], gateway, client, started);
+  }
+  reportGatewayHealth(gateway);
+  if (gateway.log.errors > 0) code = code || 1;
+  return code;
+}
+
+async function measured(
+  mode: 'default' | 'quick',
+  targets: readonly Target[],
+  gateway: GatewayTarget,
+  client: LoadClient,
+  started: number,
+): Promise<number> {
+  const quick = mode === 'quick';
+  const opts: SuiteOptions = {
+    rounds: flags.rounds ? Number(flags.rounds) : 3,
+    warmupMs: seconds(flags.warmup, quick ? 0.25 : 1),
+    durationMs: seconds(flags.duration, quick ? 0.5 : 4),
+    primeMs: quick ? 300 : 1_000,
+    afterMs: 5_000,
+  };
+  const suite = await runSuite(client, targets, gateway, opts, print);
+  const summary = summarise(suite);
+  const info: RunInfo = {
+    mode,
+    date: new Date().toISOString(),
+    rounds: opts.rounds,
+    warmupMs: opts.warmupMs,
+    durationMs: opts.durationMs,
+    database: gateway.database,
+    durationS: Math.round((Date.now() - started) / 1000),
+    loadAvgStart: startLoad,
+  };
+  print(consoleReport(summary, info));
+
+  const out = benchPath(quick ? 'results-quick.json' : 'results.json');
+  writeJson(out, {
+    ...info,
+    machine: machineInfo(),
+    settings: { ...opts, scenarios: ['json-1', 'json-50', 'stream-1', ...(suite.cache.available ? ['cache-50'] : [])], order: 'direct, bare, gateway per scenario, per round' },
+    cache: suite.cache,
+    rss: suite.rss,
+    gatewayLog: gateway.log,
+    medians: summary.medians,
+    ratios: summary.ratios,
+    goals: summary.goals,
+    trials: suite.trials.map((t) => ({ round: t.round, scenario: t.scenario, target: t.target, ...(t.rssPeakMb === undefined ? {} : { rssPeakMb: t.rssPeakMb }), ...t.result })),
+  });
+  print(`\nwrote ${out}`);
+  if (!quick) {
+    updateReadme(benchPath('README.md'), markdownReport(summary, info, suite));
+    print(`updated the results section of ${benchPath('README.md')}`);
+  }
+  if (summary.failures > 0) return 1;
+  return flags.strict && summary.goals.some((g) => g.verdict === 'not met') ? 1 : 0;
+}
+
+function reportGatewayHealth(gateway: GatewayTarget): void {
+  const exit = gateway.child.proc.exitCode;
+  if (exit !== null && !flags.profile) print(`!! the gateway exited during the run (code ${exit})\n${gateway.child.tail()}`);
+  const { errors, warnings, samples } = gateway.log;
+  print(`gateway log: ${errors} error and ${warnings} warning lines${samples.length ? `; first:\n  ${samples.join('\n  ')}` : ''}`);
+}
+
+let exitCode = 1;
+try {
+  exitCode = await main();
+} catch (err) {
+  if (!interrupted) print(`\nbench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+} finally {
+  await cleanup();
+}
+process.exit(exitCode);

@@ -1,0 +1,112 @@
+/**
+ * Starts what the benchmark measures, each in its own process on 127.0.0.1: the fake upstream,
+ * the bare pass-through proxy and the gateway (gateway/server.ts with a generated config).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { readyPort, spawnNode, waitForLine, type Child } from './children.ts';
+
+export const ADMIN_KEY = 'sk-bench-admin-0123456789';
+
+export interface Target {
+  name: 'direct' | 'bare' | 'gateway';
+  origin: string;
+  child: Child;
+}
+
+export interface GatewayLog {
+  errors: number;
+  warnings: number;
+  /** The first few error/warning lines, verbatim. */
+  samples: string[];
+}
+
+export interface GatewayTarget extends Target {
+  name: 'gateway';
+  /** From /healthz: 'pglite' or 'postgres'. */
+  database: string;
+  log: GatewayLog;
+}
+
+export async function startUpstream(): Promise<Target> {
+  const child = spawnNode({ name: 'fake upstream', script: 'bench/fake-upstream.ts' });
+  const port = await waitForLine(child, 'stdout', readyPort, 30_000);
+  return { name: 'direct', origin: `http://127.0.0.1:${port}`, child };
+}
+
+export async function startBareProxy(upstream: string): Promise<Target> {
+  const child = spawnNode({ name: 'bare proxy', script: 'bench/bare-proxy.ts', args: ['--upstream', upstream] });
+  const port = await waitForLine(child, 'stdout', readyPort, 30_000);
+  return { name: 'bare', origin: `http://127.0.0.1:${port}`, child };
+}
+
+export interface GatewayOptions {
+  upstream: string;
+  /** Temporary directory for the config and (without DATABASE_URL) the PGlite data. */
+  workDir: string;
+  /** When set, the gateway runs with --cpu-prof writing into this directory. */
+  profileDir?: string | undefined;
+}
+
+export async function startGateway(opts: GatewayOptions): Promise<GatewayTarget> {
+  const configPath = join(opts.workDir, 'sluice.config.yaml');
+  writeFileSync(
+    configPath,
+    ['providers:', `  up: { type: openai-compatible, base_url: ${opts.upstream}/v1, api_key: sk-bench-upstream }`, ''].join('\n'),
+  );
+  const log: GatewayLog = { errors: 0, warnings: 0, samples: [] };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    SLUICE_CONFIG: configPath,
+    SLUICE_ADMIN_KEY: ADMIN_KEY,
+    // Spool and, without DATABASE_URL, the embedded PGlite live here; gone after the run.
+    SLUICE_DATA_DIR: join(opts.workDir, 'data'),
+  };
+  if (!process.env.DATABASE_URL) delete env.DATABASE_URL;
+  const child = spawnNode({
+    name: 'gateway',
+    script: 'gateway/server.ts',
+    nodeArgs: opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [],
+    env,
+    onStderr: (line) => {
+      const level = /"level":"(error|warn)"/.exec(line)?.[1];
+      if (!level) return;
+      if (level === 'error') log.errors++;
+      else log.warnings++;
+      if (log.samples.length < 5) log.samples.push(line.slice(0, 400));
+    },
+  });
+  const origin = await waitForLine(
+    child,
+    'stderr',
+    (line) => {
+      if (!line.includes('sluice listening')) return undefined;
+      try {
+        return (JSON.parse(line) as { url?: string }).url;
+      } catch {
+        return undefined;
+      }
+    },
+    90_000,
+  );
+  const health = await waitForHealth(origin);
+  return { name: 'gateway', origin, child, database: typeof health.database === 'string' ? health.database : 'unknown', log };
+}
+
+async function waitForHealth(origin: string): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const res = await request(`${origin}/healthz`);
+      const body = (await res.body.json()) as Record<string, unknown>;
+      if (res.statusCode === 200) return body;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`gateway at ${origin} did not answer /healthz`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

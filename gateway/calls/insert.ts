@@ -1,0 +1,103 @@
+import { sql } from 'drizzle-orm';
+import type { Database } from '../db/client.ts';
+import type { CallRowJson } from './call-row.ts';
+
+/**
+ * One statement writes a whole batch to both tables: the rows travel as a single JSON
+ * parameter, `jsonb_to_recordset` turns them into a relation, and two data-modifying CTEs
+ * insert calls and payloads. One round trip, atomic without BEGIN/COMMIT, a constant query
+ * text (prepared once per connection), and the same on PGlite and postgres.js. ON CONFLICT DO
+ * NOTHING on the (started_at, id) keys makes a replayed record a no-op.
+ * Measured on 2 cores, 500-row batches with payloads: multi-row VALUES with bound parameters
+ * in a transaction ~4.7k rows/s; `json_to_recordset` ~15k; `jsonb_to_recordset` ~21k (the
+ * payload columns are then taken from the parsed document instead of being parsed again).
+ */
+const COLUMNS = `id, request_id, started_at, endpoint, api_key_id, route, variant, assignment, shadow,
+  parent_call_id, provider, model, prompt_name, prompt_version, stream, status, http_status, error_code,
+  error_message, attempts, latency_ms, ttft_ms, overhead_ms, input_tokens, output_tokens, cached_tokens,
+  cache_write_tokens, reasoning_tokens, cost_micros, cost_status, cache_status, "user", metadata, retrieved_doc_ids`;
+
+const RECORD_TYPE = `id uuid, request_id text, started_at timestamptz, endpoint text, api_key_id uuid, route text,
+  variant text, assignment float8, shadow boolean, parent_call_id uuid, provider text, model text,
+  prompt_name text, prompt_version integer, stream boolean, status text, http_status smallint,
+  error_code text, error_message text, attempts jsonb, latency_ms real, ttft_ms real, overhead_ms real,
+  input_tokens integer, output_tokens integer, cached_tokens integer, cache_write_tokens integer,
+  reasoning_tokens integer, cost_micros numeric, cost_status text, cache_status text, "user" text,
+  metadata jsonb, retrieved_doc_ids text[], has_payload boolean, truncated boolean, request jsonb, response jsonb`;
+
+const HEAD = sql.raw('with r as materialized (select * from jsonb_to_recordset(');
+const TAIL = sql.raw(`::jsonb) as r(${RECORD_TYPE})
+), c as (
+  insert into calls (${COLUMNS})
+  select ${COLUMNS} from r
+  on conflict do nothing
+), p as (
+  insert into call_payloads (call_id, started_at, request, response, truncated)
+  select id, started_at, request, response, coalesce(truncated, false) from r where has_payload
+  on conflict do nothing
+)
+select 1`);
+
+/** Writes the rows (calls and payloads) in one statement; all or nothing. */
+export async function insertCallRows(database: Pick<Database, 'db'>, rows: readonly CallRowJson[]): Promise<void> {
+  if (rows.length === 0) return;
+  const batch = rows.length === 1 ? `[${rows[0]}]` : `[${rows.join(',')}]`;
+  await database.db.execute(sql`${HEAD}${batch}${TAIL}`);
+}
+
+/**
+ * Inserts the rows; when Postgres refuses the batch for what some row holds, retries them one
+ * by one and hands each refused row to `refused`, removing it from `rows` (so after a
+ * transient failure midway, `rows` is exactly what is left to retry). Rejects on a transient
+ * failure.
+ */
+export async function insertIsolatingBadRows(
+  database: Pick<Database, 'db'>,
+  rows: CallRowJson[],
+  refused: (row: CallRowJson, err: unknown) => void,
+): Promise<void> {
+  try {
+    await insertCallRows(database, rows);
+    return;
+  } catch (err) {
+    if (!isRowError(err)) throw err;
+  }
+  for (let i = 0; i < rows.length; ) {
+    try {
+      await insertCallRows(database, [rows[i]!]);
+      i++;
+    } catch (err) {
+      if (!isRowError(err)) throw err;
+      refused(rows[i]!, err);
+      rows.splice(i, 1);
+    }
+  }
+}
+
+/** The SQLSTATE of a driver error (drizzle wraps it as `cause`), if the server sent one. */
+export function sqlState(err: unknown): string | undefined {
+  for (let e = err, i = 0; e && typeof e === 'object' && i < 5; e = (e as { cause?: unknown }).cause, i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/**
+ * True when the batch failed because of what some row holds (bad data, a constraint, an
+ * index entry too large), so retrying the same batch can never succeed; anything else
+ * (connection lost, server shutting down, timeouts) is worth retrying as is.
+ */
+export function isRowError(err: unknown): boolean {
+  const state = sqlState(err);
+  return state !== undefined && (state.startsWith('22') || state.startsWith('23') || state.startsWith('54'));
+}
+
+/** A short message for logs and stats: the driver's, never drizzle's (which embeds the parameters). */
+export function describeDbError(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  const message = e instanceof Error ? e.message : String(e);
+  const state = sqlState(err);
+  return (state ? `${state}: ${message}` : message).slice(0, 500);
+}

@@ -1,0 +1,123 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { testDatabases } from '../../test/helpers/test-db.ts';
+import type { Database } from '../db/client.ts';
+import { silentLogger } from '../logger.ts';
+import { daysInDefault, listDayPartitions, PartitionMaintainer } from './partitions.ts';
+import { sampleRecord } from './sample-record.ts';
+import { CallLogWriter } from './writer.ts';
+
+const DAY = 86_400_000;
+const T0 = Date.parse('2031-03-10T15:00:00Z');
+
+describe.each(testDatabases())('call log partitions on $kind', (target) => {
+  let database: Database;
+
+  const rowsOf = <T>(r: unknown): T[] => (Array.isArray(r) ? r : (r as { rows: T[] }).rows) as T[];
+  const names = async (table: 'calls' | 'call_payloads') => (await listDayPartitions(database, table)).map((p) => p.name);
+  const maintainer = (now: number, retentionDays?: number) =>
+    new PartitionMaintainer({ database, logger: silentLogger, now: () => now, retentionDays });
+
+  /** Writes records through the real writer, dated as given. */
+  async function write(dates: number[]): Promise<void> {
+    const spoolDir = await mkdtemp(join(tmpdir(), 'sluice-spool-'));
+    const w = new CallLogWriter({
+      database,
+      spoolDir,
+      logger: silentLogger,
+      payloads: { enabled: true, maxBytes: 4096, redactFields: [], redactPatterns: [] },
+    });
+    for (const d of dates) w.enqueue(sampleRecord({}, new Date(d)));
+    await w.close();
+    await rm(spoolDir, { recursive: true, force: true });
+  }
+  const placement = async () =>
+    rowsOf<{ part: string; n: number }>(
+      await database.db.execute(
+        sql`select tableoid::regclass::text as part, count(*)::int as n from calls group by 1 order by 1`,
+      ),
+    );
+
+  beforeAll(async () => {
+    database = await target.open();
+  });
+  afterAll(async () => {
+    await database.close();
+  });
+  beforeEach(async () => {
+    await database.db.execute(sql`truncate calls, call_payloads`);
+    for (const table of ['calls', 'call_payloads'] as const) {
+      for (const p of await listDayPartitions(database, table)) await database.db.execute(sql.raw(`drop table ${p.name}`));
+    }
+  });
+
+  it('creates yesterday … today+3 for both tables, idempotently and from several instances at once', async () => {
+    const first = await maintainer(T0).start();
+    expect(first.created).toHaveLength(10);
+    const expected = ['20310309', '20310310', '20310311', '20310312', '20310313'];
+    expect(await names('calls')).toEqual(expected.map((d) => `calls_p${d}`));
+    expect(await names('call_payloads')).toEqual(expected.map((d) => `call_payloads_p${d}`));
+
+    const again = await Promise.all([maintainer(T0 + DAY).runOnce(), maintainer(T0 + DAY).runOnce()]);
+    expect(again.flatMap((r) => r.created)).toEqual(['calls_p20310314', 'call_payloads_p20310314']);
+    expect((await maintainer(T0 + DAY).runOnce()).created).toEqual([]);
+  });
+
+  it('routes rows to their day partition', async () => {
+    await maintainer(T0).runOnce();
+    await write([T0, T0 + 10, T0 + DAY, T0 - DAY]);
+    expect(await placement()).toEqual([
+      { part: 'calls_p20310309', n: 1 },
+      { part: 'calls_p20310310', n: 2 },
+      { part: 'calls_p20310311', n: 1 },
+    ]);
+  });
+
+  it('retention drops whole partitions older than retention_days and keeps the rest', async () => {
+    const old = T0 - 10 * DAY; // 2031-02-28
+    await maintainer(old).runOnce(); // Feb 27 … Mar 3
+    await maintainer(T0).runOnce(); // Mar 9 … Mar 13
+    await write([old, old + DAY, T0 - 2 * DAY, T0]); // Mar 8 has no partition: DEFAULT
+    expect(await names('calls')).toHaveLength(10);
+
+    const result = await maintainer(T0, 3).runOnce();
+    // Cutoff is midnight starting Mar 7 (today − 3 days): every day that ended by then goes.
+    const dropped = ['20310227', '20310228', '20310301', '20310302', '20310303'];
+    expect(result.dropped).toEqual(
+      expect.arrayContaining([...dropped.map((d) => `calls_p${d}`), ...dropped.map((d) => `call_payloads_p${d}`)]),
+    );
+    expect(result.dropped).toHaveLength(10);
+    expect(result.adopted).toContain('calls_p20310308');
+    expect(await names('calls')).toEqual(
+      ['20310308', '20310309', '20310310', '20310311', '20310312', '20310313'].map((d) => `calls_p${d}`),
+    );
+    expect(await placement()).toEqual([
+      { part: 'calls_p20310308', n: 1 },
+      { part: 'calls_p20310310', n: 1 },
+    ]);
+  });
+
+  it('moves rows that landed in the DEFAULT partition into their day when it is created', async () => {
+    await write([T0, T0 + 1, T0 + 2 * DAY]);
+    expect(await placement()).toEqual([{ part: 'calls_default', n: 3 }]);
+    expect(await daysInDefault(database, 'calls')).toEqual([Date.UTC(2031, 2, 10), Date.UTC(2031, 2, 12)]);
+
+    const result = await maintainer(T0).runOnce();
+    expect(result.adopted).toEqual(
+      expect.arrayContaining(['calls_p20310310', 'calls_p20310312', 'call_payloads_p20310310', 'call_payloads_p20310312']),
+    );
+    expect(await placement()).toEqual([
+      { part: 'calls_p20310310', n: 2 },
+      { part: 'calls_p20310312', n: 1 },
+    ]);
+    expect(await daysInDefault(database, 'call_payloads')).toEqual([]);
+    // The adopted partitions got the parent's indexes.
+    const idx = rowsOf<{ n: number }>(
+      await database.db.execute(sql`select count(*)::int as n from pg_indexes where tablename = 'calls_p20310310'`),
+    );
+    expect(idx[0]!.n).toBe(6);
+  });
+});

@@ -1,0 +1,59 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { CallRecord } from './record.ts';
+
+/** A realistic finished call record, for tests and the writer benchmark. */
+export function sampleRecord(overrides: Partial<CallRecord> = {}, at: Date = new Date()): CallRecord {
+  const id = overrides.id ?? uuidv7({ msecs: at.getTime() });
+  return {
+    id,
+    requestId: `req_${id.slice(-12)}`,
+    startedAt: at,
+    endpoint: 'chat.completions',
+    apiKeyId: '0190a0f0-0000-7000-8000-000000000001',
+    route: 'support-bot',
+    variant: 'control',
+    shadow: false,
+    parentCallId: null,
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    promptName: 'support',
+    promptVersion: 3,
+    stream: false,
+    status: 'ok',
+    httpStatus: 200,
+    errorCode: null,
+    errorMessage: null,
+    attempts: [{ provider: 'openai', model: 'gpt-4o-mini', status: 200, error: null, latencyMs: 412.5 }],
+    latencyMs: 415.25,
+    ttftMs: null,
+    overheadMs: 0.42,
+    usage: { inputTokens: 120, outputTokens: 48, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
+    costMicros: 46.8,
+    costStatus: 'exact',
+    cacheStatus: 'miss',
+    user: 'user-42',
+    metadata: { team: 'support' },
+    retrievedDocIds: null,
+    requestBody: {
+      model: 'support-bot',
+      messages: [
+        { role: 'system', content: 'You are a helpful support assistant.' },
+        { role: 'user', content: 'How do I reset my password?' },
+      ],
+    },
+    responseBody: {
+      id: 'chatcmpl-1',
+      object: 'chat.completion',
+      model: 'gpt-4o-mini',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: 'Open Settings → Security and choose "Reset password".' },
+          finish_reason: 'stop',
+        },
+      ],
+      usage: { prompt_tokens: 120, completion_tokens: 48, total_tokens: 168 },
+    },
+    ...overrides,
+  };
+}

@@ -1,0 +1,424 @@
+import type { Database } from '../db/client.ts';
+import type { Logger } from '../logger.ts';
+import { rowId, toCallRow, type CallRowJson } from './call-row.ts';
+import { describeDbError, insertIsolatingBadRows } from './insert.ts';
+import { compilePayloadPolicy, type PayloadOptions, type PayloadPolicy } from './payloads.ts';
+import type { CallRecord, CallSink } from './record.ts';
+import { SpoolReplay, type ReplayFile } from './spool-replay.ts';
+import { Spool } from './spool.ts';
+
+export interface CallLogWriterOptions {
+  database: Pick<Database, 'db' | 'kind'>;
+  /** Where overflow and undeliverable records are kept (DESIGN §2: ./.sluice/spool). */
+  spoolDir: string;
+  /** Records held in memory before new ones spill to the spool. */
+  queueMax?: number;
+  batchSize?: number;
+  /** A partial batch is written at most this long after its first record arrived. */
+  flushMs?: number;
+  payloads: PayloadOptions;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Wall clock (epoch ms), for spool file names and records without a valid start time. */
+  now?: () => number;
+  /** Batches written at once; default 2 on a Postgres server, 1 on PGlite (single-threaded). */
+  concurrency?: number;
+  /** Retry delays after a failed batch: initial, doubling to max, with jitter. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  spoolFileMaxBytes?: number;
+  /** How long close() tries the database before putting the rest in the spool. */
+  closeTimeoutMs?: number;
+  /** A batch also ends when its rows reach this many characters of JSON. */
+  maxBatchChars?: number;
+}
+
+export interface CallLogStats {
+  /** Records only in memory (queue, overflow on its way to the spool, batches awaiting retry). */
+  queued: number;
+  written: number;
+  spooled: number;
+  replayed: number;
+  dropped: number;
+  failedBatches: number;
+  lastError: string | null;
+}
+
+interface Batch {
+  rows: CallRowJson[];
+  /** Set when the rows came from a spool file, which is removed once every chunk is in. */
+  replay: ReplayFile | null;
+}
+
+/**
+ * The call log sink (DESIGN §2): `enqueue` is an array push; batches are written off the
+ * request path as one statement each (insert.ts). When Postgres fails, batches are retried
+ * with backoff while new records keep queueing; past `queueMax` they go to the spool file and
+ * are replayed once the database answers. A record is only ever dropped when the spool itself
+ * cannot be written, or when Postgres rejects that one row; both are counted and logged.
+ */
+export class CallLogWriter implements CallSink {
+  private readonly database: Pick<Database, 'db' | 'kind'>;
+  private readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  private readonly policy: PayloadPolicy;
+  private readonly spool: Spool;
+  private readonly now: () => number;
+  private readonly queueMax: number;
+  private readonly batchSize: number;
+  private readonly flushMs: number;
+  private readonly concurrency: number;
+  private readonly backoffInitial: number;
+  private readonly backoffMax: number;
+  private readonly closeTimeoutMs: number;
+  private readonly maxBatchChars: number;
+
+  private queue: CallRecord[] = [];
+  private overflow: CallRecord[] = [];
+  private retry: Batch[] = [];
+  private readonly inflight = new Set<Batch>();
+  private readonly workers = new Set<Promise<void>>();
+
+  private healthy = true;
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private tick: NodeJS.Timeout | null = null;
+  private sizeTriggered = false;
+  private spillScheduled = false;
+  private spilling: Promise<void> = Promise.resolve();
+  private spillWarned = false;
+
+  private readonly replay: SpoolReplay;
+
+  private scan: Promise<void> = Promise.resolve();
+  private closing: Promise<void> | null = null;
+  private stopped = false;
+  private closed = false;
+
+  private readonly counters = { written: 0, spooled: 0, replayed: 0, dropped: 0, failedBatches: 0 };
+  private lastError: string | null = null;
+
+  constructor(opts: CallLogWriterOptions) {
+    this.database = opts.database;
+    this.logger = opts.logger;
+    this.policy = compilePayloadPolicy(opts.payloads);
+    this.now = opts.now ?? Date.now;
+    this.queueMax = Math.max(1, opts.queueMax ?? 50_000);
+    this.batchSize = Math.max(1, opts.batchSize ?? 500);
+    this.flushMs = Math.max(1, opts.flushMs ?? 200);
+    this.concurrency = Math.max(1, opts.concurrency ?? (opts.database.kind === 'postgres' ? 2 : 1));
+    this.backoffInitial = opts.backoff?.initialMs ?? 100;
+    this.backoffMax = opts.backoff?.maxMs ?? 10_000;
+    this.closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
+    this.maxBatchChars = opts.maxBatchChars ?? 8 * 1024 * 1024;
+    this.spool = new Spool({ dir: opts.spoolDir, maxFileBytes: opts.spoolFileMaxBytes ?? 64 * 1024 * 1024, now: this.now });
+    this.replay = new SpoolReplay({
+      spool: this.spool,
+      chunkSize: this.batchSize,
+      logger: this.logger,
+      settle: () => this.spilling,
+      onBadLine: (path) => {
+        this.counters.dropped++;
+        this.logger.error('call log: dropped a torn line in a spool file (written when a process died)', { path });
+      },
+    });
+  }
+
+  /** O(1) on the request path: a push, and at most one timer scheduled. Never throws. */
+  enqueue(record: CallRecord): void {
+    try {
+      if (this.closed) return this.spoolAfterClose(record);
+      if (this.queue.length >= this.queueMax) {
+        this.overflow.push(record);
+        if (!this.spillScheduled) {
+          this.spillScheduled = true;
+          setImmediate(this.spillOverflow);
+        }
+        return;
+      }
+      this.queue.push(record);
+      if (this.queue.length >= this.batchSize && !this.sizeTriggered) {
+        this.sizeTriggered = true;
+        setImmediate(this.onBatchFull);
+      }
+    } catch (err) {
+      this.counters.dropped++;
+      this.logger.error('call log: record dropped', { callId: record?.id, err: String(err) });
+    }
+  }
+
+  /** Starts the flush timer and replays any spool a previous process left behind. */
+  start(): void {
+    if (this.tick || this.stopped) return;
+    this.tick = setInterval(() => this.kick(true), this.flushMs);
+    this.tick.unref();
+    this.scan = this.spool
+      .replayable()
+      .then((files) => {
+        if (files.length === 0) return;
+        this.logger.info('call log: replaying spool from an earlier run', { files: files.length, dir: this.spool.dir });
+        this.replay.markPending();
+        this.kick(true);
+      })
+      .catch((err: unknown) => this.logger.error('call log: cannot read spool directory', { err: String(err) }));
+  }
+
+  /**
+   * Writes everything held now (queue, overflow, spool) to the database. Rejects when a write
+   * fails; the records stay queued and the background retry carries on.
+   */
+  async flush(): Promise<void> {
+    await this.scan;
+    while (!this.stopped) {
+      this.spillOverflow();
+      await this.spilling;
+      await this.idle();
+      if (this.queue.length === 0 && this.retry.length === 0 && !this.replay.pending) return;
+      const { failedBatches, written, replayed, dropped } = this.counters;
+      if (this.retryTimer) {
+        clearTimeout(this.retryTimer);
+        this.retryTimer = null;
+      }
+      this.kick(true);
+      await this.idle();
+      const c = this.counters;
+      if (c.failedBatches > failedBatches) throw new Error(`call log: database write failed: ${this.lastError}`);
+      if (c.written === written && c.replayed === replayed && c.dropped === dropped && this.queue.length === 0) {
+        // Nothing moved and nothing failed (the spool was unreadable): stop rather than spin.
+        if (this.retry.length === 0) return;
+      }
+    }
+  }
+
+  /**
+   * Stops the timers and drains: to the database while it answers (within closeTimeoutMs),
+   * the rest to the spool. Resolves when no record is held only in memory.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  stats(): CallLogStats {
+    let held = this.queue.length + this.overflow.length;
+    if (!this.closed) {
+      for (const b of this.retry) if (!b.replay) held += b.rows.length;
+      for (const b of this.inflight) if (!b.replay) held += b.rows.length;
+    }
+    return { queued: held, ...this.counters, lastError: this.lastError };
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.tick) clearInterval(this.tick);
+    this.tick = null;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.flush(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${this.closeTimeoutMs} ms`)), this.closeTimeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      this.logger.warn('call log: database unavailable at shutdown; keeping the rest in the spool', {
+        err: err instanceof Error ? err.message : String(err),
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    this.stopped = true;
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+
+    // Rows of replayed chunks still live in their spool file, which is only removed once
+    // every chunk is in; live rows in a batch still awaiting an answer are spooled too (a
+    // late success makes the spooled copy a no-op on replay).
+    const rows: CallRowJson[] = [];
+    for (const b of this.retry) if (!b.replay) rows.push(...b.rows);
+    for (const b of this.inflight) if (!b.replay) rows.push(...b.rows);
+    this.retry = [];
+    rows.push(...this.prepare(this.queue.splice(0)), ...this.prepare(this.overflow.splice(0)));
+    await this.spilling;
+    if (rows.length > 0) await this.toSpool(rows);
+    await this.spool.close().catch((err: unknown) => this.logger.error('call log: cannot seal spool file', { err: String(err) }));
+  }
+
+  private readonly onBatchFull = (): void => {
+    this.sizeTriggered = false;
+    this.kick(false);
+  };
+
+  /** Starts writers up to the concurrency (one probe while the database is failing). */
+  private kick(partial: boolean): void {
+    if (this.stopped || this.retryTimer) return;
+    const want = this.healthy ? this.concurrency : 1;
+    while (this.workers.size < want) {
+      const worker: Promise<void> = this.work(partial).finally(() => this.workers.delete(worker));
+      this.workers.add(worker);
+    }
+  }
+
+  private async idle(): Promise<void> {
+    while (this.workers.size > 0) await Promise.all(this.workers);
+  }
+
+  /**
+   * One writer: a partial batch first when the timer (or flush) asked, then only full batches,
+   * then spool chunks while the live queue is short. Stops at the first failed write.
+   */
+  private async work(partial: boolean): Promise<void> {
+    await Promise.resolve();
+    let takePartial = partial;
+    try {
+      while (!this.stopped && !this.retryTimer) {
+        const batch = this.nextLiveBatch(takePartial) ?? (await this.nextReplayBatch());
+        takePartial = false;
+        if (!batch) return;
+        if (!(await this.write(batch))) return;
+      }
+    } catch (err) {
+      // Only the spool can throw here (unreadable directory): stop replaying until the next spill.
+      this.replay.clearPending();
+      this.logger.error('call log: cannot replay the spool', { dir: this.spool.dir, err: String(err) });
+    }
+  }
+
+  private nextLiveBatch(partial: boolean): Batch | null {
+    const retry = this.retry.pop();
+    if (retry) return retry;
+    const n = this.queue.length;
+    if (n === 0 || (n < this.batchSize && !partial)) return null;
+    const rows: CallRowJson[] = [];
+    let chars = 0;
+    let taken = 0;
+    while (taken < n && rows.length < this.batchSize && chars < this.maxBatchChars) {
+      const row = this.rowOf(this.queue[taken]!);
+      taken++;
+      if (row === null) continue;
+      rows.push(row);
+      chars += row.length;
+    }
+    this.queue.splice(0, taken);
+    return rows.length > 0 ? { rows, replay: null } : this.nextLiveBatch(partial);
+  }
+
+  /** The next chunk of the spool, once the live queue is under a batch (live records first). */
+  private async nextReplayBatch(): Promise<Batch | null> {
+    if (!this.replay.pending || this.queue.length >= this.batchSize) return null;
+    const chunk = await this.replay.next();
+    return chunk ? { rows: chunk.rows, replay: chunk.file } : null;
+  }
+
+  /** True when the batch is in (refused rows set aside and counted); false when it waits for a retry. */
+  private async write(batch: Batch): Promise<boolean> {
+    this.inflight.add(batch);
+    try {
+      await insertIsolatingBadRows(this.database, batch.rows, (row, err) => {
+        this.counters.dropped++;
+        this.logger.error('call log: database rejected a call record; dropped', { callId: rowId(row), err: describeDbError(err) });
+      });
+      this.succeeded(batch);
+      return true;
+    } catch (err) {
+      this.failed(batch, err);
+      return false;
+    } finally {
+      this.inflight.delete(batch);
+    }
+  }
+
+  private succeeded(batch: Batch): void {
+    if (this.closed) return;
+    if (batch.replay) {
+      this.counters.replayed += batch.rows.length;
+      void this.replay.acknowledge(batch.replay);
+    } else {
+      this.counters.written += batch.rows.length;
+    }
+    this.failures = 0;
+    if (!this.healthy) {
+      this.healthy = true;
+      this.spillWarned = false;
+      this.logger.info('call log: database writes resumed', { ...this.counters, queued: this.queue.length });
+      this.kick(true);
+    }
+  }
+
+  private failed(batch: Batch, err: unknown): void {
+    this.counters.failedBatches++;
+    this.lastError = describeDbError(err);
+    this.retry.push(batch);
+    if (this.healthy) {
+      this.healthy = false;
+      this.logger.warn('call log: database write failed; retrying with backoff', { err: this.lastError });
+    }
+    this.failures++;
+    if (this.retryTimer || this.stopped) return;
+    const base = Math.min(this.backoffMax, this.backoffInitial * 2 ** Math.min(20, this.failures - 1));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.kick(true);
+    }, base * (0.5 + Math.random() * 0.5));
+    this.retryTimer.unref();
+  }
+
+  private readonly spillOverflow = (): void => {
+    this.spillScheduled = false;
+    if (this.overflow.length === 0) return;
+    const records = this.overflow;
+    this.overflow = [];
+    if (!this.spillWarned) {
+      this.spillWarned = true;
+      this.logger.warn('call log: queue full; spilling records to the spool', { queueMax: this.queueMax, dir: this.spool.dir });
+    }
+    const rows = this.prepare(records);
+    this.spilling = this.spilling.then(() => this.toSpool(rows));
+  };
+
+  private async toSpool(rows: CallRowJson[]): Promise<void> {
+    try {
+      await this.spool.append(rows);
+      this.counters.spooled += rows.length;
+      this.replay.markPending();
+    } catch (err) {
+      this.counters.dropped += rows.length;
+      this.logger.error('call log: cannot write the spool; records dropped', {
+        count: rows.length,
+        dir: this.spool.dir,
+        err: String(err),
+      });
+    }
+  }
+
+  private spoolAfterClose(record: CallRecord): void {
+    const rows = this.prepare([record]);
+    if (rows.length === 0) return;
+    try {
+      this.spool.appendSync(rows);
+      this.counters.spooled++;
+    } catch (err) {
+      this.counters.dropped++;
+      this.logger.error('call log: record arrived after close and the spool is unwritable; dropped', {
+        callId: record.id,
+        err: String(err),
+      });
+    }
+  }
+
+  private prepare(records: readonly CallRecord[]): CallRowJson[] {
+    const rows: CallRowJson[] = [];
+    for (const r of records) {
+      const row = this.rowOf(r);
+      if (row !== null) rows.push(row);
+    }
+    return rows;
+  }
+
+  private rowOf(record: CallRecord): CallRowJson | null {
+    try {
+      return toCallRow(record, this.policy, this.now());
+    } catch (err) {
+      this.counters.dropped++;
+      this.logger.error('call log: cannot serialise a call record; dropped', { callId: record?.id, err: String(err) });
+      return null;
+    }
+  }
+}

@@ -1,0 +1,22 @@
+/** The prompt registry's public surface (DESIGN §4.2), for the gateway, the CLI and evals. */
+export { appendAudit, type AuditEntry } from './audit.ts';
+export { canonicalJson, contentHash } from './canonical.ts';
+export { NAME_PATTERN } from './content.ts';
+export { diffVersions, type PromptDiff } from './diff.ts';
+export { PromptError, promptErrorBody, type PromptErrorCode, type PromptErrorStatus } from './errors.ts';
+export { pullPrompts, pushPrompts, type PushSummary } from './files.ts';
+export { declaredVariables, renderMessages } from './render.ts';
+export { parsePromptRef, PromptResolver, type PromptResolverOptions } from './resolver.ts';
+export { promptRoutes, type PromptRoutesDeps } from './routes.ts';
+export { PROMPTS_CHANNEL, PromptStore, type CreateVersionResult, type LabelMove } from './store.ts';
+export type {
+  ContentPart,
+  JsonObject,
+  PromptContent,
+  PromptDb,
+  PromptMessage,
+  PromptRef,
+  PromptStoreDatabase,
+  PromptSummary,
+  PromptVersion,
+} from './types.ts';

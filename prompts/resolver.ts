@@ -1,0 +1,190 @@
+import { LRUCache } from 'lru-cache';
+import { PromptError } from './errors.ts';
+import { headVersion } from './labels.ts';
+import type { PromptStore } from './store.ts';
+import type { PromptChange, PromptHeads, PromptRef, PromptVersion } from './types.ts';
+
+export interface PromptResolverOptions {
+  store: PromptStore;
+  /** Poll period where LISTEN is unavailable (PGlite). Default 500 ms. */
+  pollIntervalMs?: number;
+  /** Poll period while LISTENing, as a safety net for a notification lost in a reconnect. Default 10 s. */
+  safetyPollIntervalMs?: number;
+  /** Versions kept in memory (they are immutable, so never stale). Default 1000. */
+  maxVersions?: number;
+  /** Failures of background refreshes; the request path never sees them. */
+  onError?: (err: unknown) => void;
+}
+
+const key = (name: string, version: number) => `${name}@${version}`;
+
+/**
+ * Serves prompt versions from memory on the request path. Versions are immutable, so
+ * `name@3` is cached for good; what moves is where labels (and `latest`) point, kept per
+ * prompt as its "heads". A change — this instance's own (store.watch), a NOTIFY on
+ * `sluice_prompts` (Postgres), or a poll of store.changeToken() (PGlite) — reloads that
+ * prompt's heads and the versions they point at, then swaps them in; until then the old
+ * heads keep serving, so requests never wait on the refresh.
+ */
+export class PromptResolver {
+  readonly #store: PromptStore;
+  readonly #opts: Required<Omit<PromptResolverOptions, 'store'>>;
+  readonly #versions: LRUCache<string, PromptVersion>;
+  readonly #heads = new Map<string, PromptHeads>();
+  /** Prompt names known not to exist (cleared when a change mentions them). */
+  readonly #missing = new Set<string>();
+  /** Bumped per prompt on every change, so a load that started before it is not stored. */
+  readonly #generation = new Map<string, number>();
+  readonly #inflight = new Map<string, Promise<PromptHeads>>();
+  #revisions = new Map<string, number>();
+  #token: string | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #unwatch: (() => void) | undefined;
+  #polling = false;
+  #running = false;
+  #listening = false;
+
+  constructor(opts: PromptResolverOptions) {
+    this.#store = opts.store;
+    this.#opts = {
+      pollIntervalMs: opts.pollIntervalMs ?? 500,
+      safetyPollIntervalMs: opts.safetyPollIntervalMs ?? 10_000,
+      maxVersions: opts.maxVersions ?? 1000,
+      onError: opts.onError ?? (() => {}),
+    };
+    this.#versions = new LRUCache({ max: this.#opts.maxVersions });
+  }
+
+  /** True when changes arrive by LISTEN/NOTIFY rather than polling. */
+  get listening(): boolean {
+    return this.#listening;
+  }
+
+  /** Subscribes to changes, loads every prompt's heads and their versions, starts polling. */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    this.#unwatch = this.#store.watch((change) => this.#changed(change.name, change));
+    this.#listening = await this.#store.subscribe((name) => this.#changed(name));
+    this.#token = await this.#store.changeToken();
+    this.#revisions = await this.#store.revisions();
+    await Promise.all([...this.#revisions.keys()].map((name) => this.#load(name).catch((err: unknown) => this.#opts.onError(err))));
+    const period = this.#listening ? this.#opts.safetyPollIntervalMs : this.#opts.pollIntervalMs;
+    this.#timer = setInterval(() => void this.#poll(), period);
+    this.#timer.unref();
+  }
+
+  /** Stops polling and ignores further notifications (the Database interface has no UNLISTEN). */
+  stop(): void {
+    this.#running = false;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#unwatch?.();
+    this.#unwatch = undefined;
+  }
+
+  /** From memory only: the version, or undefined when it is not cached (then call resolve). */
+  resolveCached(name: string, ref: PromptRef): PromptVersion | undefined {
+    let version: number | null | undefined;
+    if ('version' in ref) version = ref.version;
+    else {
+      const heads = this.#heads.get(name);
+      version = ref.label === 'latest' ? heads?.latest : heads?.labels.get(ref.label);
+    }
+    return version == null ? undefined : this.#versions.get(key(name, version));
+  }
+
+  /** Memory first, else the database (then cached). Unknown prompt, label or version: PromptError 404. */
+  async resolve(name: string, ref: PromptRef): Promise<PromptVersion> {
+    const hit = this.resolveCached(name, ref);
+    if (hit) return hit;
+    if (this.#missing.has(name)) throw new PromptError('not_found', `No prompt named '${name}'.`, 'name');
+    let version: number;
+    if ('version' in ref) version = ref.version;
+    else version = headVersion(name, this.#heads.get(name) ?? (await this.#load(name)), ref.label);
+    const cached = this.#versions.get(key(name, version));
+    if (cached) return cached;
+    const loaded = await this.#store.getVersion(name, version);
+    this.#versions.set(key(name, version), loaded);
+    return loaded;
+  }
+
+  /**
+   * A change to `name`. A change made in this process comes with what changed and is applied
+   * at once (read-your-writes); either way the heads are then reloaded from the database.
+   */
+  #changed(name: string, local?: PromptChange): void {
+    if (!this.#running) return;
+    this.#generation.set(name, (this.#generation.get(name) ?? 0) + 1);
+    this.#inflight.delete(name);
+    this.#missing.delete(name);
+    const heads = this.#heads.get(name);
+    if (!heads) return;
+    if (local?.created) {
+      this.#versions.set(key(name, local.created.version), local.created);
+      this.#heads.set(name, { latest: Math.max(heads.latest ?? 0, local.created.version), labels: heads.labels });
+    }
+    if (local?.label) {
+      const labels = new Map(heads.labels).set(local.label.label, local.label.version);
+      this.#heads.set(name, { latest: heads.latest, labels });
+    }
+    this.#load(name).catch((err: unknown) => {
+      // Serve from the database rather than from heads we could not refresh.
+      this.#heads.delete(name);
+      this.#opts.onError(err);
+    });
+  }
+
+  #load(name: string): Promise<PromptHeads> {
+    const pending = this.#inflight.get(name);
+    if (pending) return pending;
+    const generation = this.#generation.get(name) ?? 0;
+    const load = (async () => {
+      let heads: PromptHeads;
+      try {
+        heads = await this.#store.heads(name);
+      } catch (err) {
+        if (err instanceof PromptError && err.code === 'not_found' && this.#generation.get(name) === generation) this.#missing.add(name);
+        throw err;
+      }
+      const wanted = [heads.latest, ...heads.labels.values()].filter((v): v is number => v !== null && !this.#versions.has(key(name, v)));
+      for (const v of await this.#store.getVersions(name, [...new Set(wanted)])) this.#versions.set(key(name, v.version), v);
+      if ((this.#generation.get(name) ?? 0) === generation) this.#heads.set(name, heads);
+      return heads;
+    })();
+    const settled = load.finally(() => {
+      if (this.#inflight.get(name) === settled) this.#inflight.delete(name);
+    });
+    this.#inflight.set(name, settled);
+    return settled;
+  }
+
+  async #poll(): Promise<void> {
+    if (this.#polling || !this.#running) return;
+    this.#polling = true;
+    try {
+      const token = await this.#store.changeToken();
+      if (token === this.#token) return;
+      const revisions = await this.#store.revisions();
+      for (const [name, revision] of revisions) if (this.#revisions.get(name) !== revision) this.#changed(name);
+      this.#revisions = revisions;
+      this.#token = token;
+    } catch (err) {
+      this.#opts.onError(err);
+    } finally {
+      this.#polling = false;
+    }
+  }
+}
+
+/**
+ * Parses `name@label` / `name@3` (the `x-sluice-prompt` header and eval job targets);
+ * a bare `name` means `defaultLabel`.
+ */
+export function parsePromptRef(spec: string, defaultLabel = 'latest'): { name: string; ref: PromptRef } {
+  const at = spec.lastIndexOf('@');
+  const name = at === -1 ? spec : spec.slice(0, at);
+  const tail = at === -1 ? defaultLabel : spec.slice(at + 1);
+  if (/^[1-9][0-9]*$/.test(tail)) return { name, ref: { version: Number(tail) } };
+  return { name, ref: { label: tail } };
+}

@@ -1,0 +1,74 @@
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+
+export type JsonObject = { [key: string]: unknown };
+
+/** A text part is templated; every other part (image_url, input_audio, …) passes through untouched. */
+export type ContentPart = { type: 'text'; text: string } | ({ type: string } & JsonObject);
+
+export type PromptRole = 'system' | 'developer' | 'user' | 'assistant';
+
+export interface PromptMessage {
+  role: PromptRole;
+  content: string | ContentPart[];
+  name?: string;
+}
+
+/** What a version's hash covers; two versions with equal content are the same prompt. */
+export interface PromptContent {
+  messages: PromptMessage[];
+  model: string | null;
+  params: JsonObject;
+  /** JSON schema for the render variables, or null. */
+  variables: JsonObject | null;
+}
+
+export interface PromptVersion extends PromptContent {
+  prompt: string;
+  version: number;
+  hash: string;
+  author: string;
+  message: string | null;
+  createdAt: Date;
+}
+
+export interface PromptSummary {
+  name: string;
+  description: string | null;
+  createdAt: Date;
+  /** Highest version, or null before the first version. */
+  latestVersion: number | null;
+  /** Stored labels only; `latest` is implied by latestVersion. */
+  labels: Record<string, number>;
+}
+
+/** Where a prompt's labels point right now. */
+export interface PromptHeads {
+  latest: number | null;
+  labels: ReadonlyMap<string, number>;
+}
+
+/** A change committed through this process's store (store.watch). */
+export interface PromptChange {
+  name: string;
+  /** Set when a version was created (it is now `latest`). */
+  created?: PromptVersion;
+  /** Set when a label moved. */
+  label?: { label: string; version: number };
+}
+
+/** A reference to one version: a number, or a label (`latest` = the highest version). */
+export type PromptRef = { version: number } | { label: string };
+
+// drizzle's database type is generic in the app's full schema; the registry only uses its own
+// tables through the query builder, so any schema will do.
+export type PromptDb = PgDatabase<PgQueryResultHKT, any>;
+
+/**
+ * The slice of the gateway's Database the registry needs (structurally compatible with
+ * gateway/db/client.ts, which prompts/ must not import).
+ */
+export interface PromptStoreDatabase {
+  db: PromptDb;
+  /** LISTEN on a channel; false = this driver cannot (PGlite), so poll instead. */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<boolean>;
+}
