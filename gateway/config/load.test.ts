@@ -175,7 +175,7 @@ describe('parseConfig', () => {
   });
 
   it('does not mutate the raw input', () => {
-    const raw = { providers: { openai: { type: 'openai', api_key: '${K}' } }, routes: { bot: { variants: [{ target: 'openai/x' }] } } };
+    const raw = { providers: { openai: { type: 'openai', api_key: '${K}' } }, routes: { bot: { variants: [{ name: 'a', target: 'openai/x' }] } } };
     const config = parseConfig(raw, { K: 'secret' });
     expect(raw.providers.openai.api_key).toBe('${K}');
     // Sections passed through unvalidated (routes) are copies: freezing the result leaves the caller's objects alone.
@@ -233,6 +233,42 @@ describe('loadConfig', () => {
     return path;
   };
 
+  it('accepts the DESIGN §3 example exactly as written', () => {
+    const path = file(
+      'design.yaml',
+      `providers:
+  openai:    { type: openai,    api_key: \${OPENAI_API_KEY} }
+  anthropic: { type: anthropic, api_key: \${ANTHROPIC_API_KEY} }
+  local:     { type: openai-compatible, base_url: http://127.0.0.1:11434/v1 }
+routes:                        # a route is a virtual model name clients may call
+  support-bot:
+    variants:
+      - { name: control,   target: openai/gpt-4o-mini, prompt: support@production, weight: 90 }
+      - { name: candidate, target: anthropic/claude-haiku-4-5, prompt: support@candidate, weight: 10 }
+    shadow: { target: local/llama3, sample: 0.05 }   # called too, never returned, logged
+    fallbacks: [openai/gpt-4o-mini]
+    sticky_by: user            # hash(route, user | header x-sluice-subject) -> variant
+    rag: { retriever: docs, top_k: 4 }
+    cache: { mode: on, ttl: 3600 }
+retrievers:
+  docs: { type: postgres-fts, collection: handbook }   # also: pgvector, hybrid
+  search: { type: http, url: http://127.0.0.1:9200/retrieve, timeout_ms: 1500, on_error: fail-open }
+pricing: { overrides: {} }    # built-in price table; per-model overrides here
+`,
+    );
+    const config = loadConfig({ SLUICE_CONFIG: path, OPENAI_API_KEY: 'sk-a', ANTHROPIC_API_KEY: 'sk-ant-b' });
+    expect(config.providers.anthropic?.api_key).toBe('sk-ant-b');
+    expect(config.routes['support-bot']?.variants.map((v) => v.weight)).toEqual([90, 10]);
+    expect(config.routes['support-bot']?.cache).toMatchObject({ mode: 'on', ttl: 3600 });
+  });
+
+  it('fails the boot naming a route target with an unknown provider', () => {
+    const raw = { providers: { openai: { type: 'openai' } }, routes: { bot: { variants: [{ name: 'a', target: 'nowhere/x' }] } } };
+    expect(() => parseConfig(raw, {})).toThrow(/routes\.bot\.variants\.0\.target: unknown provider "nowhere"/);
+    const badRag = { providers: { openai: { type: 'openai' } }, routes: { bot: { variants: [{ name: 'a', target: 'openai/x' }], rag: { retriever: 'nope' } } } };
+    expect(() => parseConfig(badRag, {})).toThrow(/routes\.bot\.rag\.retriever/);
+  });
+
   it('reads the YAML file SLUICE_CONFIG points to, with env interpolation', () => {
     const path = file(
       'ok.yaml',
@@ -245,7 +281,7 @@ describe('loadConfig', () => {
         'models:',
         '  fast: openai/gpt-4o-mini',
         'routes:',
-        '  support-bot: { fallbacks: [openai/gpt-4o-mini] }',
+        '  support-bot: { variants: [{ name: control, target: local/llama3 }], fallbacks: [openai/gpt-4o-mini] }',
         '',
       ].join('\n'),
     );
@@ -255,7 +291,11 @@ describe('loadConfig', () => {
       local: { type: 'openai-compatible', base_url: 'http://127.0.0.1:11434/v1', models: ['llama3'] },
     });
     expect(config.models).toEqual({ fast: 'openai/gpt-4o-mini' });
-    expect(config.routes).toEqual({ 'support-bot': { fallbacks: ['openai/gpt-4o-mini'] } });
+    expect(config.routes['support-bot']).toMatchObject({
+      variants: [{ name: 'control', target: 'local/llama3', weight: 1 }],
+      fallbacks: ['openai/gpt-4o-mini'],
+      sticky_by: 'user',
+    });
     expect(Object.isFrozen(config.providers.local?.models)).toBe(true);
   });
 

@@ -55,6 +55,33 @@ function checkReferences(config: SluiceConfig): void {
       throw new ConfigError(`models.${alias}: "${target}" must be provider/model with a configured provider`);
     }
   }
+  const hasProvider = (ref: string) => Object.hasOwn(config.providers, ref.split('/')[0] ?? '');
+  for (const [routeName, route] of Object.entries(config.routes)) {
+    if (Object.hasOwn(config.providers, routeName)) {
+      throw new ConfigError(`routes.${routeName}: a route may not have the name of a provider`);
+    }
+    route.variants.forEach((v, i) => {
+      const targets = typeof v.target === 'string' ? [v.target] : v.target.map((t) => t.target);
+      targets.forEach((t, j) => {
+        if (!hasProvider(t)) {
+          const at = typeof v.target === 'string' ? 'target' : `target.${j}.target`;
+          throw new ConfigError(`routes.${routeName}.variants.${i}.${at}: unknown provider "${t.split('/')[0]}"`);
+        }
+      });
+    });
+    route.fallbacks.forEach((t, i) => {
+      if (!hasProvider(t)) throw new ConfigError(`routes.${routeName}.fallbacks.${i}: unknown provider "${t.split('/')[0]}"`);
+    });
+    if (route.shadow && !hasProvider(route.shadow.target)) {
+      throw new ConfigError(`routes.${routeName}.shadow.target: unknown provider "${route.shadow.target.split('/')[0]}"`);
+    }
+    if (route.cache?.semantic && !hasProvider(route.cache.semantic.embeddings)) {
+      throw new ConfigError(`routes.${routeName}.cache.semantic.embeddings: unknown provider "${route.cache.semantic.embeddings.split('/')[0]}"`);
+    }
+    if (route.rag && !Object.hasOwn(config.retrievers, route.rag.retriever)) {
+      throw new ConfigError(`routes.${routeName}.rag.retriever: unknown retriever "${route.rag.retriever}"`);
+    }
+  }
   for (const key of Object.keys(config.pricing.overrides)) {
     if (key.includes('/') && !Object.hasOwn(config.providers, key.split('/')[0] ?? '')) {
       throw new ConfigError(`pricing.overrides.${key}: unknown provider "${key.split('/')[0]}"`);

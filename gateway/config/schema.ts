@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cacheDefaultsSchema, routeSchema } from './routes-schema.ts';
 
 /**
  * The shape of sluice.config.yaml (DESIGN §3). Every object is strict so an unknown key
@@ -53,9 +54,11 @@ export const configSchema = z
     providers: z.record(name, providerSchema).default({}),
     /** Bare model names mapped to `provider/model`. */
     models: z.record(z.string().min(1), z.string().min(1)).default({}),
-    /** Routes, retrievers and other sections are validated by the modules that own them. */
-    routes: z.record(name, z.unknown()).optional(),
-    retrievers: z.record(name, z.unknown()).optional(),
+    /** Virtual model names with variants, shadow traffic and fallbacks. */
+    routes: z.record(name, routeSchema).default({}),
+    /** Validated by the RAG module that owns the retriever types. */
+    retrievers: z.record(name, z.record(z.string(), z.unknown())).default({}),
+    cache: cacheDefaultsSchema.default(cacheDefaultsSchema.parse({})),
     pricing: z
       .object({ overrides: z.record(z.string(), priceOverride).default({}) })
       .strict()
