@@ -1,29 +1,25 @@
 import type { CallTracker } from '../calls/tracker.ts';
+import type { CallInput } from './call-input.ts';
 import { estimateTextTokens } from '../cost/estimate-tokens.ts';
 import { formatUsd } from '../cost/pricing.ts';
 import type { EmbeddingsRequest } from '../providers/types.ts';
 import { embeddingsRequestSchema } from './chat-schema.ts';
-import { retryPolicyFor, type PipelineDeps } from './deps.ts';
+import { retryOptions, type PipelineDeps } from './deps.ts';
 import { withRetry } from './retry.ts';
 import { validate } from './validate.ts';
 
 /** POST /v1/embeddings. The body passes through (the SDK asks for base64 by default). */
-export async function embeddings(body: unknown, call: CallTracker, signal: AbortSignal, deps: PipelineDeps): Promise<Response> {
+export async function embeddings(input: CallInput, call: CallTracker, deps: PipelineDeps): Promise<Response> {
+  const { body, signal } = input;
   call.record.requestBody = body;
   const req = validate(embeddingsRequestSchema, body) as unknown as EmbeddingsRequest;
   if (typeof req.user === 'string') call.record.user = req.user;
   const target = deps.resolveModel(req.model);
   call.setTarget(target.provider, target.model);
-  const result = await withRetry(() => target.provider.embeddings(req, target.model, { signal, attempts: call.attempts }), {
-    policy: retryPolicyFor(target.provider),
-    provider: target.provider.name,
-    model: target.model,
-    attempts: call.attempts,
-    signal,
-    now: deps.now,
-    random: deps.random,
-    onWait: (ms) => call.addWait(ms),
-  });
+  const result = await withRetry(
+    () => target.provider.embeddings(req, target.model, { signal, attempts: call.attempts }),
+    retryOptions(target, call, signal, deps),
+  );
   const usage = result.usage ?? {
     inputTokens: estimateInput(req.input, target.model),
     outputTokens: 0,

@@ -18,6 +18,10 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'upstream_bad_response',
 ]);
 
+export function isRetryable(err: GatewayError): boolean {
+  return RETRYABLE.has(err.code);
+}
+
 /** Longest Retry-After we wait for inside one call; beyond it the 429 goes to the client. */
 const MAX_RETRY_AFTER_MS = 20_000;
 

@@ -39,7 +39,7 @@ export function inferenceRoutes(deps: InferenceRouteDeps): Hono<AppEnv> {
 
   app.post('/v1/embeddings', trackCall('embeddings', deps.tracker), auth, limit, async (c) => {
     const body = await readJsonObject(c);
-    return embeddings(body, c.get('call')!, c.req.raw.signal, deps.pipeline);
+    return embeddings({ body, header: (name) => c.req.header(name), signal: c.req.raw.signal }, c.get('call')!, deps.pipeline);
   });
 
   app.get('/v1/models', auth, async (c) => c.json(await deps.models.list()));
