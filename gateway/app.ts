@@ -2,6 +2,8 @@ import { Hono } from 'hono';
 import { promptRoutes, type PromptResolver, type PromptStore } from '../prompts/index.ts';
 import type { KeyStore } from './auth/key-store.ts';
 import type { CallSink } from './calls/record.ts';
+import type { Database } from './db/client.ts';
+import { callRoutes } from './http/routes/calls.ts';
 import type { SluiceConfig } from './config/schema.ts';
 import type { Pricer } from './cost/pricing.ts';
 import { GatewayError } from './errors/gateway-error.ts';
@@ -20,6 +22,7 @@ import { createModelResolver } from './routing/resolve-model.ts';
 /** Everything the app needs, built by the composition root (gateway/server.ts) or a test. */
 export interface AppDeps {
   config: SluiceConfig;
+  database: Database;
   keys: KeyStore;
   prompts: { store: PromptStore; resolver: PromptResolver };
   providers: Providers;
@@ -59,6 +62,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   );
   app.use('/api/*', requireKey({ keys: deps.keys, scope: 'admin' }));
   app.route('/api/keys', keyRoutes(deps.keys));
+  app.route('/api', callRoutes(deps.database, deps.clock));
   app.route('/api/prompts', promptRoutes<AppEnv>({ store: deps.prompts.store, actor: (c) => c.get('key').id ?? c.get('key').name }));
 
   app.notFound((c) =>

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './app.ts';
-import { discardSink, type CallSink } from './calls/record.ts';
+import { startCallLog } from './calls/call-log.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { openDatabase, type Database } from './db/client.ts';
 import { createJsonLogger, type Logger } from './logger.ts';
@@ -31,16 +31,17 @@ export async function startGateway(env: Env, logger: Logger = createJsonLogger()
   await database.migrate();
   const services = await startServices(config, database, { adminKey: env.SLUICE_ADMIN_KEY || undefined, logger });
   const { providers } = services;
-  const calls: CallSink = discardSink;
+  const callLog = await startCallLog(config, database, { dataDir, logger });
   const app = createApp({
     config,
     ...services,
-    calls,
+    calls: callLog.sink,
+    database,
     logger,
     now: () => performance.now(),
     clock: Date.now,
     random: Math.random,
-    health: () => ({ database: database.kind, providers: [...providers.keys()] }),
+    health: () => ({ database: database.kind, providers: [...providers.keys()], call_log: callLog.stats() }),
   });
 
   const port = env.PORT === undefined || env.PORT === '' ? 8400 : Number(env.PORT);
@@ -63,6 +64,7 @@ export async function startGateway(env: Env, logger: Logger = createJsonLogger()
       closing ??= (async () => {
         await closeServer(server, 30_000);
         await services.stop();
+        await callLog.stop();
         await database.close();
       })();
       return closing;

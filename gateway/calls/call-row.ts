@@ -105,7 +105,11 @@ export function toCallRow(r: CallRecord, payloads: PayloadPolicy, nowMs: number)
   const res = prepareBody(r.responseBody, payloads);
   if (req.json === null && res.json === null) return json;
   // Splice the bodies in as raw JSON: serialised once, never escaped into a string.
-  return `${json.slice(0, -1)},"has_payload":true,"truncated":${req.truncated || res.truncated},"request":${req.json ?? 'null'},"response":${res.json ?? 'null'}}`;
+  const truncated = req.truncated || res.truncated;
+  return (
+    `${json.slice(0, -1)},"has_payload":true,"truncated":${truncated},` +
+    `"request":${req.json ?? 'null'},"response":${res.json ?? 'null'}}`
+  );
 }
 
 /** The call id of a row line, for log messages (no full parse). */

@@ -2,3 +2,4 @@
 export * from '../auth/schema.ts';
 export * from '../calls/schema.ts';
 export * from '../../prompts/schema.ts';
+export * from '../routing/schema.ts';

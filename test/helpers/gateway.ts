@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp, type AppDeps } from '../../gateway/app.ts';
 import type { KeyStore } from '../../gateway/auth/key-store.ts';
+import { startCallLog, type CallLog } from '../../gateway/calls/call-log.ts';
 import type { CallRecord, CallSink } from '../../gateway/calls/record.ts';
 import { parseConfig } from '../../gateway/config/load.ts';
 import { openDatabase, type Database } from '../../gateway/db/client.ts';
@@ -30,6 +34,16 @@ export class MemorySink implements CallSink {
   }
 }
 
+/** Both sinks get every record: the database one under test, the memory one for waiting. */
+function tee(a: CallSink, b: CallSink): CallSink {
+  return {
+    enqueue(record) {
+      a.enqueue(record);
+      b.enqueue(record);
+    },
+  };
+}
+
 export interface TestGateway {
   url: string;
   baseURL: string;
@@ -38,6 +52,8 @@ export interface TestGateway {
   keys: KeyStore;
   providers: Providers;
   prompts: Services['prompts'];
+  /** The real call log, when `callLog: true`. */
+  callLog: CallLog | undefined;
   close(): Promise<void>;
 }
 
@@ -49,6 +65,8 @@ export interface TestGatewayOptions {
   /** Replaces providers built from config (e.g. one that throws, for the 500 path). */
   providers?: Providers;
   calls?: CallSink;
+  /** Log calls through the real writer into the database (spool under a temp dir). */
+  callLog?: boolean;
   overrides?: Partial<AppDeps>;
 }
 
@@ -61,10 +79,14 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGa
   const services = await startServices(config, database, { adminKey: ADMIN_KEY, providers: opts.providers, logger: silentLogger });
   const { keys, providers } = services;
   const sink = new MemorySink();
+  const dataDir = opts.callLog ? mkdtempSync(join(tmpdir(), 'sluice-gw-')) : undefined;
+  const callLog = dataDir ? await startCallLog(config, database, { dataDir, logger: silentLogger }) : undefined;
   const app = createApp({
     config,
+    database,
     ...services,
-    calls: opts.calls ?? sink,
+    calls: callLog ? tee(callLog.sink, sink) : (opts.calls ?? sink),
+    health: () => ({ call_log: callLog?.stats() ?? null }),
     logger: silentLogger,
     now: () => performance.now(),
     clock: Date.now,
@@ -84,10 +106,13 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGa
     keys,
     providers,
     prompts: services.prompts,
+    callLog,
     async close() {
       (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await services.stop();
+      await callLog?.stop();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
       if (ownDatabase) await database.close();
     },
   };
