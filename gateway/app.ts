@@ -1,9 +1,13 @@
 import { Hono } from 'hono';
 import { promptRoutes, type PromptResolver, type PromptStore } from '../prompts/index.ts';
 import type { KeyStore } from './auth/key-store.ts';
+import type { CacheServices } from './cache/index.ts';
 import type { CallSink } from './calls/record.ts';
 import type { Database } from './db/client.ts';
 import { callRoutes } from './http/routes/calls.ts';
+import { routesApi } from './http/routes/routes-api.ts';
+import type { Router } from './routing/router.ts';
+import type { RouteWeightsStore } from './routing/weights-store.ts';
 import type { SluiceConfig } from './config/schema.ts';
 import type { Pricer } from './cost/pricing.ts';
 import { GatewayError } from './errors/gateway-error.ts';
@@ -24,6 +28,9 @@ export interface AppDeps {
   config: SluiceConfig;
   database: Database;
   keys: KeyStore;
+  cache: CacheServices;
+  router: Router;
+  weights: RouteWeightsStore;
   prompts: { store: PromptStore; resolver: PromptResolver };
   providers: Providers;
   calls: CallSink;
@@ -43,6 +50,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const pipeline = {
     resolveModel: createModelResolver(deps.config, deps.providers),
     prompts: deps.prompts.resolver,
+    cache: deps.cache,
+    cacheDefaults: deps.config.cache,
+    routeCache: (route: string) => deps.config.routes[route]?.cache,
+    router: deps.router,
+    tracker,
     now: deps.now,
     random: deps.random,
     logger: deps.logger,
@@ -63,6 +75,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('/api/*', requireKey({ keys: deps.keys, scope: 'admin' }));
   app.route('/api/keys', keyRoutes(deps.keys));
   app.route('/api', callRoutes(deps.database, deps.clock));
+  app.route('/api/routes', routesApi({ router: deps.router, weights: deps.weights, database: deps.database, clock: deps.clock }));
   app.route('/api/prompts', promptRoutes<AppEnv>({ store: deps.prompts.store, actor: (c) => c.get('key').id ?? c.get('key').name }));
 
   app.notFound((c) =>

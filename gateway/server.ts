@@ -29,7 +29,7 @@ export async function startGateway(env: Env, logger: Logger = createJsonLogger()
   const dataDir = env.SLUICE_DATA_DIR || './.sluice';
   const database = await openDatabase({ url: env.DATABASE_URL || undefined, dataDir: join(dataDir, 'pgdata') });
   await database.migrate();
-  const services = await startServices(config, database, { adminKey: env.SLUICE_ADMIN_KEY || undefined, logger });
+  const services = await startServices(config, database, { adminKey: env.SLUICE_ADMIN_KEY || undefined, redisUrl: env.REDIS_URL || undefined, logger });
   const { providers } = services;
   const callLog = await startCallLog(config, database, { dataDir, logger });
   const app = createApp({
@@ -41,7 +41,7 @@ export async function startGateway(env: Env, logger: Logger = createJsonLogger()
     now: () => performance.now(),
     clock: Date.now,
     random: Math.random,
-    health: () => ({ database: database.kind, providers: [...providers.keys()], call_log: callLog.stats() }),
+    health: () => ({ database: database.kind, providers: [...providers.keys()], call_log: callLog.stats(), cache: services.cache.stats() }),
   });
 
   const port = env.PORT === undefined || env.PORT === '' ? 8400 : Number(env.PORT);

@@ -1,5 +1,10 @@
 import { PromptResolver, PromptStore } from '../prompts/index.ts';
+import { performance } from 'node:perf_hooks';
 import { KeyStore } from './auth/key-store.ts';
+import { validateRoutePrompts } from './routing/prompt-check.ts';
+import { Router } from './routing/router.ts';
+import { RouteWeightsStore } from './routing/weights-store.ts';
+import { createCache, type CacheServices } from './cache/index.ts';
 import type { SluiceConfig } from './config/schema.ts';
 import { createPricer, type PriceOverride, type Pricer } from './cost/pricing.ts';
 import type { Database } from './db/client.ts';
@@ -8,7 +13,10 @@ import { closeProviders, createProviders, type Providers } from './providers/reg
 
 /** The long-lived stores and clients the app is built from, started and stopped together. */
 export interface Services {
+  router: Router;
+  weights: RouteWeightsStore;
   keys: KeyStore;
+  cache: CacheServices;
   prompts: { store: PromptStore; resolver: PromptResolver };
   providers: Providers;
   pricer: Pricer;
@@ -17,6 +25,7 @@ export interface Services {
 
 export interface ServiceOptions {
   adminKey?: string | undefined;
+  redisUrl?: string | undefined;
   /** Replaces the providers built from config (tests). */
   providers?: Providers | undefined;
   logger: Logger;
@@ -46,13 +55,30 @@ export async function startServices(config: SluiceConfig, database: Database, op
   });
   await resolver.start();
   const providers = opts.providers ?? createProviders(config, { now: Date.now });
+  await validateRoutePrompts(config, store);
+  const weights = new RouteWeightsStore({
+    database,
+    routes: config.routes,
+    onError: (err) => opts.logger.warn('route weights refresh failed', { err: err instanceof Error ? err.message : String(err) }),
+  });
+  await weights.start();
+  const router = new Router({ config, providers, weights, now: () => performance.now() });
+  // Embedded PGlite runs on the event loop and serves one process: a shared tier there would
+  // only add an in-process query per miss, so the cache stays in memory.
+  const sharedDb = database.kind === 'pglite' && config.cache.shared === 'auto' ? undefined : database;
+  const cache = createCache({ config: config.cache, redisUrl: opts.redisUrl, database: sharedDb, logger: opts.logger });
   return {
+    router,
+    weights,
     keys,
+    cache,
     prompts: { store, resolver },
     providers,
     pricer: createPricer({ overrides: pricingOverrides(config) }),
     async stop() {
       resolver.stop();
+      weights.stop();
+      await cache.close();
       await keys.stop();
       await closeProviders(providers);
     },

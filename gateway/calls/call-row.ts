@@ -70,8 +70,7 @@ export function toCallRow(r: CallRecord, payloads: PayloadPolicy, nowMs: number)
     api_key_id: r.apiKeyId,
     route: text(r.route, INDEXED_MAX),
     variant: text(r.variant, INDEXED_MAX),
-    // Filled once routing records the sticky A/B draw on the record.
-    assignment: null,
+    assignment: finite(r.assignment),
     shadow: r.shadow === true,
     parent_call_id: r.parentCallId,
     provider: text(r.provider, INDEXED_MAX),
@@ -94,6 +93,8 @@ export function toCallRow(r: CallRecord, payloads: PayloadPolicy, nowMs: number)
     reasoning_tokens: u ? int(u.reasoningTokens) : null,
     cost_micros: finite(r.costMicros),
     cost_status: r.costStatus,
+    cost_saved_micros: finite(r.costSavedMicros),
+    fallback_used: r.fallbackUsed === true,
     cache_status: r.cacheStatus,
     user: text(r.user, INDEXED_MAX),
     metadata: metadata(r.metadata),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../test/helpers/test-db.ts';
-import type { Database } from '../db/client.ts';
+import { rowsOf, type Database } from '../db/client.ts';
 import { silentLogger } from '../logger.ts';
 import { daysInDefault, listDayPartitions, PartitionMaintainer } from './partitions.ts';
 import { sampleRecord } from './sample-record.ts';
@@ -16,7 +16,6 @@ const T0 = Date.parse('2031-03-10T15:00:00Z');
 describe.each(testDatabases())('call log partitions on $kind', (target) => {
   let database: Database;
 
-  const rowsOf = <T>(r: unknown): T[] => (Array.isArray(r) ? r : (r as { rows: T[] }).rows) as T[];
   const names = async (table: 'calls' | 'call_payloads') => (await listDayPartitions(database, table)).map((p) => p.name);
   const maintainer = (now: number, retentionDays?: number) =>
     new PartitionMaintainer({ database, logger: silentLogger, now: () => now, retentionDays });

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Database } from '../db/client.ts';
+import { rowsOf, type Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { sqlState } from './insert.ts';
 import { PARTITIONED_TABLES, type PartitionedTable } from './schema.ts';
@@ -53,9 +53,6 @@ export function partitionName(table: PartitionedTable, ms: number): string {
   return `${table}_p${new Date(dayStart(ms)).toISOString().slice(0, 10).replaceAll('-', '')}`;
 }
 
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}
 
 /** The day partitions of a table: name and the epoch ms its day starts. */
 export async function listDayPartitions(

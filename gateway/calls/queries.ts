@@ -24,6 +24,8 @@ export interface CallCursor {
 
 export interface CallView {
   id: string;
+  cost_saved_usd: number | null;
+  fallback_used: boolean;
   object: 'call';
   request_id: string;
   started_at: string;
@@ -179,6 +181,10 @@ export interface UsageRow {
   /** Calls whose cost is unknown (not counted in cost_usd). */
   unpriced: number;
   errors: number;
+  /** Calls answered from the response cache, their share of cache-eligible calls, and what they saved. */
+  cache_hits: number;
+  cache_hit_rate: number | null;
+  cost_saved_usd: number;
 }
 
 /** What rows are grouped on, and how the group's key is shown (formatted per group, not per row). */
@@ -208,6 +214,9 @@ export async function usageSummary(
       cost_micros: sql<string | null>`sum(${calls.costMicros})::text`,
       unpriced: sql<number>`(count(*) filter (where ${calls.costMicros} is null))::int`,
       errors: sql<number>`(count(*) filter (where ${calls.status} <> 'ok'))::int`,
+      cache_hits: sql<number>`(count(*) filter (where ${calls.cacheStatus} = 'hit'))::int`,
+      cache_looked: sql<number>`(count(*) filter (where ${calls.cacheStatus} in ('hit', 'miss')))::int`,
+      saved_micros: sql<string | null>`sum(${calls.costSavedMicros})::text`,
     })
     .from(calls)
     .where(and(gte(calls.startedAt, range.since), lt(calls.startedAt, range.until)))
@@ -221,6 +230,9 @@ export async function usageSummary(
     cost_usd: r.cost_micros === null ? null : Number(r.cost_micros) / 1e6,
     unpriced: Number(r.unpriced),
     errors: Number(r.errors),
+    cache_hits: Number(r.cache_hits),
+    cache_hit_rate: Number(r.cache_looked) > 0 ? Number(r.cache_hits) / Number(r.cache_looked) : null,
+    cost_saved_usd: r.saved_micros === null ? 0 : Number(r.saved_micros) / 1e6,
   }));
 }
 
@@ -272,6 +284,8 @@ export function callView(c: typeof calls.$inferSelect): CallView {
     cost_usd: cost === null ? null : cost / 1e6,
     cost_status: c.costStatus,
     cache_status: c.cacheStatus,
+    cost_saved_usd: c.costSavedMicros === null ? null : Number(c.costSavedMicros) / 1e6,
+    fallback_used: c.fallbackUsed,
     user: c.user,
     metadata: c.metadata,
     retrieved_doc_ids: c.retrievedDocIds,

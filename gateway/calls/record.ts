@@ -27,6 +27,10 @@ export interface CallRecord {
   apiKeyId: string | null;
   route: string | null;
   variant: string | null;
+  /** The subject's A/B draw in [0, 1) when a route split traffic. */
+  assignment: number | null;
+  /** A fallback target (not the route's chosen one) served the call. */
+  fallbackUsed: boolean;
   shadow: boolean;
   parentCallId: string | null;
   provider: string | null;
@@ -45,6 +49,8 @@ export interface CallRecord {
   usage: NormalizedUsage | null;
   costMicros: number | null;
   costStatus: CostStatus;
+  /** On a cache hit: what the original call cost (the hit itself costs 0). */
+  costSavedMicros: number | null;
   cacheStatus: 'hit' | 'miss' | 'bypass' | null;
   user: string | null;
   metadata: Record<string, string> | null;

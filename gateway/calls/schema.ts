@@ -70,6 +70,10 @@ export const calls = pgTable(
     /** Micro-USD; NULL means unpriced, never zero. */
     costMicros: numeric('cost_micros'),
     costStatus: text('cost_status', { enum: ['exact', 'estimated', 'unpriced'] }).notNull(),
+    /** On a cache hit: what the original call cost (the hit itself costs 0). */
+    costSavedMicros: numeric('cost_saved_micros'),
+    /** A fallback target (not the route's chosen one) served the call. */
+    fallbackUsed: boolean('fallback_used').notNull().default(false),
     cacheStatus: text('cache_status', { enum: ['hit', 'miss', 'bypass'] }),
     user: text('user'),
     metadata: jsonb('metadata').$type<Record<string, string>>(),

@@ -43,6 +43,8 @@ export class CallTracker {
       apiKeyId: null,
       route: null,
       variant: null,
+      assignment: null,
+      fallbackUsed: false,
       shadow: false,
       parentCallId: null,
       provider: null,
@@ -61,6 +63,7 @@ export class CallTracker {
       usage: null,
       costMicros: null,
       costStatus: 'unpriced',
+      costSavedMicros: null,
       cacheStatus: null,
       user: null,
       metadata: null,
@@ -120,6 +123,15 @@ export class CallTracker {
     this.record.costMicros = costMicros;
     this.record.costStatus = status;
     return costMicros;
+  }
+
+  /** Served from cache: no upstream cost; the cost the original call had is kept as saved. */
+  hitCache(usage: NormalizedUsage | null, savedMicros: number | null): void {
+    this.record.cacheStatus = 'hit';
+    this.record.usage = usage;
+    this.record.costMicros = 0;
+    this.record.costStatus = 'exact';
+    this.record.costSavedMicros = savedMicros;
   }
 
   finishOk(responseBody: unknown): void {

@@ -102,3 +102,8 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     },
   };
 }
+
+/** Rows of a raw `db.execute(sql…)`: postgres.js returns an array, PGlite `{ rows }`. */
+export function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}

@@ -3,3 +3,4 @@ export * from '../auth/schema.ts';
 export * from '../calls/schema.ts';
 export * from '../../prompts/schema.ts';
 export * from '../routing/schema.ts';
+export * from '../cache/schema.ts';

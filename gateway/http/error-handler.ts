@@ -31,6 +31,9 @@ export function renderError(thrown: unknown, c: Context<AppEnv>, logger: Logger)
     const headers: Record<string, string> = {};
     if (call) headers['x-sluice-call-id'] = call.record.id;
     if (err.retryAfter !== undefined && err.status === 429) headers['retry-after'] = String(Math.ceil(err.retryAfter));
+    // The rest of an oversized body is never read: @hono/node-server drains it for at most
+    // 500 ms and then destroys the socket, so a keep-alive client reusing it would fail.
+    if (err.code === 'body_too_large') headers.connection = 'close';
     return c.json(body, err.status as 400, headers);
   };
 }

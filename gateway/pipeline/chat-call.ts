@@ -4,6 +4,7 @@ import { toGatewayError, type GatewayError } from '../errors/gateway-error.ts';
 import type { CallContext, ChatRequest, ChatStream, JsonResult } from '../providers/types.ts';
 import type { NormalizedUsage } from '../providers/usage.ts';
 import type { Target } from '../routing/resolve-model.ts';
+import type { RouteDecision } from '../routing/router.ts';
 import { applyPrompt } from './apply-prompt.ts';
 import type { CallInput } from './call-input.ts';
 import { chatRequestSchema } from './chat-schema.ts';
@@ -18,6 +19,8 @@ export interface ChatPlan {
   targets: Target[];
   /** Response headers the pipeline adds (prompt version, route, variant, …). */
   headers: Record<string, string>;
+  /** Set when `model` named a route. */
+  route: RouteDecision | null;
 }
 
 export type ChatOutcome = { kind: 'json'; result: JsonResult } | { kind: 'stream'; stream: ChatStream };
@@ -29,7 +32,17 @@ export type ChatOutcome = { kind: 'json'; result: JsonResult } | { kind: 'stream
 export async function planChat(input: CallInput, call: CallTracker, deps: PipelineDeps): Promise<ChatPlan> {
   call.record.requestBody = input.body;
   const headers: Record<string, string> = {};
-  const { body, applied } = await applyPrompt(input.body, input.header('x-sluice-prompt'), deps.prompts);
+  let promptSpec = input.header('x-sluice-prompt');
+  let start = input.body;
+  const route = typeof start.model === 'string' && deps.router.isRoute(start.model) ? routeCall(start, input, call, deps, headers) : null;
+  if (route) {
+    start = { ...route.params, ...start };
+    const own = start.prompt as { id?: unknown } | undefined;
+    if (promptSpec === undefined && typeof own?.id !== 'string' && route.prompt) promptSpec = route.prompt;
+  }
+  const { body, applied } = await applyPrompt(start, promptSpec, deps.prompts);
+  // A route stays the model name: the variant chose the target, not the prompt's default model.
+  if (route) body.model = route.route;
   if (applied) {
     call.record.promptName = applied.name;
     call.record.promptVersion = applied.version;
@@ -40,9 +53,25 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
   call.record.stream = req.stream === true;
   if (typeof req.user === 'string') call.record.user = req.user;
   if (req.metadata) call.record.metadata = req.metadata as Record<string, string>;
-  const target = deps.resolveModel(req.model);
-  call.setTarget(target.provider, target.model);
-  return { req, targets: [target], headers };
+  const targets = route ? route.targets : [deps.resolveModel(req.model)];
+  call.setTarget(targets[0]!.provider, targets[0]!.model);
+  return { req, targets, headers, route };
+}
+
+/** Sticky variant assignment for a route (synchronous, from memory). */
+function routeCall(body: Record<string, unknown>, input: CallInput, call: CallTracker, deps: PipelineDeps, headers: Record<string, string>): RouteDecision {
+  const decision = deps.router.route(body.model as string, {
+    subject: input.header('x-sluice-subject'),
+    user: typeof body.user === 'string' ? body.user : undefined,
+    random: deps.random,
+  });
+  call.record.route = decision.route;
+  call.record.variant = decision.variant;
+  // A random draw (no subject) is not sticky: it is recorded as no assignment.
+  call.record.assignment = decision.sticky ? decision.assignment : null;
+  headers['x-sluice-route'] = decision.route;
+  headers['x-sluice-variant'] = decision.variant;
+  return decision;
 }
 
 /**
@@ -52,17 +81,27 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
 export async function executeChat(plan: ChatPlan, call: CallTracker, signal: AbortSignal, deps: PipelineDeps): Promise<ChatOutcome> {
   const ctx: CallContext = { signal, attempts: call.attempts };
   let lastError: GatewayError | undefined;
-  for (const target of plan.targets) {
+  const router = plan.route ? deps.router : null;
+  for (const [index, target] of plan.targets.entries()) {
     call.setTarget(target.provider, target.model);
+    call.record.fallbackUsed = index > 0;
     const retry = retryOptions(target, call, signal, deps);
+    router?.begin(target);
     try {
-      if (plan.req.stream === true) {
-        return { kind: 'stream', stream: await withRetry(() => target.provider.chatStream(plan.req, target.model, ctx), retry) };
-      }
-      return { kind: 'json', result: await withRetry(() => target.provider.chat(plan.req, target.model, ctx), retry) };
+      const outcome: ChatOutcome =
+        plan.req.stream === true
+          ? { kind: 'stream', stream: await withRetry(() => target.provider.chatStream(plan.req, target.model, ctx), retry) }
+          : { kind: 'json', result: await withRetry(() => target.provider.chat(plan.req, target.model, ctx), retry) };
+      router?.recordOutcome(target, true);
+      return outcome;
     } catch (thrown) {
       lastError = toGatewayError(thrown);
-      if (!isRetryable(lastError) || signal.aborted) throw lastError;
+      const targetFailed = isRetryable(lastError);
+      router?.recordOutcome(target, !targetFailed);
+      if (!targetFailed || signal.aborted) throw lastError;
+    } finally {
+      // In-flight counts cover a try until its answer (or stream) has started.
+      router?.end(target);
     }
   }
   throw lastError ?? new Error('no target to call');

@@ -2,12 +2,17 @@ import type { PromptResolver } from '../../prompts/index.ts';
 import type { Logger } from '../logger.ts';
 import type { Provider } from '../providers/types.ts';
 import type { Target } from '../routing/resolve-model.ts';
-import type { CallTracker } from '../calls/tracker.ts';
+import type { CallTracker, TrackerDeps } from '../calls/tracker.ts';
+import type { Router } from '../routing/router.ts';
+import type { ChatCacheDeps } from './chat-cache.ts';
 import { DEFAULT_RETRY, type RetryOptions, type RetryPolicy } from './retry.ts';
 
 /** What the request pipeline needs from the composition root. */
-export interface PipelineDeps {
+export interface PipelineDeps extends ChatCacheDeps {
   resolveModel(model: string): Target;
+  router: Router;
+  /** For calls the pipeline starts itself (shadow traffic). */
+  tracker: TrackerDeps;
   prompts: PromptResolver;
   /** Monotonic milliseconds. */
   now(): number;

@@ -18,7 +18,19 @@ export const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8',
  * for it too. A failure mid-stream becomes an SSE error event (never a silent truncation); a
  * client that goes away cancels the upstream and is recorded as client_aborted.
  */
-export function openaiSseResponse(stream: ChatStream, plan: ChatPlan, call: CallTracker, deps: PipelineDeps): Response {
+/** Told how the stream ended: complete (cacheable) or not. */
+export interface StreamOutcomeHooks {
+  complete(assembler: ChunkAssembler): void;
+  abandon(): void;
+}
+
+export function openaiSseResponse(
+  stream: ChatStream,
+  plan: ChatPlan,
+  call: CallTracker,
+  deps: PipelineDeps,
+  hooks?: StreamOutcomeHooks,
+): Response {
   const { req } = plan;
   const clientWantsUsage = req.stream_options?.include_usage === true;
   const assembler = new ChunkAssembler();
@@ -40,6 +52,7 @@ export function openaiSseResponse(stream: ChatStream, plan: ChatPlan, call: Call
             }
             controller.enqueue(DONE);
             controller.close();
+            hooks?.complete(assembler);
             call.finishOk(assembler.toCompletion());
             return;
           }
@@ -62,6 +75,7 @@ export function openaiSseResponse(stream: ChatStream, plan: ChatPlan, call: Call
         finishUsage();
         controller.enqueue(encoder.encode(`data: ${JSON.stringify(openaiErrorBody(err))}\n\n`));
         controller.close();
+        hooks?.abandon();
         call.finishError(err, assembler.toCompletion());
       }
     },
@@ -69,6 +83,7 @@ export function openaiSseResponse(stream: ChatStream, plan: ChatPlan, call: Call
       stream.cancel();
       void iterator.return?.(undefined).catch(() => {});
       finishUsage();
+      hooks?.abandon();
       call.finishError(new GatewayError('client_aborted', 'the client closed the connection'), assembler.toCompletion());
     },
   });

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../gateway/db/client.ts';
+import { rowsOf, type Database } from '../../gateway/db/client.ts';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.ts';
 import { ADMIN_KEY, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { testDatabases } from '../helpers/test-db.ts';
@@ -78,9 +78,10 @@ describe.each(testDatabases())('the call log ($kind)', (target) => {
     await gw.sink.waitFor(before + total);
     await gw.callLog!.stop(); // drains into the database
 
-    const rows = (await database.db.execute(sql`select status, endpoint, stream, provider, model, input_tokens, output_tokens,
-        cost_micros, cost_status, ttft_ms, error_code, "user", api_key_id from calls`)) as unknown as { rows?: unknown[] } & unknown[];
-    const list = (Array.isArray(rows) ? rows : rows.rows) as Array<Record<string, unknown>>;
+    const list = rowsOf<Record<string, unknown>>(
+      await database.db.execute(sql`select status, endpoint, stream, provider, model, input_tokens, output_tokens,
+        cost_micros, cost_status, ttft_ms, error_code, "user", api_key_id from calls`),
+    );
     expect(list.length).toBe(total);
     const count = (pred: (r: Record<string, unknown>) => boolean) => list.filter(pred).length;
     expect(count((r) => r.status === 'ok' && r.endpoint === 'chat.completions' && r.stream === false)).toBe(8);
@@ -98,10 +99,8 @@ describe.each(testDatabases())('the call log ($kind)', (target) => {
     }
     expect(count((r) => typeof r.user === 'string' && (r.user as string).startsWith('u'))).toBe(8);
 
-    const payloads = (await database.db.execute(sql`select request::text as req, response::text as res from call_payloads`)) as unknown as
-      | { rows: Array<{ req: string; res: string }> }
-      | Array<{ req: string; res: string }>;
-    const text = JSON.stringify(Array.isArray(payloads) ? payloads : payloads.rows);
+    const payloads = rowsOf<{ req: string; res: string }>(await database.db.execute(sql`select request::text as req, response::text as res from call_payloads`));
+    const text = JSON.stringify(payloads);
     expect(text).toContain('count these words please');
     expect(text).not.toContain(UPSTREAM_KEY);
     expect(text).not.toContain(ADMIN_KEY);

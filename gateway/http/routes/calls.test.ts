@@ -187,6 +187,11 @@ describe.each(testDatabases())('call log API on $kind', (target) => {
       cost_usd: recs.some((r) => r.costMicros !== null) ? recs.reduce((s, r) => s + (r.costMicros ?? 0), 0) / 1e6 : null,
       unpriced: recs.filter((r) => r.costMicros === null).length,
       errors: recs.filter((r) => r.status !== 'ok').length,
+      cache_hits: recs.filter((r) => r.cacheStatus === 'hit').length,
+      cache_hit_rate: recs.some((r) => r.cacheStatus === 'hit' || r.cacheStatus === 'miss')
+        ? recs.filter((r) => r.cacheStatus === 'hit').length / recs.filter((r) => r.cacheStatus === 'hit' || r.cacheStatus === 'miss').length
+        : null,
+      cost_saved_usd: recs.reduce((s, r) => s + (r.costSavedMicros ?? 0), 0) / 1e6,
     });
     const groups: [string, (r: CallRecord) => string | null][] = [
       ['day', (r) => r.startedAt.toISOString().slice(0, 10)],

@@ -44,7 +44,9 @@ export function inferenceRoutes(deps: InferenceRouteDeps): Hono<AppEnv> {
 
   app.get('/v1/models', auth, async (c) => c.json(await deps.models.list()));
   // Model ids contain a slash (provider/model), so the parameter takes the rest of the path.
-  app.get('/v1/models/:id{.+}', auth, async (c) => c.json(await deps.models.get(decodeURIComponent(c.req.param('id')))));
+  // c.req.param() has already percent-decoded it (leaving a malformed escape as is); decoding
+  // again would turn `%ZZ` into a URIError (a 500) and `%2525` into `%`.
+  app.get('/v1/models/:id{.+}', auth, async (c) => c.json(await deps.models.get(c.req.param('id'))));
 
   methodNotAllowed(app, ['/v1/chat/completions', '/v1/embeddings'], 'POST');
   methodNotAllowed(app, ['/v1/models', '/v1/models/*'], 'GET');

@@ -1,0 +1,273 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Database } from '../db/client.ts';
+import {
+  meanInterval,
+  quantileRanks,
+  twoProportionZ,
+  welch,
+  wilson,
+  type Interval,
+  type Sample,
+  type TestResult,
+} from './stats-math.ts';
+
+/**
+ * Per-variant stats of a route over a time window (GET /api/routes/{name}/stats), from the
+ * call log (shadow calls excluded) and, when the table exists, eval scores keyed by call id.
+ *
+ * Definitions (also returned in `method`):
+ * - error rate: calls with status upstream_error or gateway_error over calls the variant is
+ *   answerable for (ok + upstream_error + gateway_error). client_error (bad input) and
+ *   client_aborted are left out of both. Wilson score interval; vs control: pooled
+ *   two-proportion z-test.
+ * - latency (ms) and cost (micro-USD in the log, reported in USD): over ok calls (cost: ok
+ *   calls that were priced). Mean with a Student t interval; vs control: Welch's t-test.
+ *   p50/p95 from percentile_cont; their interval is the distribution-free order-statistic
+ *   interval (stats-math quantileRanks), read with percentile_disc.
+ * - scores: mean per scorer with a t interval; vs control: Welch's t-test.
+ * Counts, means, standard deviations and percentiles are computed in SQL; the intervals and
+ * tests in TS. p-values are per comparison, not corrected for multiplicity.
+ */
+export interface ScoreSource {
+  /** Default `call_scores`. Skipped when the table does not exist. */
+  table: string;
+  /** Column with the call's id. Default `call_id`. */
+  callId: string;
+  /** Column with the scorer's name. Default `scorer`. */
+  name: string;
+  /** Numeric score column. Default `score`. */
+  value: string;
+}
+
+export const DEFAULT_SCORE_SOURCE: ScoreSource = Object.freeze({ table: 'call_scores', callId: 'call_id', name: 'scorer', value: 'score' });
+
+export interface StatsQuery {
+  route: string;
+  /** Config order; the control first is not required. */
+  variants: readonly string[];
+  control: string;
+  since: Date;
+  until: Date;
+  /** Default 0.95. */
+  confidence?: number;
+  scores?: ScoreSource;
+}
+
+export interface Estimate {
+  value: number | null;
+  ci: Interval | null;
+}
+
+export interface VariantStats {
+  variant: string;
+  is_control: boolean;
+  calls: number;
+  error_rate: Estimate & { errors: number; n: number };
+  latency_ms: { n: number; mean: Estimate; p50: Estimate; p95: Estimate };
+  cost_usd: { n: number; mean: Estimate };
+  scores: Record<string, { n: number; mean: Estimate }>;
+  vs_control: {
+    error_rate: TestResult | null;
+    latency_ms_mean: TestResult | null;
+    cost_usd_mean: TestResult | null;
+    scores: Record<string, TestResult | null>;
+  } | null;
+}
+
+export interface RouteStats {
+  object: 'route.stats';
+  route: string;
+  control: string;
+  since: string;
+  until: string;
+  confidence: number;
+  variants: VariantStats[];
+  method: Record<string, string>;
+}
+
+interface AggRow {
+  variant: string;
+  calls: number;
+  answerable: number;
+  errors: number;
+  lat_n: number;
+  lat_mean: number | null;
+  lat_sd: number | null;
+  p50: number | null;
+  p95: number | null;
+  cost_n: number;
+  cost_mean: number | null;
+  cost_sd: number | null;
+}
+
+interface ScoreRow {
+  variant: string;
+  scorer: string;
+  n: number;
+  mean: number | null;
+  sd: number | null;
+}
+
+const METHOD: Record<string, string> = {
+  error_rate: 'errors (upstream_error, gateway_error) / (ok + upstream_error + gateway_error); Wilson score interval; vs control: pooled two-proportion z-test, two-sided',
+  latency_ms: 'ok calls; mean with Student t interval; p50/p95 by percentile_cont with a distribution-free order-statistic interval; vs control: Welch t-test on the means, two-sided',
+  cost_usd: 'ok, priced calls; mean with Student t interval; vs control: Welch t-test, two-sided',
+  scores: 'mean of each scorer over scored calls; Student t interval; vs control: Welch t-test, two-sided',
+};
+
+function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+export async function routeStats(database: Database, q: StatsQuery): Promise<RouteStats> {
+  const confidence = q.confidence ?? 0.95;
+  const { db } = database;
+  const window = sql`route = ${q.route} and shadow = false and variant is not null and started_at >= ${q.since.toISOString()} and started_at < ${q.until.toISOString()}`;
+  const aggs = rowsOf<Record<string, unknown>>(
+    await db.execute(sql`
+      select variant,
+        count(*)::int as calls,
+        (count(*) filter (where status in ('ok', 'upstream_error', 'gateway_error')))::int as answerable,
+        (count(*) filter (where status in ('upstream_error', 'gateway_error')))::int as errors,
+        (count(*) filter (where status = 'ok'))::int as lat_n,
+        (avg(latency_ms) filter (where status = 'ok'))::float8 as lat_mean,
+        (stddev_samp(latency_ms) filter (where status = 'ok'))::float8 as lat_sd,
+        (percentile_cont(0.5) within group (order by latency_ms) filter (where status = 'ok'))::float8 as p50,
+        (percentile_cont(0.95) within group (order by latency_ms) filter (where status = 'ok'))::float8 as p95,
+        (count(cost_micros) filter (where status = 'ok'))::int as cost_n,
+        (avg(cost_micros::float8) filter (where status = 'ok'))::float8 as cost_mean,
+        (stddev_samp(cost_micros::float8) filter (where status = 'ok'))::float8 as cost_sd
+      from calls where ${window}
+      group by variant`),
+  ).map(
+    (r): AggRow => ({
+      variant: String(r.variant),
+      calls: Number(r.calls),
+      answerable: Number(r.answerable),
+      errors: Number(r.errors),
+      lat_n: Number(r.lat_n),
+      lat_mean: num(r.lat_mean),
+      lat_sd: num(r.lat_sd),
+      p50: num(r.p50),
+      p95: num(r.p95),
+      cost_n: Number(r.cost_n),
+      cost_mean: num(r.cost_mean),
+      cost_sd: num(r.cost_sd),
+    }),
+  );
+  const byVariant = new Map(aggs.map((a) => [a.variant, a]));
+  const order = [...q.variants, ...aggs.map((a) => a.variant).filter((v) => !q.variants.includes(v)).sort()];
+
+  const quantileCi = async (variant: string, n: number, p: number): Promise<Interval | null> => {
+    const ranks = quantileRanks(n, p, confidence);
+    if (!ranks) return null;
+    // percentile_disc(f) is the value at rank ceil(f·n); (rank − ½)/n lands on the rank exactly.
+    const [lo, hi] = ranks.map((k) => (k - 0.5) / n);
+    const [row] = rowsOf<{ lo: unknown; hi: unknown }>(
+      await db.execute(sql`
+        select (percentile_disc(${lo}::float8) within group (order by latency_ms))::float8 as lo,
+               (percentile_disc(${hi}::float8) within group (order by latency_ms))::float8 as hi
+        from calls where ${window} and variant = ${variant} and status = 'ok'`),
+    );
+    return row ? [Number(row.lo), Number(row.hi)] : null;
+  };
+
+  const scoreRows = await scoresByVariant(database, window, q.scores ?? DEFAULT_SCORE_SOURCE);
+  const variants: VariantStats[] = [];
+  for (const variant of order) {
+    const a = byVariant.get(variant);
+    const latN = a?.lat_n ?? 0;
+    const [p50ci, p95ci] = latN > 0 ? [await quantileCi(variant, latN, 0.5), await quantileCi(variant, latN, 0.95)] : [null, null];
+    const scores: VariantStats['scores'] = {};
+    for (const s of scoreRows.filter((r) => r.variant === variant)) {
+      scores[s.scorer] = { n: s.n, mean: meanEstimate(s.mean, s.sd, s.n, confidence) };
+    }
+    const costUsd = (v: number | null) => (v === null ? null : v / 1e6);
+    variants.push({
+      variant,
+      is_control: variant === q.control,
+      calls: a?.calls ?? 0,
+      error_rate: {
+        value: a && a.answerable > 0 ? a.errors / a.answerable : null,
+        ci: wilson(a?.errors ?? 0, a?.answerable ?? 0, confidence),
+        errors: a?.errors ?? 0,
+        n: a?.answerable ?? 0,
+      },
+      latency_ms: {
+        n: latN,
+        mean: meanEstimate(a?.lat_mean ?? null, a?.lat_sd ?? null, latN, confidence),
+        p50: { value: a?.p50 ?? null, ci: p50ci },
+        p95: { value: a?.p95 ?? null, ci: p95ci },
+      },
+      cost_usd: {
+        n: a?.cost_n ?? 0,
+        mean: scaleEstimate(meanEstimate(a?.cost_mean ?? null, a?.cost_sd ?? null, a?.cost_n ?? 0, confidence), costUsd),
+      },
+      scores,
+      vs_control: null,
+    });
+  }
+
+  const control = byVariant.get(q.control);
+  const controlScores = scoreRows.filter((r) => r.variant === q.control);
+  for (const v of variants) {
+    if (v.is_control) continue;
+    const a = byVariant.get(v.variant);
+    const scoreTests: Record<string, TestResult | null> = {};
+    for (const s of scoreRows.filter((r) => r.variant === v.variant)) {
+      const c = controlScores.find((r) => r.scorer === s.scorer);
+      scoreTests[s.scorer] = c ? welch(sample(s.n, s.mean, s.sd), sample(c.n, c.mean, c.sd)) : null;
+    }
+    const cost = a && control ? welch(sample(a.cost_n, a.cost_mean, a.cost_sd), sample(control.cost_n, control.cost_mean, control.cost_sd)) : null;
+    v.vs_control = {
+      error_rate: a && control ? twoProportionZ(a.errors, a.answerable, control.errors, control.answerable) : null,
+      latency_ms_mean: a && control ? welch(sample(a.lat_n, a.lat_mean, a.lat_sd), sample(control.lat_n, control.lat_mean, control.lat_sd)) : null,
+      cost_usd_mean: cost && { ...cost, diff: cost.diff / 1e6 },
+      scores: scoreTests,
+    };
+  }
+
+  return {
+    object: 'route.stats',
+    route: q.route,
+    control: q.control,
+    since: q.since.toISOString(),
+    until: q.until.toISOString(),
+    confidence,
+    variants,
+    method: METHOD,
+  };
+}
+
+function sample(n: number, mean: number | null, sd: number | null): Sample {
+  return { n, mean: mean ?? Number.NaN, sd: sd ?? 0 };
+}
+
+function meanEstimate(mean: number | null, sd: number | null, n: number, confidence: number): Estimate {
+  if (mean === null || n === 0) return { value: null, ci: null };
+  return { value: mean, ci: sd === null ? null : meanInterval(mean, sd, n, confidence) };
+}
+
+function scaleEstimate(e: Estimate, f: (v: number | null) => number | null): Estimate {
+  return { value: f(e.value), ci: e.ci && [f(e.ci[0])!, f(e.ci[1])!] };
+}
+
+/** Scores per variant and scorer; empty when the scores table is not there (yet). */
+async function scoresByVariant(database: Database, window: SQL, src: ScoreSource): Promise<ScoreRow[]> {
+  const [exists] = rowsOf<{ r: string | null }>(await database.db.execute(sql`select to_regclass(${src.table})::text as r`));
+  if (!exists?.r) return [];
+  const s = sql.identifier;
+  const rows = rowsOf<Record<string, unknown>>(
+    await database.db.execute(sql`
+      select c.variant, s.${s(src.name)}::text as scorer, count(*)::int as n,
+        avg(s.${s(src.value)}::float8)::float8 as mean, stddev_samp(s.${s(src.value)}::float8)::float8 as sd
+      from (select id, variant from calls where ${window}) c
+      join ${s(src.table)} s on s.${s(src.callId)} = c.id
+      where s.${s(src.value)} is not null
+      group by 1, 2
+      order by 1, 2`),
+  );
+  return rows.map((r) => ({ variant: String(r.variant), scorer: String(r.scorer), n: Number(r.n), mean: num(r.mean), sd: num(r.sd) }));
+}
