@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { promptRoutes, type PromptResolver, type PromptStore } from '../prompts/index.ts';
 import type { KeyStore } from './auth/key-store.ts';
 import type { CacheServices } from './cache/index.ts';
+import type { ResponsesStore } from './faces/responses/store.ts';
 import type { CallSink } from './calls/record.ts';
 import type { Database } from './db/client.ts';
 import { callRoutes } from './http/routes/calls.ts';
@@ -29,6 +30,7 @@ export interface AppDeps {
   database: Database;
   keys: KeyStore;
   cache: CacheServices;
+  responses: ResponsesStore;
   router: Router;
   weights: RouteWeightsStore;
   prompts: { store: PromptStore; resolver: PromptResolver };
@@ -69,6 +71,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       pipeline,
       tracker,
       models: createModelCatalog(deps.providers, deps.logger, deps.clock),
+      responses: deps.responses,
       bodyLimitBytes: deps.config.server.body_limit_bytes,
     }),
   );

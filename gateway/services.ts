@@ -1,6 +1,7 @@
 import { PromptResolver, PromptStore } from '../prompts/index.ts';
 import { performance } from 'node:perf_hooks';
 import { KeyStore } from './auth/key-store.ts';
+import { ResponsesStore } from './faces/responses/store.ts';
 import { validateRoutePrompts } from './routing/prompt-check.ts';
 import { Router } from './routing/router.ts';
 import { RouteWeightsStore } from './routing/weights-store.ts';
@@ -13,6 +14,7 @@ import { closeProviders, createProviders, type Providers } from './providers/reg
 
 /** The long-lived stores and clients the app is built from, started and stopped together. */
 export interface Services {
+  responses: ResponsesStore;
   router: Router;
   weights: RouteWeightsStore;
   keys: KeyStore;
@@ -68,6 +70,7 @@ export async function startServices(config: SluiceConfig, database: Database, op
   const sharedDb = database.kind === 'pglite' && config.cache.shared === 'auto' ? undefined : database;
   const cache = createCache({ config: config.cache, redisUrl: opts.redisUrl, database: sharedDb, logger: opts.logger });
   return {
+    responses: new ResponsesStore(database),
     router,
     weights,
     keys,

@@ -28,6 +28,9 @@ interface Batch {
 
 const PURGE_CHUNK = 1000;
 
+/** A `\u0000` escape in JSON text (not an escaped backslash followed by `u0000`). */
+const JSON_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
+
 /**
  * The Postgres shared tier (table response_cache). Reads are one primary-key lookup that skips
  * expired rows. Writes are queued and flushed as one multi-row upsert (PGlite runs in-process,
@@ -82,6 +85,9 @@ export class PostgresTier implements SharedTier {
   }
 
   set(key: string, entry: CachedResponse, expiresAt: number): Promise<void> {
+    // jsonb cannot hold U+0000, and one such row would fail the whole multi-row upsert, dropping
+    // every other entry of its batch too: refuse it here (it stays in the memory tier).
+    if (JSON_NUL.test(entry.body)) return Promise.reject(new Error('response cache: an answer containing U+0000 cannot be stored in jsonb'));
     if (this.pending >= this.maxPending) return Promise.reject(new Error(`response cache write queue full (${this.maxPending})`));
     const batch = (this.batch ??= newBatch());
     if (!batch.rows.has(key)) this.pending++;

@@ -30,9 +30,10 @@ function attempts(list: CallRecord['attempts']): StoredAttempt[] {
   const out: StoredAttempt[] = new Array(list.length);
   for (let i = 0; i < list.length; i++) {
     const a = list[i]!;
+    // The model is the client's string (NUL, lone surrogates): jsonb would refuse the row.
     out[i] = {
-      provider: a.provider,
-      model: a.model,
+      provider: storableText(a.provider),
+      model: storableText(a.model),
       status: a.status,
       error: a.error,
       latency_ms: finite(a.latencyMs) ?? 0,

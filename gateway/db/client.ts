@@ -48,8 +48,15 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   return opts.url ? openPostgres(opts.url, opts.max ?? 10) : openPglite(opts.dataDir);
 }
 
+/**
+ * postgres.js waits 3^n / 100 s (up to 20 s) before reconnecting after n failed connects, and
+ * n grows with every query tried during an outage: once Postgres is back, the pool would sit
+ * out up to 20 s more (the call log, key look-ups and prompt refreshes with it). Cap it at 2 s.
+ */
+const reconnectDelaySeconds = (retries: number): number => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 2);
+
 async function openPostgres(url: string, max: number): Promise<Database> {
-  const client = postgres(url, { max, onnotice: () => {}, connection: { application_name: 'sluice' } });
+  const client = postgres(url, { max, onnotice: () => {}, backoff: reconnectDelaySeconds, connection: { application_name: 'sluice' } });
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
   return {
     db,

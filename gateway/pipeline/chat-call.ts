@@ -4,7 +4,7 @@ import { toGatewayError, type GatewayError } from '../errors/gateway-error.ts';
 import type { CallContext, ChatRequest, ChatStream, JsonResult } from '../providers/types.ts';
 import type { NormalizedUsage } from '../providers/usage.ts';
 import type { Target } from '../routing/resolve-model.ts';
-import type { RouteDecision } from '../routing/router.ts';
+import { targetKey, type RouteDecision } from '../routing/router.ts';
 import { applyPrompt } from './apply-prompt.ts';
 import type { CallInput } from './call-input.ts';
 import { chatRequestSchema } from './chat-schema.ts';
@@ -84,7 +84,9 @@ export async function executeChat(plan: ChatPlan, call: CallTracker, signal: Abo
   const router = plan.route ? deps.router : null;
   for (const [index, target] of plan.targets.entries()) {
     call.setTarget(target.provider, target.model);
-    call.record.fallbackUsed = index > 0;
+    // A target other than the variant's pick serves as a fallback, also when the pick's breaker
+    // was open and it is not in the list at all.
+    call.record.fallbackUsed = plan.route ? targetKey(target) !== plan.route.chosen.key : index > 0;
     const retry = retryOptions(target, call, signal, deps);
     router?.begin(target);
     try {

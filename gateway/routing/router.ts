@@ -31,6 +31,11 @@ export interface RouteDecision {
   sticky: boolean;
   /** Try in order: the chosen target, the variant's other targets, then the route's fallbacks. */
   targets: RoutedTarget[];
+  /**
+   * The variant's pick for this call, even when its breaker is open and `targets` skips it: any
+   * other target that serves the call is a fallback (`calls.fallback_used`).
+   */
+  chosen: RoutedTarget;
   /** The variant's prompt reference (`name@label|name@n`), or null. */
   prompt: string | null;
   /** Request defaults; the request's own fields win. */
@@ -103,12 +108,14 @@ export class Router {
     if (r.shadow && r.shadow.sample > 0 && input.random() < r.shadow.sample && this.#breakers.allow(r.shadow.target.key)) {
       shadow = { target: r.shadow.target, prompt: r.shadow.prompt };
     }
+    const chosen = this.#pick(variant, input.random);
     return {
       route: name,
       variant: variant.name,
       assignment,
       sticky: subject !== undefined,
-      targets: this.#targets(r, variant, input.random),
+      targets: this.#targets(r, variant, chosen),
+      chosen,
       prompt: variant.prompt,
       params: variant.params,
       shadow,
@@ -141,8 +148,7 @@ export class Router {
     return this.#breakers.snapshot();
   }
 
-  #targets(r: CompiledRoute, v: CompiledVariant, random: () => number): RoutedTarget[] {
-    const primary = this.#pick(v, random);
+  #targets(r: CompiledRoute, v: CompiledVariant, primary: RoutedTarget): RoutedTarget[] {
     const out: RoutedTarget[] = [];
     const add = (t: RoutedTarget) => {
       for (const o of out) if (o.key === t.key) return;

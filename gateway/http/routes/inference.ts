@@ -6,6 +6,9 @@ import { GatewayError } from '../../errors/gateway-error.ts';
 import { chatCompletions } from '../../pipeline/chat-completions.ts';
 import type { PipelineDeps } from '../../pipeline/deps.ts';
 import { embeddings } from '../../pipeline/embeddings.ts';
+import { messages, messagesCountTokens } from '../../pipeline/messages.ts';
+import { createResponse, getResponse } from '../../pipeline/responses.ts';
+import type { ResponsesStore } from '../../faces/responses/store.ts';
 import type { ModelCatalog } from '../../pipeline/models.ts';
 import type { AppEnv } from '../env.ts';
 import { requireKey } from '../middleware/auth.ts';
@@ -18,6 +21,7 @@ export interface InferenceRouteDeps {
   pipeline: PipelineDeps;
   tracker: TrackerDeps;
   models: ModelCatalog;
+  responses: ResponsesStore;
   bodyLimitBytes: number;
 }
 
@@ -42,13 +46,27 @@ export function inferenceRoutes(deps: InferenceRouteDeps): Hono<AppEnv> {
     return embeddings({ body, header: (name) => c.req.header(name), signal: c.req.raw.signal }, c.get('call')!, deps.pipeline);
   });
 
+  app.post('/v1/messages', trackCall('messages', deps.tracker), auth, limit, async (c) => {
+    const body = await readJsonObject(c);
+    return messages({ body, header: (name) => c.req.header(name), signal: c.req.raw.signal }, c.get('call')!, deps.pipeline);
+  });
+  app.post('/v1/messages/count_tokens', auth, limit, async (c) => messagesCountTokens(await readJsonObject(c)));
+
+  app.post('/v1/responses', trackCall('responses', deps.tracker), auth, limit, async (c) => {
+    const body = await readJsonObject(c);
+    const input = { body, header: (name: string) => c.req.header(name), signal: c.req.raw.signal };
+    return createResponse(input, c.get('call')!, { ...deps.pipeline, responses: deps.responses });
+  });
+  app.get('/v1/responses/:id', auth, async (c) => c.json(await getResponse(c.req.param('id'), deps.responses)));
+
   app.get('/v1/models', auth, async (c) => c.json(await deps.models.list()));
   // Model ids contain a slash (provider/model), so the parameter takes the rest of the path.
   // c.req.param() has already percent-decoded it (leaving a malformed escape as is); decoding
   // again would turn `%ZZ` into a URIError (a 500) and `%2525` into `%`.
   app.get('/v1/models/:id{.+}', auth, async (c) => c.json(await deps.models.get(c.req.param('id'))));
 
-  methodNotAllowed(app, ['/v1/chat/completions', '/v1/embeddings'], 'POST');
+  methodNotAllowed(app, ['/v1/chat/completions', '/v1/embeddings', '/v1/messages', '/v1/messages/count_tokens', '/v1/responses'], 'POST');
+  methodNotAllowed(app, ['/v1/responses/*'], 'GET');
   methodNotAllowed(app, ['/v1/models', '/v1/models/*'], 'GET');
   return app;
 }

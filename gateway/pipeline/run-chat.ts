@@ -1,0 +1,96 @@
+import type { ChatCompletion } from 'openai/resources/chat/completions';
+import { completionOf, completionToChunks, entryFromJson, entryFromStream, replayJson, type EntryMeta } from '../cache/index.ts';
+import type { CallTracker } from '../calls/tracker.ts';
+import { formatUsd } from '../cost/pricing.ts';
+import type { ChatStream } from '../providers/types.ts';
+import { openaiUsageFromNormalized } from '../providers/usage.ts';
+import type { CallInput } from './call-input.ts';
+import { lookupChatCache } from './chat-cache.ts';
+import { completionText, executeChat, planChat, priceChat, type ChatPlan } from './chat-call.ts';
+import type { PipelineDeps } from './deps.ts';
+import { fireShadow } from './shadow-call.ts';
+import { replayStream, type StreamLifecycle } from './stream-response.ts';
+
+/** A finished answer: the OpenAI body text as the upstream sent it (or as cached) and its parse. */
+export interface JsonRun {
+  kind: 'json';
+  plan: ChatPlan;
+  text: string;
+  completion(): ChatCompletion;
+  /** Response headers: the plan's, overhead, cost. */
+  headers: Record<string, string>;
+}
+
+/** A started stream; the face frames it and calls the lifecycle when it ends. */
+export interface StreamRun {
+  kind: 'stream';
+  plan: ChatPlan;
+  stream: ChatStream;
+  lifecycle: StreamLifecycle;
+  headers: Record<string, string>;
+}
+
+export type ChatRun = JsonRun | StreamRun;
+
+/**
+ * The whole chat pipeline shared by every face (chat completions, messages, responses):
+ * plan (route, prompt, validation) → cache → provider with retries and fallbacks → pricing,
+ * cache write, shadow. JSON answers are finished here; streams are finished by the face's
+ * framing through the returned lifecycle.
+ */
+export async function runChat(input: CallInput, call: CallTracker, deps: PipelineDeps): Promise<ChatRun> {
+  const plan = await planChat(input, call, deps);
+  const cached = await lookupChatCache(plan, call, input, deps);
+  const headers = plan.headers;
+
+  if (cached.status === 'hit') {
+    const { entry } = cached;
+    call.hitCache(entry.usage, entry.costMicros);
+    headers['x-sluice-cost-usd'] = '0';
+    const completion = completionOf(entry);
+    if (plan.req.stream === true) {
+      // As OpenAI streams it: with include_usage every chunk has usage null and a usage chunk ends it.
+      const includeUsage = plan.req.stream_options?.include_usage === true;
+      const usage = entry.usage ? openaiUsageFromNormalized(entry.usage) : undefined;
+      const chunks = completionToChunks(completion, { includeUsage, usage });
+      const noop = { complete() {}, abandon() {} };
+      return { kind: 'stream', plan, stream: replayStream(chunks, entry.usage), lifecycle: noop, headers };
+    }
+    headers['x-sluice-overhead-ms'] = call.overheadMs().toFixed(3);
+    call.finishOk(completion);
+    return { kind: 'json', plan, text: replayJson(entry), completion: () => completion, headers };
+  }
+
+  let outcome;
+  try {
+    outcome = await executeChat(plan, call, input.signal, deps);
+  } catch (err) {
+    cached.abandon();
+    throw err;
+  }
+  const meta = (): EntryMeta => ({ usage: call.record.usage, costMicros: call.record.costMicros, createdAt: Date.now(), expectedChoices: plan.req.n ?? 1 });
+
+  if (outcome.kind === 'stream') {
+    const lifecycle: StreamLifecycle = {
+      complete(assembler, usage) {
+        priceChat(call, plan.req, usage, () => assembler.text());
+        cached.complete(entryFromStream(assembler, meta()));
+        fireShadow(plan, call, input, deps);
+      },
+      abandon(assembler, usage) {
+        priceChat(call, plan.req, usage, () => assembler.text());
+        cached.abandon();
+      },
+    };
+    return { kind: 'stream', plan, stream: outcome.stream, lifecycle, headers };
+  }
+
+  const { result } = outcome;
+  const cost = priceChat(call, plan.req, result.usage, () => completionText(result.body));
+  cached.complete(entryFromJson(result.text, result.body, meta()));
+  headers['x-sluice-overhead-ms'] = call.overheadMs().toFixed(3);
+  if (cost !== null) headers['x-sluice-cost-usd'] = formatUsd(cost);
+  call.finishOk(result.body);
+  fireShadow(plan, call, input, deps);
+  return { kind: 'json', plan, text: result.text, completion: () => result.body as unknown as ChatCompletion, headers };
+}
