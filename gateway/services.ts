@@ -57,7 +57,14 @@ export async function startServices(config: SluiceConfig, database: Database, op
   });
   await resolver.start();
   const providers = opts.providers ?? createProviders(config, { now: Date.now });
-  await validateRoutePrompts(config, store);
+  try {
+    await validateRoutePrompts(config, store);
+  } catch (err) {
+    resolver.stop();
+    await keys.stop();
+    await closeProviders(providers);
+    throw err;
+  }
   const weights = new RouteWeightsStore({
     database,
     routes: config.routes,

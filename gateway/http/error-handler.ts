@@ -29,7 +29,11 @@ export function renderError(thrown: unknown, c: Context<AppEnv>, logger: Logger)
     const body = c.req.path.startsWith('/v1/messages') ? anthropicErrorBody(err) : openaiErrorBody(err);
     call?.finishError(err, body);
     const headers: Record<string, string> = {};
-    if (call) headers['x-sluice-call-id'] = call.record.id;
+    if (call) {
+      headers['x-sluice-call-id'] = call.record.id;
+      if (call.record.route) headers['x-sluice-route'] = call.record.route;
+      if (call.record.variant) headers['x-sluice-variant'] = call.record.variant;
+    }
     if (err.retryAfter !== undefined && err.status === 429) headers['retry-after'] = String(Math.ceil(err.retryAfter));
     // The rest of an oversized body is never read: @hono/node-server drains it for at most
     // 500 ms and then destroys the socket, so a keep-alive client reusing it would fail.

@@ -49,7 +49,13 @@ export async function docsIngestCommand(argv: string[], ctx: { store: Pick<Docum
           : null;
   const chunkTokens = intOption(values['chunk-tokens'], 400);
   const overlapTokens = intOption(values['overlap-tokens'], 50);
-  const bad = problem ?? (chunkTokens === null || chunkTokens < 8 ? '--chunk-tokens must be an integer ≥ 8' : null) ?? (overlapTokens === null || overlapTokens > chunkTokens! / 2 ? '--overlap-tokens must be an integer between 0 and half of --chunk-tokens' : null);
+  const bad =
+    problem ??
+    (chunkTokens === null || chunkTokens < 8
+      ? '--chunk-tokens must be an integer ≥ 8'
+      : overlapTokens === null || overlapTokens > chunkTokens / 2
+        ? '--overlap-tokens must be an integer between 0 and half of --chunk-tokens'
+        : null);
   if (bad !== null) {
     stderr.write(`sluice docs ingest: ${bad}\n${DOCS_INGEST_USAGE}\n`);
     return 2;
@@ -95,14 +101,18 @@ export function formatProgress(p: IngestProgress): string {
 
 function progressBar(out: CliOutput): (p: IngestProgress) => void {
   let lastDecile = -1;
+  let done = false;
   return (p) => {
     if (out.isTTY) {
       out.write(`\r${formatProgress(p).slice(0, 120).padEnd(120)}`);
       return;
     }
+    // Not a terminal (CI logs): a line per 10% and one when the last file is done.
     const decile = p.bytesTotal === 0 ? 10 : Math.floor((p.bytesDone / p.bytesTotal) * 10);
-    if (decile > lastDecile) {
+    const finished = p.filesDone === p.filesTotal;
+    if (decile > lastDecile || (finished && !done)) {
       lastDecile = decile;
+      done = finished;
       out.write(`${formatProgress(p)}\n`);
     }
   };

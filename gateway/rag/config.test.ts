@@ -85,7 +85,7 @@ describe('checkRagRoutes', () => {
       'routes.bot.rag.before.1: unknown hook "nope"',
     );
     expect(configError(() => checkRagRoutes({ bot: { rag: rag({ after: ['require-context'] }) } }, retrievers, phase))).toBe(
-      'routes.bot.rag.after.0: "require-context" is an before hook',
+      'routes.bot.rag.after.0: hook "require-context" runs before the model call, not after',
     );
     expect(configError(() => checkRagRoutes({ bot: { rag: routeRagSchema.parse({ retriever: 'gone' }) } }, retrievers, phase))).toBe(
       'routes.bot.rag.retriever: unknown retriever "gone"',

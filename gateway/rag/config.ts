@@ -177,7 +177,7 @@ export function checkRagRoutes(
       r.rag[phase].forEach((hook, i) => {
         const actual = hookPhase(hook);
         if (actual === undefined) throw new ConfigError(`routes.${route}.rag.${phase}.${i}: unknown hook "${hook}"`);
-        if (actual !== phase) throw new ConfigError(`routes.${route}.rag.${phase}.${i}: "${hook}" is an ${actual} hook`);
+        if (actual !== phase) throw new ConfigError(`routes.${route}.rag.${phase}.${i}: hook "${hook}" runs ${actual} the model call, not ${phase}`);
       });
     }
     out.push({ ...r.rag, route });

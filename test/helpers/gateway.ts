@@ -67,6 +67,8 @@ export interface TestGatewayOptions {
   calls?: CallSink;
   /** Log calls through the real writer into the database (spool under a temp dir). */
   callLog?: boolean;
+  /** REDIS_URL for the cache's shared tier (as the server passes it to startServices). */
+  redisUrl?: string;
   overrides?: Partial<AppDeps>;
 }
 
@@ -76,7 +78,12 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGa
   const ownDatabase = !opts.database;
   const database = opts.database ?? (await openDatabase({}));
   if (ownDatabase) await database.migrate();
-  const services = await startServices(config, database, { adminKey: ADMIN_KEY, providers: opts.providers, logger: silentLogger });
+  const services = await startServices(config, database, {
+    adminKey: ADMIN_KEY,
+    providers: opts.providers,
+    redisUrl: opts.redisUrl,
+    logger: silentLogger,
+  });
   const { keys, providers } = services;
   const sink = new MemorySink();
   const dataDir = opts.callLog ? mkdtempSync(join(tmpdir(), 'sluice-gw-')) : undefined;

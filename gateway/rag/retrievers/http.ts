@@ -16,8 +16,7 @@ const hit = z.object({
   score: z.number().refine(Number.isFinite, 'must be a finite number'),
   metadata: z.record(z.string(), z.unknown()).nullish(),
 });
-/** `[{id, text, score, metadata}]`, or the same list under `documents`. */
-const responseSchema = z.union([z.array(hit), z.object({ documents: z.array(hit) }).transform((r) => r.documents)]);
+const hits = z.array(hit);
 
 /** Why an HTTP retriever failed; the message names the retriever and is safe to show. */
 export class RetrieverHttpError extends Error {
@@ -61,7 +60,9 @@ export class HttpRetriever implements Retriever {
     } catch {
       throw new RetrieverHttpError('the response is not JSON');
     }
-    const parsed = responseSchema.safeParse(json);
+    // `[{id, text, score, metadata}]`, or the same list under `documents`.
+    const list = Array.isArray(json) ? json : json !== null && typeof json === 'object' && 'documents' in json ? json.documents : json;
+    const parsed = hits.safeParse(list);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new RetrieverHttpError(`unexpected response shape${issue ? ` at ${issue.path.join('.') || '(root)'}: ${issue.message}` : ''}`);
