@@ -70,7 +70,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       keys: deps.keys,
       pipeline,
       tracker,
-      models: createModelCatalog(deps.providers, deps.logger, deps.clock),
+      models: createModelCatalog(deps.providers, deps.logger, deps.clock, Object.keys(deps.config.routes)),
       responses: deps.responses,
       bodyLimitBytes: deps.config.server.body_limit_bytes,
     }),

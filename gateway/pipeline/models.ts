@@ -12,11 +12,14 @@ export interface ModelObject {
 
 const TTL_MS = 10 * 60_000;
 
+/** Routes are virtual models clients may call by name. */
+const routeObject = (id: string): ModelObject => ({ id, object: 'model', created: 0, owned_by: 'sluice-route' });
+
 /**
  * GET /v1/models: each provider's configured `models`, else the upstream's own list (cached),
  * exposed as `provider/model`. A provider that cannot be asked is left out, not fatal.
  */
-export function createModelCatalog(providers: Providers, logger: Logger, now: () => number = Date.now) {
+export function createModelCatalog(providers: Providers, logger: Logger, now: () => number = Date.now, routes: readonly string[] = []) {
   const cache = new Map<string, { at: number; models: ModelInfo[] }>();
 
   async function modelsOf(provider: Provider): Promise<ModelInfo[]> {
@@ -43,9 +46,10 @@ export function createModelCatalog(providers: Providers, logger: Logger, now: ()
   return {
     async list(): Promise<{ object: 'list'; data: ModelObject[] }> {
       const lists = await Promise.all([...providers.values()].map(async (p) => (await modelsOf(p)).map((m) => toObject(p, m))));
-      return { object: 'list', data: lists.flat() };
+      return { object: 'list', data: [...routes.map(routeObject), ...lists.flat()] };
     },
     async get(id: string): Promise<ModelObject> {
+      if (routes.includes(id)) return routeObject(id);
       const slash = id.indexOf('/');
       const provider = slash > 0 ? providers.get(id.slice(0, slash)) : undefined;
       if (provider) {
