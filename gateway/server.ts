@@ -11,6 +11,13 @@ import { startServices } from './services.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * Node's defaults check slow clients only every 30 s and allow 300 s for a request: a
+ * slowloris could hold sockets for minutes. requestTimeout bounds receiving the request only,
+ * so long streamed responses are unaffected.
+ */
+export const SERVER_OPTIONS = { headersTimeout: 15_000, requestTimeout: 120_000, connectionsCheckingInterval: 1_000 };
+
 export interface RunningGateway {
   url: string;
   port: number;
@@ -47,7 +54,7 @@ export async function startGateway(env: Env, logger: Logger = createJsonLogger()
   const port = env.PORT === undefined || env.PORT === '' ? 8400 : Number(env.PORT);
   const hostname = env.HOST || '127.0.0.1';
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port, hostname }, () => resolve(s));
+    const s = serve({ fetch: app.fetch, port, hostname, serverOptions: SERVER_OPTIONS }, () => resolve(s));
     s.once('error', reject);
   });
   const address = server.address();

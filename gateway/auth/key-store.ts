@@ -2,7 +2,18 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '../db/client.ts';
+import { GatewayError } from '../errors/gateway-error.ts';
 import { apiKeys, type ApiKeyRow, type KeyScope } from './schema.ts';
+
+function withTimeout<T>(promise: PromiseLike<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    Promise.resolve(promise).then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e: unknown) => (clearTimeout(timer), reject(e)),
+    );
+  });
+}
 
 export interface AuthenticatedKey {
   /** Null for the SLUICE_ADMIN_KEY, which lives in env, not in the table. */
@@ -83,7 +94,14 @@ export class KeyStore {
     const hex = hashKey(key).toString('hex');
     const missedAt = this.misses.get(hex);
     if (missedAt !== undefined && this.now() - missedAt < 5_000) return undefined;
-    const [row] = await this.database.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hex)).limit(1);
+    // The one place a request may wait on Postgres: bounded, and a database outage is a 503
+    // (retryable), not a 500 and not a hung request.
+    let row: ApiKeyRow | undefined;
+    try {
+      [row] = await withTimeout(this.database.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hex)).limit(1), 1_000);
+    } catch {
+      throw new GatewayError('service_unavailable', 'The key could not be checked right now; try again shortly.');
+    }
     if (!row || row.revokedAt) {
       if (this.misses.size > 10_000) this.misses.clear();
       this.misses.set(hex, this.now());

@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'upstream_bad_response'
   | 'client_aborted'
   | 'shutting_down'
+  | 'service_unavailable'
   | 'internal_error';
 
 export interface ErrorSpec {
@@ -68,6 +69,7 @@ export const errorSpec: Readonly<Record<ErrorCode, ErrorSpec>> = Object.freeze({
   upstream_bad_response: spec(502, 'api_error', 'api_error'),
   client_aborted: spec(499, 'invalid_request_error', 'invalid_request_error'),
   shutting_down: spec(503, 'api_error', 'overloaded_error'),
+  service_unavailable: spec(503, 'api_error', 'overloaded_error'),
   internal_error: spec(500, 'api_error', 'api_error', false),
 });
 

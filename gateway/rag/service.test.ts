@@ -138,12 +138,12 @@ describe('createRag config errors', () => {
     );
   });
   it('names unknown hooks at boot', () => {
-    expect(() => createRag({ database, config: { retrievers, routes: { r: { rag: rag({ retriever: 'docs', before: ['retreive'] }) } } } })).toThrow(
+    expect(() => createRag({ database, config: { retrievers: { docs: retrievers.docs }, routes: { r: { rag: rag({ retriever: 'docs', before: ['retreive'] }) } } } })).toThrow(
       'routes.r.rag.before.0: unknown hook "retreive"',
     );
   });
   it('names a malformed query template at boot', () => {
-    expect(() => createRag({ database, config: { retrievers, routes: { r: { rag: rag({ retriever: 'docs', query: 'about {{ first name }}' }) } } } })).toThrow(
+    expect(() => createRag({ database, config: { retrievers: { docs: retrievers.docs }, routes: { r: { rag: rag({ retriever: 'docs', query: 'about {{ first name }}' }) } } } })).toThrow(
       /^routes\.r\.rag\.query: invalid placeholder/,
     );
   });

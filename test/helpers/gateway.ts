@@ -12,6 +12,7 @@ import { parseConfig } from '../../gateway/config/load.ts';
 import { openDatabase, type Database } from '../../gateway/db/client.ts';
 import { silentLogger } from '../../gateway/logger.ts';
 import type { Providers } from '../../gateway/providers/registry.ts';
+import { SERVER_OPTIONS } from '../../gateway/server.ts';
 import { startServices, type Services } from '../../gateway/services.ts';
 
 export const ADMIN_KEY = 'sk-sluice-test-admin-key-0123456789';
@@ -101,7 +102,7 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGa
     ...opts.overrides,
   });
   const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1', serverOptions: SERVER_OPTIONS }, () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
