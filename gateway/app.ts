@@ -6,7 +6,9 @@ import type { ResponsesStore } from './faces/responses/store.ts';
 import type { CallSink } from './calls/record.ts';
 import type { Database } from './db/client.ts';
 import { callRoutes } from './http/routes/calls.ts';
+import { documentRoutes } from './http/routes/documents.ts';
 import { routesApi } from './http/routes/routes-api.ts';
+import type { RagService } from './rag/index.ts';
 import type { Router } from './routing/router.ts';
 import type { RouteWeightsStore } from './routing/weights-store.ts';
 import type { SluiceConfig } from './config/schema.ts';
@@ -20,6 +22,7 @@ import { healthRoutes, type HealthReport } from './http/routes/health.ts';
 import { inferenceRoutes } from './http/routes/inference.ts';
 import { keyRoutes } from './http/routes/keys.ts';
 import type { Logger } from './logger.ts';
+import { providerEmbedder } from './pipeline/embed.ts';
 import { createModelCatalog } from './pipeline/models.ts';
 import type { Providers } from './providers/registry.ts';
 import { createModelResolver } from './routing/resolve-model.ts';
@@ -31,6 +34,7 @@ export interface AppDeps {
   keys: KeyStore;
   cache: CacheServices;
   responses: ResponsesStore;
+  rag: RagService;
   router: Router;
   weights: RouteWeightsStore;
   prompts: { store: PromptStore; resolver: PromptResolver };
@@ -49,13 +53,16 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const tracker = { sink: deps.calls, pricer: deps.pricer, now: deps.now };
+  const resolveModel = createModelResolver(deps.config, deps.providers);
   const pipeline = {
-    resolveModel: createModelResolver(deps.config, deps.providers),
+    resolveModel,
     prompts: deps.prompts.resolver,
     cache: deps.cache,
     cacheDefaults: deps.config.cache,
     routeCache: (route: string) => deps.config.routes[route]?.cache,
+    embed: providerEmbedder(resolveModel),
     router: deps.router,
+    rag: deps.rag,
     tracker,
     now: deps.now,
     random: deps.random,
@@ -78,6 +85,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('/api/*', requireKey({ keys: deps.keys, scope: 'admin' }));
   app.route('/api/keys', keyRoutes(deps.keys));
   app.route('/api', callRoutes(deps.database, deps.clock));
+  app.route('/api/documents', documentRoutes(deps.rag));
   app.route('/api/routes', routesApi({ router: deps.router, weights: deps.weights, database: deps.database, clock: deps.clock }));
   app.route('/api/prompts', promptRoutes<AppEnv>({ store: deps.prompts.store, actor: (c) => c.get('key').id ?? c.get('key').name }));
 

@@ -2,6 +2,9 @@ import { PromptResolver, PromptStore } from '../prompts/index.ts';
 import { performance } from 'node:perf_hooks';
 import { KeyStore } from './auth/key-store.ts';
 import { ResponsesStore } from './faces/responses/store.ts';
+import { providerEmbedder } from './pipeline/embed.ts';
+import { createRag, type RagService } from './rag/index.ts';
+import { createModelResolver } from './routing/resolve-model.ts';
 import { validateRoutePrompts } from './routing/prompt-check.ts';
 import { Router } from './routing/router.ts';
 import { RouteWeightsStore } from './routing/weights-store.ts';
@@ -15,6 +18,7 @@ import { closeProviders, createProviders, type Providers } from './providers/reg
 /** The long-lived stores and clients the app is built from, started and stopped together. */
 export interface Services {
   responses: ResponsesStore;
+  rag: RagService;
   router: Router;
   weights: RouteWeightsStore;
   keys: KeyStore;
@@ -65,6 +69,13 @@ export async function startServices(config: SluiceConfig, database: Database, op
     await closeProviders(providers);
     throw err;
   }
+  const rag = createRag({
+    database,
+    config: { retrievers: config.retrievers, routes: config.routes },
+    embed: providerEmbedder(createModelResolver(config, providers)),
+    logger: opts.logger,
+  });
+  await rag.start();
   const weights = new RouteWeightsStore({
     database,
     routes: config.routes,
@@ -78,6 +89,7 @@ export async function startServices(config: SluiceConfig, database: Database, op
   const cache = createCache({ config: config.cache, redisUrl: opts.redisUrl, database: sharedDb, logger: opts.logger });
   return {
     responses: new ResponsesStore(database),
+    rag,
     router,
     weights,
     keys,

@@ -100,17 +100,19 @@ export function toCallRow(r: CallRecord, payloads: PayloadPolicy, nowMs: number)
     user: text(r.user, INDEXED_MAX),
     metadata: metadata(r.metadata),
     retrieved_doc_ids: docIds(r.retrievedDocIds),
+    retrieval_ms: finite(r.retrievalMs),
   };
   const json = JSON.stringify(row);
   if (!payloads.enabled) return json;
   const req = prepareBody(r.requestBody, payloads);
   const res = prepareBody(r.responseBody, payloads);
-  if (req.json === null && res.json === null) return json;
+  const rag = r.rag === null || r.rag === undefined ? null : prepareBody(r.rag, payloads);
+  if (req.json === null && res.json === null && rag?.json == null) return json;
   // Splice the bodies in as raw JSON: serialised once, never escaped into a string.
-  const truncated = req.truncated || res.truncated;
+  const truncated = req.truncated || res.truncated || rag?.truncated === true;
   return (
     `${json.slice(0, -1)},"has_payload":true,"truncated":${truncated},` +
-    `"request":${req.json ?? 'null'},"response":${res.json ?? 'null'}}`
+    `"request":${req.json ?? 'null'},"response":${res.json ?? 'null'},"rag":${rag?.json ?? 'null'}}`
   );
 }
 

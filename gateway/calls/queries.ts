@@ -63,10 +63,11 @@ export interface CallView {
   user: string | null;
   metadata: Record<string, string> | null;
   retrieved_doc_ids: string[] | null;
+  retrieval_ms: number | null;
 }
 
 export interface CallDetail extends CallView {
-  payload: { request: unknown; response: unknown; truncated: boolean } | null;
+  payload: { request: unknown; response: unknown; rag: unknown; truncated: boolean } | null;
 }
 
 const CURSOR_TS = sql<string>`to_char(${calls.startedAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -165,7 +166,7 @@ export async function getCall(database: Pick<Database, 'db'>, id: string): Promi
   const p = row.payload;
   return {
     ...callView(row.call),
-    payload: p ? { request: p.request ?? null, response: p.response ?? null, truncated: p.truncated } : null,
+    payload: p ? { request: p.request ?? null, response: p.response ?? null, rag: p.rag ?? null, truncated: p.truncated } : null,
   };
 }
 
@@ -289,5 +290,6 @@ export function callView(c: typeof calls.$inferSelect): CallView {
     user: c.user,
     metadata: c.metadata,
     retrieved_doc_ids: c.retrievedDocIds,
+    retrieval_ms: c.retrievalMs,
   };
 }

@@ -55,6 +55,9 @@ export interface CallRecord {
   user: string | null;
   metadata: Record<string, string> | null;
   retrievedDocIds: string[] | null;
+  retrievalMs: number | null;
+  /** Retrieval details for the payload table (query, documents and scores, injected text). */
+  rag: unknown;
   /** Bodies go to the payload table (capped and redacted by the writer). */
   requestBody: unknown;
   responseBody: unknown;

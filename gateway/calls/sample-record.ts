@@ -30,6 +30,8 @@ export function sampleRecord(overrides: Partial<CallRecord> = {}, at: Date = new
     usage: { inputTokens: 120, outputTokens: 48, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
     costMicros: 46.8,
     costSavedMicros: null,
+    retrievalMs: null,
+    rag: null,
     assignment: null,
     fallbackUsed: false,
     costStatus: 'exact',

@@ -78,6 +78,8 @@ export const calls = pgTable(
     user: text('user'),
     metadata: jsonb('metadata').$type<Record<string, string>>(),
     retrievedDocIds: text('retrieved_doc_ids').array(),
+    /** Time spent retrieving context (RAG), when the call's route retrieves. */
+    retrievalMs: real('retrieval_ms'),
   },
   (t) => [
     primaryKey({ name: 'calls_pkey', columns: [t.startedAt, t.id] }),
@@ -100,6 +102,8 @@ export const callPayloads = pgTable(
     startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
     request: jsonb('request'),
     response: jsonb('response'),
+    /** What retrieval gave the model: query, documents with scores, the exact injected text. */
+    rag: jsonb('rag'),
     truncated: boolean('truncated').notNull().default(false),
   },
   (t) => [primaryKey({ name: 'call_payloads_pkey', columns: [t.startedAt, t.callId] })],

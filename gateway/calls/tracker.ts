@@ -68,6 +68,8 @@ export class CallTracker {
       user: null,
       metadata: null,
       retrievedDocIds: null,
+      retrievalMs: null,
+      rag: null,
       requestBody: null,
       responseBody: null,
     };

@@ -2,6 +2,11 @@ import { join } from 'node:path';
 
 import { PromptStore, pullPrompts, pushPrompts } from '../../prompts/index.ts';
 import { openDatabase, type Database } from '../db/client.ts';
+import { loadConfig } from '../config/load.ts';
+import { providerEmbedder } from '../pipeline/embed.ts';
+import { closeProviders, createProviders } from '../providers/registry.ts';
+import { createRag, docsIngestCommand } from '../rag/index.ts';
+import { createModelResolver } from '../routing/resolve-model.ts';
 import { runServer, type Env } from '../server.ts';
 
 const USAGE = `usage: sluice <command>
@@ -11,6 +16,7 @@ commands:
   migrate     apply database migrations (DATABASE_URL, else embedded PGlite in SLUICE_DATA_DIR)
   prompts push <dir>   create versions from prompt files (YAML, or Markdown with front matter)
   prompts pull <dir>   write every prompt's latest version (and its labels) as files
+  docs ingest <dir|file.jsonl> --collection X   chunk and load documents for retrieval (RAG)
   help        show this text
 
 environment: PORT, HOST, DATABASE_URL, SLUICE_CONFIG, SLUICE_ADMIN_KEY, SLUICE_DATA_DIR`;
@@ -56,6 +62,28 @@ export async function run(argv: string[], env: Env): Promise<number> {
         for (const m of summary.labelsMoved) process.stdout.write(`moved ${m.name}@${m.label}: ${m.from ?? '-'} -> ${m.to}\n`);
         process.stdout.write(`${summary.created.length} version(s) created, ${summary.unchanged.length} unchanged\n`);
         return 0;
+      });
+    }
+    case 'docs': {
+      if (argv[1] !== 'ingest') {
+        process.stderr.write('usage: sluice docs ingest <dir|file.jsonl> --collection X [--chunk-tokens N] [--overlap N]\n');
+        return 2;
+      }
+      return withDatabase(env, async (database) => {
+        // The configured retrievers decide how a collection is indexed (embeddings for pgvector/hybrid).
+        const config = loadConfig(env);
+        const providers = createProviders(config, { now: Date.now });
+        try {
+          const rag = createRag({
+            database,
+            config: { retrievers: config.retrievers, routes: config.routes },
+            embed: providerEmbedder(createModelResolver(config, providers)),
+          });
+          await rag.start();
+          return await docsIngestCommand(argv.slice(2), { store: rag.store, stdout: process.stdout, stderr: process.stderr });
+        } finally {
+          await closeProviders(providers);
+        }
       });
     }
     case undefined:

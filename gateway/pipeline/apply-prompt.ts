@@ -33,23 +33,44 @@ function refOf(field: z.output<typeof promptField> | undefined, header: string |
   return { name: field.id, ref: { label: field.label ?? 'latest' } };
 }
 
+/** A registry prompt a request asked for, resolved to its version (not yet rendered). */
+export interface ResolvedPrompt {
+  version: PromptVersion;
+  /** `prompt.variables` from the body. */
+  variables: Record<string, unknown>;
+}
+
 /**
- * Applies a registry prompt to a chat request: the version's rendered messages go before the
- * request's own, its model and params are defaults the request overrides, and the `prompt`
- * field is removed so it never reaches the upstream. Versions come from memory; only a prompt
- * this instance has never seen costs one database read.
+ * Which prompt version the request asks for (body `prompt` or header `x-sluice-prompt`), from
+ * memory; only a prompt this instance has never seen costs one database read.
  */
-export async function applyPrompt(
+export async function resolvePrompt(
   body: Record<string, unknown>,
   header: string | undefined,
   resolver: PromptResolver,
-): Promise<{ body: Record<string, unknown>; applied: AppliedPrompt | null }> {
+): Promise<ResolvedPrompt | null> {
   const field = body.prompt === undefined ? undefined : validate(z.object({ prompt: promptField }), { prompt: body.prompt }).prompt;
   const target = refOf(field, header);
-  if (!target) return { body, applied: null };
-  const version: PromptVersion = resolver.resolveCached(target.name, target.ref) ?? (await resolver.resolve(target.name, target.ref));
-  const rendered = renderMessages(version, field?.variables ?? {});
-  const { prompt: _omit, ...rest } = body;
+  if (!target) return null;
+  const version = resolver.resolveCached(target.name, target.ref) ?? (await resolver.resolve(target.name, target.ref));
+  return { version, variables: field?.variables ?? {} };
+}
+
+/**
+ * Renders a resolved prompt into a chat request: the version's messages go before the
+ * request's own, its model and params are defaults the request overrides, and the `prompt`
+ * field is removed so it never reaches the upstream. Variables are read from the body's
+ * `prompt.variables` (where retrieval may have added `context`).
+ */
+export function renderPrompt(
+  body: Record<string, unknown>,
+  resolved: ResolvedPrompt | null,
+): { body: Record<string, unknown>; applied: AppliedPrompt | null } {
+  if (!resolved) return { body, applied: null };
+  const { version } = resolved;
+  const { prompt, ...rest } = body;
+  const variables = (prompt as { variables?: Record<string, unknown> } | undefined)?.variables ?? resolved.variables;
+  const rendered = renderMessages(version, variables);
   const own = Array.isArray(rest.messages) ? (rest.messages as unknown[]) : [];
   const merged: Record<string, unknown> = { ...version.params, ...rest, messages: [...rendered, ...own] };
   if (rest.model === undefined && version.model) merged.model = version.model;
@@ -59,4 +80,13 @@ export async function applyPrompt(
     });
   }
   return { body: merged, applied: { name: version.prompt, version: version.version } };
+}
+
+/** Resolve and render in one step (no retrieval in between). */
+export async function applyPrompt(
+  body: Record<string, unknown>,
+  header: string | undefined,
+  resolver: PromptResolver,
+): Promise<{ body: Record<string, unknown>; applied: AppliedPrompt | null }> {
+  return renderPrompt(body, await resolvePrompt(body, header, resolver));
 }

@@ -1,4 +1,14 @@
-import { cacheKey, cacheLookup, cacheScope, resolveCachePolicy, type CacheLookup, type CacheServices } from '../cache/index.ts';
+import {
+  cacheKey,
+  cacheLookup,
+  cacheScope,
+  resolveCachePolicy,
+  type CacheLookup,
+  type CacheMiss,
+  type CachePolicy,
+  type CacheServices,
+} from '../cache/index.ts';
+import type { EmbedFn } from '../rag/index.ts';
 import type { CallTracker } from '../calls/tracker.ts';
 import type { CacheDefaults, RouteCacheConfig } from '../config/routes-schema.ts';
 import type { CallInput } from './call-input.ts';
@@ -9,6 +19,8 @@ export interface ChatCacheDeps {
   cacheDefaults: CacheDefaults;
   /** A route's `cache:` block. */
   routeCache(route: string): RouteCacheConfig | undefined;
+  /** Embeddings through the gateway's providers (semantic cache). */
+  embed: EmbedFn;
 }
 
 /**
@@ -32,8 +44,52 @@ export async function lookupChatCache(
     request: plan.req,
     scope: cacheScope(policy, { route: routeName, keyId: call.record.apiKeyId }),
   });
-  const lookup = await cacheLookup(deps.cache, key, policy);
+  const exact = await cacheLookup(deps.cache, key, policy);
+  const lookup = exact.status === 'miss' && policy.semantic && routeName ? await semanticLookup(exact, key, plan, call, deps, policy, routeName) : exact;
   plan.headers['x-sluice-cache'] = lookup.status;
   call.record.cacheStatus = lookup.status;
   return lookup;
+}
+
+/**
+ * After an exact miss on a route that opts in: reuse an answer to a near-identical last user
+ * turn (same system prompt, history, tools and parameters), and remember this one once stored.
+ */
+async function semanticLookup(
+  miss: CacheMiss,
+  key: string,
+  plan: ChatPlan,
+  call: CallTracker,
+  deps: ChatCacheDeps,
+  policy: CachePolicy,
+  route: string,
+): Promise<CacheLookup> {
+  const semantic = policy.semantic!;
+  const primary = plan.targets[0]!;
+  const embed = (text: string) => deps.embed([text], { target: semantic.embeddings }).then((v) => v[0]!);
+  const probe = await deps.cache.semantic.probe(
+    {
+      provider: primary.provider.name,
+      model: primary.model,
+      request: plan.req,
+      route,
+      promptVersion: call.record.promptName ? `${call.record.promptName}@${call.record.promptVersion}` : null,
+      scope: cacheScope(policy, { route, keyId: call.record.apiKeyId }),
+    },
+    embed,
+  );
+  if (!probe) return miss;
+  const hit = await deps.cache.semantic.find(probe, semantic.threshold);
+  if (hit) {
+    miss.abandon();
+    return { status: 'hit', entry: hit.entry, source: 'shared' };
+  }
+  return {
+    status: miss.status,
+    complete(entry) {
+      miss.complete(entry);
+      if (entry && policy.write) deps.cache.semantic.record(probe, key, policy.ttlSeconds);
+    },
+    abandon: () => miss.abandon(),
+  };
 }

@@ -5,7 +5,10 @@ import type { CallContext, ChatRequest, ChatStream, JsonResult } from '../provid
 import type { NormalizedUsage } from '../providers/usage.ts';
 import type { Target } from '../routing/resolve-model.ts';
 import { targetKey, type RouteDecision } from '../routing/router.ts';
-import { applyPrompt } from './apply-prompt.ts';
+import { declaredVariables } from '../../prompts/index.ts';
+import type { RagPipeline, RagRun } from '../rag/index.ts';
+import { withContextVariable } from '../rag/inject.ts';
+import { renderPrompt, resolvePrompt } from './apply-prompt.ts';
 import type { CallInput } from './call-input.ts';
 import { chatRequestSchema } from './chat-schema.ts';
 import { retryOptions, type PipelineDeps } from './deps.ts';
@@ -21,6 +24,8 @@ export interface ChatPlan {
   headers: Record<string, string>;
   /** Set when `model` named a route. */
   route: RouteDecision | null;
+  /** Set when the route retrieves context: its after hooks still run on the answer. */
+  rag: { pipeline: RagPipeline; run: RagRun } | null;
 }
 
 export type ChatOutcome = { kind: 'json'; result: JsonResult } | { kind: 'stream'; stream: ChatStream };
@@ -40,7 +45,26 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
     const own = start.prompt as { id?: unknown } | undefined;
     if (promptSpec === undefined && typeof own?.id !== 'string' && route.prompt) promptSpec = route.prompt;
   }
-  const { body, applied } = await applyPrompt(start, promptSpec, deps.prompts);
+  const resolved = await resolvePrompt(start, promptSpec, deps.prompts);
+  // Retrieval runs between resolving and rendering, so a prompt's {{context}} gets the documents.
+  const rag = route ? deps.rag?.pipelineFor(route.route) : undefined;
+  let ragRun: RagRun | undefined;
+  if (rag && route) {
+    ragRun = await rag.runBefore({
+      request: start,
+      variables: resolved?.variables,
+      contextVariable: resolved ? declaredVariables(resolved.version).includes('context') : false,
+      model: route.targets[0]?.model ?? route.route,
+      signal: input.signal,
+    });
+    start = ragRun.request as Record<string, unknown>;
+    if (ragRun.contextVariable !== null) start = withContextVariable(start, ragRun.contextVariable);
+    call.record.retrievedDocIds = ragRun.record.documents.map((d) => d.id);
+    call.record.retrievalMs = ragRun.record.retrievalMs;
+    call.record.rag = ragRun.record;
+  }
+  const { body, applied } = renderPrompt(start, resolved);
+  if (ragRun && Array.isArray(body.messages)) body.messages = ragRun.inject(body.messages as never[]);
   // A route stays the model name: the variant chose the target, not the prompt's default model.
   if (route) body.model = route.route;
   if (applied) {
@@ -55,7 +79,7 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
   if (req.metadata) call.record.metadata = req.metadata as Record<string, string>;
   const targets = route ? route.targets : [deps.resolveModel(req.model)];
   call.setTarget(targets[0]!.provider, targets[0]!.model);
-  return { req, targets, headers, route };
+  return { req, targets, headers, route, rag: rag && ragRun ? { pipeline: rag, run: ragRun } : null };
 }
 
 /** Sticky variant assignment for a route (synchronous, from memory). */

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { Provider } from '../providers/types.ts';
 import type { Target } from '../routing/resolve-model.ts';
 import type { CallTracker, TrackerDeps } from '../calls/tracker.ts';
+import type { RagPipeline } from '../rag/index.ts';
 import type { Router } from '../routing/router.ts';
 import type { ChatCacheDeps } from './chat-cache.ts';
 import { DEFAULT_RETRY, type RetryOptions, type RetryPolicy } from './retry.ts';
@@ -11,6 +12,8 @@ import { DEFAULT_RETRY, type RetryOptions, type RetryPolicy } from './retry.ts';
 export interface PipelineDeps extends ChatCacheDeps {
   resolveModel(model: string): Target;
   router: Router;
+  /** Retrieval per route; absent when no route retrieves. */
+  rag?: { pipelineFor(route: string): RagPipeline | undefined } | undefined;
   /** For calls the pipeline starts itself (shadow traffic). */
   tracker: TrackerDeps;
   prompts: PromptResolver;

@@ -71,12 +71,21 @@ export async function runChat(input: CallInput, call: CallTracker, deps: Pipelin
   const meta = (): EntryMeta => ({ usage: call.record.usage, costMicros: call.record.costMicros, createdAt: Date.now(), expectedChoices: plan.req.n ?? 1 });
 
   if (outcome.kind === 'stream') {
+    let after: Promise<void> | undefined;
     const lifecycle: StreamLifecycle = {
       complete(assembler, usage) {
         priceChat(call, plan.req, usage, () => assembler.text());
         cached.complete(entryFromStream(assembler, meta()));
         fireShadow(plan, call, input, deps);
+        const rag = plan.rag;
+        if (rag) {
+          // A streamed answer already reached the client: after hooks can only annotate it.
+          after = rag.pipeline.runAfter(rag.run, { text: assembler.text(), body: null, streamed: true }, input.signal).then((r) => {
+            call.record.rag = { ...rag.run.record, annotations: r.annotations };
+          });
+        }
       },
+      settled: () => after ?? Promise.resolve(),
       abandon(assembler, usage) {
         priceChat(call, plan.req, usage, () => assembler.text());
         cached.abandon();
@@ -87,6 +96,15 @@ export async function runChat(input: CallInput, call: CallTracker, deps: Pipelin
 
   const { result } = outcome;
   const cost = priceChat(call, plan.req, result.usage, () => completionText(result.body));
+  if (plan.rag) {
+    // After hooks see the answer; one may refuse it (the upstream call is still priced and logged).
+    const after = await plan.rag.pipeline.runAfter(plan.rag.run, { text: completionText(result.body), body: result.body, streamed: false }, input.signal);
+    call.record.rag = { ...plan.rag.run.record, annotations: after.annotations };
+    if (after.blocked) {
+      cached.abandon();
+      throw after.blocked;
+    }
+  }
   cached.complete(entryFromJson(result.text, result.body, meta()));
   headers['x-sluice-overhead-ms'] = call.overheadMs().toFixed(3);
   if (cost !== null) headers['x-sluice-cost-usd'] = formatUsd(cost);

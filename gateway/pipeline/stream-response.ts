@@ -22,6 +22,8 @@ export interface StreamLifecycle {
   complete(assembler: ChunkAssembler, usage: NormalizedUsage | null): void;
   /** The stream did not complete (error or client gone). */
   abandon(assembler: ChunkAssembler, usage: NormalizedUsage | null): void;
+  /** Work that must finish before the record is (after hooks annotating it); the client is not kept waiting. */
+  settled?(): Promise<void>;
 }
 
 /**
@@ -53,6 +55,7 @@ export function streamResponse(
             const tail = framer.end(call.record.usage ?? usage);
             if (tail) controller.enqueue(encoder.encode(tail));
             controller.close();
+            if (lifecycle.settled) await lifecycle.settled().catch(() => {});
             call.finishOk(assembler.toCompletion());
             return;
           }

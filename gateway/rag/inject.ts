@@ -85,3 +85,14 @@ export function insertSystemMessage<M extends ChatMessageLike>(messages: readonl
   while (at < messages.length && (messages[at]!.role === 'system' || messages[at]!.role === 'developer')) at++;
   return [...messages.slice(0, at), { role: 'system', content }, ...messages.slice(at)];
 }
+
+/**
+ * The request body with `prompt.variables.context` set, for the prompt renderer. Works for a
+ * prompt named in the body or by header / route (then `prompt` holds only variables). The
+ * gateway's context replaces a `context` the client sent.
+ */
+export function withContextVariable(body: Readonly<Record<string, unknown>>, context: string): Record<string, unknown> {
+  const prompt = body.prompt !== null && typeof body.prompt === 'object' && !Array.isArray(body.prompt) ? (body.prompt as Record<string, unknown>) : {};
+  const variables = prompt.variables !== null && typeof prompt.variables === 'object' && !Array.isArray(prompt.variables) ? prompt.variables : {};
+  return { ...body, prompt: { ...prompt, variables: { ...variables, context } } };
+}

@@ -5,7 +5,7 @@ import { GatewayError } from '../errors/gateway-error.ts';
 import type { HookRegistry } from './hooks.ts';
 import { hookRegistry } from './hooks/index.ts';
 import { MAX_QUERY_CHARS } from './hooks/max-query-length.ts';
-import { CONTEXT_PREAMBLE, TRUNCATION_MARK } from './inject.ts';
+import { CONTEXT_PREAMBLE, TRUNCATION_MARK, withContextVariable } from './inject.ts';
 import { RagPipeline, type RagBeforeInput } from './pipeline.ts';
 import type { RetrievedDoc, Retriever, SearchOptions } from './types.ts';
 
@@ -102,6 +102,20 @@ describe('injection', () => {
     expect(run.record.injectedText).toBe(run.contextVariable);
     const messages = [{ role: 'user', content: 'q' }];
     expect(run.inject(messages)).toEqual(messages);
+  });
+
+  it('gives an empty {{context}} when nothing was retrieved, so the prompt still renders', async () => {
+    const run = await pipeline(fakeRetriever([])).runBefore(input({ contextVariable: true }));
+    expect(run.contextVariable).toBe('');
+    expect(run.record.injectedText).toBeNull();
+  });
+
+  it('withContextVariable sets prompt.variables.context, keeping the rest', () => {
+    expect(withContextVariable({ model: 'm', prompt: { id: 'qa', variables: { q: 1, context: 'client' } } }, 'ctx')).toEqual({
+      model: 'm',
+      prompt: { id: 'qa', variables: { q: 1, context: 'ctx' } },
+    });
+    expect(withContextVariable({ model: 'm' }, 'ctx')).toEqual({ model: 'm', prompt: { variables: { context: 'ctx' } } });
   });
 
   it('applies top_k and min_score', async () => {

@@ -38,7 +38,10 @@ export interface RagRecord {
 export interface RagRun {
   /** The request after before hooks (they may edit messages); use it in place of the original. */
   request: ChatBody;
-  /** The value for the prompt's `{{context}}` variable when `contextVariable` was true, else null. */
+  /**
+   * The value for the prompt's `{{context}}` variable when `contextVariable` was true ('' when
+   * nothing was retrieved, so a prompt that requires the variable still renders), else null.
+   */
   contextVariable: string | null;
   /**
    * The final messages with the context system message inserted after the leading system
@@ -113,7 +116,7 @@ export class RagPipeline {
     const asMessage = injected !== null && !input.contextVariable;
     return {
       request: state.request,
-      contextVariable: input.contextVariable ? injected : null,
+      contextVariable: input.contextVariable ? (injected ?? '') : null,
       inject: (final) => (asMessage ? insertSystemMessage(final, injected) : [...final]),
       record: this.recordOf(state),
       state,

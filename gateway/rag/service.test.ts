@@ -3,6 +3,7 @@ import { testDatabases } from '../../test/helpers/test-db.ts';
 import { ConfigError } from '../config/load.ts';
 import { routeRagSchema } from '../config/routes-schema.ts';
 import type { Database } from '../db/client.ts';
+import { DocumentStore } from './documents-store.ts';
 import { hashedBagOfWords } from './recall.ts';
 import { createRag, type RagService } from './service.ts';
 import type { EmbedFn, EmbedOptions } from './types.ts';
@@ -122,6 +123,21 @@ describe.each(testDatabases())('RAG service on $kind', (target) => {
     await expect(service.preview({ q: 'x', topK: 1, retriever: 'docs', collection: 'other', signal })).rejects.toMatchObject({ status: 400 });
     const plain = await service.preview({ q: 'warranty damage', topK: 2, collection: 'help', signal });
     expect(plain.documents[0]?.id).toBe('warranty');
+  });
+
+  it('start() re-indexes rows stored under another language and warns about rows lacking embeddings', async () => {
+    await new DocumentStore(database).upsert([
+      { collection: 'notes', id: 'old', text: 'Running shoes' },
+      { collection: 'help', id: 'raw', text: 'Inserted without embeddings' },
+    ]);
+    expect((await service.preview({ q: 'running', topK: 3, retriever: 'notes', signal })).documents).toEqual([]);
+    const warnings: unknown[] = [];
+    const logger = { info() {}, error() {}, warn: (msg: string, fields?: Record<string, unknown>) => void warnings.push({ msg, ...fields }) };
+    await createRag({ database, config: { retrievers, routes }, embed: fake.embed, logger }).start();
+    // 'simple' keeps 'running' as is; the english stem was 'run'.
+    expect((await service.preview({ q: 'running', topK: 3, retriever: 'notes', signal })).documents.map((d) => d.id)).toEqual(['old']);
+    expect(warnings).toEqual([expect.objectContaining({ collection: 'help', count: 1, model: 'openai/text-embedding-3-small:64' })]);
+    await service.store.delete('help', 'raw');
   });
 
   it('start() refuses a text-search language the database does not have', async () => {

@@ -4,7 +4,15 @@ import type { RouteRagConfig } from '../config/routes-schema.ts';
 import { rowsOf, type Database } from '../db/client.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../logger.ts';
-import { checkRagRoutes, collectionSettings, parseRetrievers, type RetrieverConfig, type RetrieverConfigs } from './config.ts';
+import {
+  checkRagRoutes,
+  collectionSettings,
+  embeddingModelKey,
+  parseRetrievers,
+  type CollectionSettings,
+  type RetrieverConfig,
+  type RetrieverConfigs,
+} from './config.ts';
 import { DocumentStore } from './documents-store.ts';
 import type { HookRegistry } from './hooks.ts';
 import { hookRegistry } from './hooks/index.ts';
@@ -54,6 +62,7 @@ export class RagService {
   readonly retrievers: ReadonlyMap<string, ConfiguredRetriever>;
   private readonly pipelines: ReadonlyMap<string, RagPipeline>;
   private readonly configs: RetrieverConfigs;
+  private readonly settings: ReadonlyMap<string, CollectionSettings>;
 
   constructor(private readonly opts: RagOptions) {
     const configs = parseRetrievers(opts.config.retrievers);
@@ -76,10 +85,16 @@ export class RagService {
         return [rag.route, new RagPipeline(rag, { rag, retriever: r.retriever, policy: r.policy, logger: opts.logger }, registry, opts.logger)];
       }),
     );
-    this.store = new DocumentStore(opts.database, { settings: collectionSettings(configs), embed: opts.embed });
+    this.settings = collectionSettings(configs);
+    this.store = new DocumentStore(opts.database, { settings: this.settings, embed: opts.embed });
   }
 
-  /** Fails the boot (ConfigError) for a text-search language the database lacks; reports the vector mode. */
+  /**
+   * What only the database can tell: fails the boot (ConfigError) for a text-search language it
+   * lacks; re-indexes rows stored under another language than the config now names (the
+   * tsvector is generated, so setting `language` rebuilds it); warns about rows without an
+   * embedding of the configured model (re-upsert them); reports the vector mode.
+   */
   async start(): Promise<{ vectorMode: VectorMode | null }> {
     const languages = new Map<string, string>();
     for (const [name, c] of Object.entries(this.configs)) if (c.type === 'postgres-fts' || c.type === 'hybrid') languages.set(c.language, name);
@@ -90,10 +105,36 @@ export class RagService {
         if (!known.has(language)) throw new ConfigError(`retrievers.${name}.language: the database has no text search configuration "${language}"`);
       }
     }
+    await this.reconcileCollections();
     const vector = Object.values(this.configs).some((c) => c.type === 'pgvector' || c.type === 'hybrid');
     const vectorMode = vector ? await detectVectorMode(this.opts.database) : null;
     if (vectorMode === 'js') this.opts.logger?.info('rag: no pgvector extension; vector search scores in JS (bounded by max_scan)');
     return { vectorMode };
+  }
+
+  private async reconcileCollections(): Promise<void> {
+    const db = this.opts.database.db;
+    for (const [collection, s] of this.settings) {
+      const [moved] = rowsOf<{ n: number }>(
+        await db.execute(sql`with moved as (
+            update documents set language = ${s.language}::regconfig
+            where collection = ${collection} and language <> ${s.language}::regconfig returning 1)
+          select count(*)::int as n from moved`),
+      );
+      if (moved && moved.n > 0) this.opts.logger?.info('rag: re-indexed documents for the configured language', { collection, language: s.language, count: moved.n });
+      if (!s.embeddings) continue;
+      const [stale] = rowsOf<{ n: number }>(
+        await db.execute(sql`select count(*)::int as n from documents
+          where collection = ${collection} and (embedding is null or embedding_model is distinct from ${embeddingModelKey(s.embeddings)})`),
+      );
+      if (stale && stale.n > 0) {
+        this.opts.logger?.warn('rag: documents without an embedding of the configured model are invisible to vector search; upsert them again', {
+          collection,
+          model: embeddingModelKey(s.embeddings),
+          count: stale.n,
+        });
+      }
+    }
   }
 
   /** The route's pipeline, or undefined when the route has no `rag:` block. */

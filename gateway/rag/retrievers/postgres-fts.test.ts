@@ -67,5 +67,6 @@ describe.each(testDatabases())('postgres-fts retriever on $kind', (target) => {
     expect(await fts.search('shipping refunds warranty stores', { topK: 2, signal })).toHaveLength(2);
     const filtered = await fts.search('shipping refunds warranty stores loyalty passwords', { topK: 10, signal, filters: { shard: 1 } });
     expect(filtered.map((d) => d.id).sort()).toEqual(['loyalty', 'shipping', 'warranty']);
+    expect(filtered.every((d) => d.metadata.lang === 'en' && d.metadata.shard === 1)).toBe(true);
   });
 });
