@@ -5,8 +5,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 
-export const REPO_ROOT = new URL('..', import.meta.url).pathname;
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface Child {
   name: string;

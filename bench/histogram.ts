@@ -78,6 +78,6 @@ export class Histogram {
   }
 }
 
-export function round3(x: number): number {
+function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }

@@ -7,12 +7,14 @@
 import type { LoadClient } from './load-client.ts';
 import type { LoadResult } from './protocol.ts';
 import type { GatewayTarget } from './targets.ts';
-import { jobFor, SCENARIOS, type Scenario } from './workload.ts';
+import { probeCache } from './suite.ts';
+import { CACHE_SCENARIO, jobFor, SCENARIOS, type Scenario } from './workload.ts';
 import type { ProfileSummary } from './cpu-profile.ts';
 
 export interface ProfileLoad {
   window: { fromUs: number; toUs: number };
-  results: Array<{ label: string; result: LoadResult }>;
+  /** Each phase with its own window (CLOCK_MONOTONIC µs), to slice the profile by scenario. */
+  results: Array<{ label: string; fromUs: number; toUs: number; result: LoadResult }>;
 }
 
 const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
@@ -24,15 +26,17 @@ export async function runProfileLoad(load: LoadClient, gateway: GatewayTarget, p
   print('priming the gateway (not in the profile window)…');
   await load.run(jobFor(gateway.origin, json50, { warmupMs: 0, durationMs: 2_000 }));
   await load.run(jobFor(gateway.origin, stream50, { warmupMs: 0, durationMs: 1_000 }));
+  const cache = await probeCache(gateway);
+  const phases: Array<readonly [Scenario, number]> = cache.available
+    ? [[json50, 0.4], [stream50, 0.25], [json1, 0.15], [CACHE_SCENARIO, 0.2]]
+    : [[json50, 0.5], [stream50, 0.3], [json1, 0.2]];
+  if (!cache.available) print(`cache-hit path: ${cache.detail}`);
   const fromUs = nowUs();
   const results: ProfileLoad['results'] = [];
-  for (const [s, share] of [
-    [json50, 0.5],
-    [stream50, 0.3],
-    [json1, 0.2],
-  ] as const) {
+  for (const [s, share] of phases) {
+    const from = nowUs();
     const result = await load.run(jobFor(gateway.origin, s, { warmupMs: 0, durationMs: Math.round(phaseMs * share) }));
-    results.push({ label: s.label, result });
+    results.push({ label: s.label, fromUs: from, toUs: nowUs(), result });
     print(`  ${s.label.padEnd(21)} ${Math.round(result.rps).toLocaleString('en-US').padStart(7)} req/s  p50 ${result.latency.p50.toFixed(3)}  p99 ${result.latency.p99.toFixed(3)} ms (under the profiler)`);
   }
   return { window: { fromUs, toUs: nowUs() }, results };

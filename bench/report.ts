@@ -5,6 +5,7 @@
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { SuiteResult } from './suite.ts';
+import { describeCallLog } from './targets.ts';
 import type { Medians, Summary, TargetName } from './summary.ts';
 import { CACHE_SCENARIO, SCENARIOS } from './workload.ts';
 
@@ -44,7 +45,7 @@ interface Row {
   cells: string[];
 }
 
-const HEAD = ['req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'TTFB p50', 'TTFB p90', 'TTFB p99', 'failures'];
+const HEAD = ['req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'TTFB p50', 'TTFB p90', 'TTFB p99', 'CPU µs/req', 'failures'];
 
 function rows(summary: Summary): Row[] {
   const out: Row[] = [];
@@ -58,7 +59,15 @@ function rows(summary: Summary): Row[] {
       out.push({
         scenario: s.label,
         target: TARGET_LABEL[t],
-        cells: [m.rps.toLocaleString('en-US'), m.p50.toFixed(3), m.p90.toFixed(3), m.p99.toFixed(3), ...ttfb, String(m.failures)],
+        cells: [
+          m.rps.toLocaleString('en-US'),
+          m.p50.toFixed(3),
+          m.p90.toFixed(3),
+          m.p99.toFixed(3),
+          ...ttfb,
+          Number.isFinite(m.cpuUsPerRequest) ? String(m.cpuUsPerRequest) : 'n/a',
+          String(m.failures),
+        ],
       });
     }
   }
@@ -115,10 +124,12 @@ export function markdownReport(summary: Summary, info: RunInfo, suite: SuiteResu
     ...summary.goals.map((g) => `| ${g.goal} | ${g.measured} | ${g.verdict === 'met' ? '**met**' : g.verdict === 'n/a' ? 'n/a' : '**not met**'} |`),
     '',
     `Ratios (median of per-round pairs): gateway/bare throughput at 50 conns ${summary.ratios.throughputGatewayOverBare50}, ` +
-      `gateway/direct ${summary.ratios.throughputGatewayOverDirect50}; p50 overhead at 1 conn gateway ${summary.ratios.p50OverheadGatewayMs} ms, ` +
+      `gateway/direct ${summary.ratios.throughputGatewayOverDirect50}; CPU per request gateway/bare at 50 conns ` +
+      `${summary.ratios.cpuPerRequestGatewayOverBare50}; p50 overhead at 1 conn gateway ${summary.ratios.p50OverheadGatewayMs} ms, ` +
       `bare ${summary.ratios.p50OverheadBareMs} ms; stream TTFB overhead gateway ${summary.ratios.ttfbOverheadGatewayMs} ms, ` +
       `bare ${summary.ratios.ttfbOverheadBareMs} ms; stream total overhead gateway ${summary.ratios.streamTotalOverheadGatewayMs} ms.`,
     `Upstream connections opened: ${reuse(summary)}.`,
+    `Call log (\`/healthz\` after the pause): ${describeCallLog(suite.callLog, suite.gatewayRequests).replace(/^call log: /, '')}.`,
     `Gateway RSS after each second of the ${suite.rss.afterSamplesMb.length} s pause: ${suite.rss.afterSamplesMb.join(', ')} MB.`,
   ];
   return lines.join('\n');

@@ -1,6 +1,6 @@
 /**
- * Resident memory of another process, from /proc/<pid>/status (VmRSS). Linux only; elsewhere
- * every reading is null and the report says so.
+ * Resident memory and CPU time of another process, from /proc/<pid>/status (VmRSS) and
+ * /proc/<pid>/stat. Linux only; elsewhere every reading is null and the report says so.
  */
 import { readFileSync } from 'node:fs';
 
@@ -9,6 +9,25 @@ export function readRssMb(pid: number): number | null {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
     return match ? Math.round((Number(match[1]) / 1024) * 10) / 10 : null;
+  } catch {
+    return null;
+  }
+}
+
+// USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every mainstream Linux build.
+const CLOCK_TICKS_PER_S = 100;
+
+/**
+ * CPU time (user + system) a process has used so far, in ms (10 ms resolution). Unlike
+ * throughput, CPU per request barely moves when other work competes for the machine.
+ */
+export function readCpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces; fields after its closing paren are fixed.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / CLOCK_TICKS_PER_S : null;
   } catch {
     return null;
   }
@@ -42,11 +61,4 @@ export class RssSampler {
     const mb = readRssMb(this.pid);
     if (mb !== null && (this.peak === null || mb > this.peak)) this.peak = mb;
   }
-}
-
-export function median(values: readonly number[]): number {
-  const xs = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  if (xs.length === 0) return Number.NaN;
-  const mid = xs.length >> 1;
-  return xs.length % 2 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2;
 }

@@ -23,7 +23,7 @@ import { consoleReport, machineInfo, markdownReport, updateReadme, writeJson, ty
 import { runSoak } from './soak.ts';
 import { runSuite, type SuiteOptions } from './suite.ts';
 import { summarise } from './summary.ts';
-import { startBareProxy, startGateway, startUpstream, type GatewayTarget, type Target } from './targets.ts';
+import { describeCallLog, startBareProxy, startGateway, startUpstream, type GatewayTarget, type Target } from './targets.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -90,7 +90,13 @@ async function main(): Promise<number> {
     if (!file) throw new Error(`no .cpuprofile for pid ${gateway.child.pid} in ${profileDir}`);
     const summary = summariseProfile(file, REPO_ROOT, run.window);
     printProfile(summary, print);
-    writeFileSync(file.replace(/\.cpuprofile$/, '.summary.json'), `${JSON.stringify({ ...summary, load: run.results }, null, 2)}\n`);
+    const phases = run.results.map((r) => ({ label: r.label, ...summariseProfile(file, REPO_ROOT, r, 8) }));
+    print('');
+    print('per scenario, top self time:');
+    for (const p of phases) {
+      print(`  ${p.label} (${p.busyMs} ms busy): ${p.functions.map((f) => `${f.name} ${f.pct}%`).join(', ')}`);
+    }
+    writeFileSync(file.replace(/\.cpuprofile$/, '.summary.json'), `${JSON.stringify({ ...summary, load: run.results, phases }, null, 2)}\n`);
     print('');
     print(`open ${file} in Chrome DevTools (Performance → Load profile) or speedscope for the call tree.`);
   } else {
@@ -129,6 +135,7 @@ async function measured(
     loadAvgStart: startLoad,
   };
   print(consoleReport(summary, info));
+  print(describeCallLog(suite.callLog, suite.gatewayRequests));
 
   const out = benchPath(quick ? 'results-quick.json' : 'results.json');
   writeJson(out, {
@@ -137,6 +144,8 @@ async function measured(
     settings: { ...opts, scenarios: ['json-1', 'json-50', 'stream-1', ...(suite.cache.available ? ['cache-50'] : [])], order: 'direct, bare, gateway per scenario, per round' },
     cache: suite.cache,
     rss: suite.rss,
+    gatewayRequests: suite.gatewayRequests,
+    callLog: suite.callLog,
     gatewayLog: gateway.log,
     medians: summary.medians,
     ratios: summary.ratios,

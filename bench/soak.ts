@@ -6,7 +6,7 @@ import type { LoadClient } from './load-client.ts';
 import type { LoadResult } from './protocol.ts';
 import { readRssMb, RssSampler } from './rss.ts';
 import { GOALS } from './summary.ts';
-import type { GatewayTarget } from './targets.ts';
+import { callLogCounters, describeCallLog, type CallLogCounters, type GatewayTarget } from './targets.ts';
 import { jobFor, SCENARIOS } from './workload.ts';
 
 export interface SoakOptions {
@@ -22,6 +22,8 @@ export interface SoakRow {
   p99: number;
   failures: number;
   rssMb: number | null;
+  /** Call records still in memory (the writer's backlog), when /healthz reports it. */
+  queued: number | null;
 }
 
 export interface SoakResult {
@@ -34,6 +36,7 @@ export interface SoakResult {
   slopeMbPerMin: number | null;
   verdict: string;
   ok: boolean;
+  callLog: CallLogCounters | null;
 }
 
 export async function runSoak(load: LoadClient, gateway: GatewayTarget, opts: SoakOptions, print: (l: string) => void): Promise<SoakResult> {
@@ -43,18 +46,25 @@ export async function runSoak(load: LoadClient, gateway: GatewayTarget, opts: So
   const sampler = new RssSampler(gateway.child.pid, 500);
   sampler.start();
   const rows: SoakRow[] = [];
-  print(`  ${'t'.padStart(6)}  ${'req/s'.padStart(8)}  ${'p50 ms'.padStart(8)}  ${'p99 ms'.padStart(8)}  ${'RSS MB'.padStart(8)}  failures`);
+  print(`  ${'t'.padStart(6)}  ${'req/s'.padStart(8)}  ${'p50 ms'.padStart(8)}  ${'p99 ms'.padStart(8)}  ${'RSS MB'.padStart(8)}  ${'log queue'.padStart(9)}  failures`);
   const result = await load.run(jobFor(gateway.origin, json50, { warmupMs: 0, durationMs: opts.durationMs, windowMs: opts.windowMs }), (w) => {
-    const row = { at: w.at, rps: w.rps, p50: w.latency.p50, p99: w.latency.p99, failures: w.errors + w.non2xx, rssMb: readRssMb(gateway.child.pid) };
-    rows.push(row);
-    print(
-      `  ${`${row.at}s`.padStart(6)}  ${Math.round(row.rps).toLocaleString('en-US').padStart(8)}  ${row.p50.toFixed(3).padStart(8)}  ${row.p99.toFixed(3).padStart(8)}  ${String(row.rssMb ?? 'n/a').padStart(8)}  ${row.failures}`,
-    );
+    const rssMb = readRssMb(gateway.child.pid);
+    void callLogCounters(gateway).then((log) => {
+      const row = { at: w.at, rps: w.rps, p50: w.latency.p50, p99: w.latency.p99, failures: w.errors + w.non2xx, rssMb, queued: log?.queued ?? null };
+      rows.push(row);
+      print(
+        `  ${`${row.at}s`.padStart(6)}  ${Math.round(row.rps).toLocaleString('en-US').padStart(8)}  ${row.p50.toFixed(3).padStart(8)}  ` +
+          `${row.p99.toFixed(3).padStart(8)}  ${String(row.rssMb ?? 'n/a').padStart(8)}  ${String(row.queued ?? 'n/a').padStart(9)}  ${row.failures}`,
+      );
+    });
   });
   const peakMb = sampler.stop();
   await new Promise((r) => setTimeout(r, 5_000));
   const afterMb = readRssMb(gateway.child.pid);
+  const callLog = await callLogCounters(gateway);
+  print(describeCallLog(callLog, Object.values(result.statusCounts).reduce((a, b) => a + b, 0)) + ' (soak job only; priming not counted)');
 
+  rows.sort((a, b) => a.at - b.at);
   const rss = rows.map((r) => r.rssMb).filter((x): x is number => x !== null);
   const first = rss[0];
   const last = rss.at(-1);
@@ -69,7 +79,7 @@ export async function runSoak(load: LoadClient, gateway: GatewayTarget, opts: So
       : `${growing ? 'RSS GROWS' : 'RSS flat'}: ${first} MB after the first window → ${last} MB at the end (${growthMb >= 0 ? '+' : ''}${growthMb} MB, ` +
         `second-half slope ${slopeMbPerMin ?? 'n/a'} MB/min), peak ${peakMb} MB (goal ≤ ${GOALS.rssMb}), ${afterMb} MB 5 s after; ` +
         `${result.errors + result.non2xx} failed requests`;
-  return { rows, result, peakMb, afterMb, growthMb, slopeMbPerMin, verdict, ok };
+  return { rows, result, peakMb, afterMb, growthMb, slopeMbPerMin, verdict, ok, callLog };
 }
 
 function slope(points: ReadonlyArray<readonly [number, number]>): number {

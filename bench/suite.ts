@@ -6,8 +6,8 @@
 import { request } from 'undici';
 import type { LoadClient } from './load-client.ts';
 import type { LoadResult } from './protocol.ts';
-import { readRssMb, RssSampler } from './rss.ts';
-import type { GatewayTarget, Target } from './targets.ts';
+import { readCpuMs, readRssMb, RssSampler } from './rss.ts';
+import { callLogCounters, type CallLogCounters, type GatewayTarget, type Target } from './targets.ts';
 import { CACHE_SCENARIO, jobFor, requestFor, SCENARIOS, type Scenario, type ScenarioKey } from './workload.ts';
 
 export interface SuiteOptions {
@@ -29,6 +29,8 @@ export interface Trial {
   rssPeakMb?: number | null;
   /** What the fake upstream saw during the trial: a proxy that reuses connections opens ~none. */
   upstream: { connections: number; requests: number };
+  /** CPU time the target process used per answered request (warm-up included), µs. */
+  cpuUsPerRequest: number | null;
 }
 
 export interface RssReport {
@@ -43,16 +45,22 @@ export interface RssReport {
 
 export interface SuiteResult {
   trials: Trial[];
+  /** Every request the gateway answered (probes, priming, warm-ups, trials). */
+  gatewayRequests: number;
+  /** /healthz call_log counters after the pause: with logging on, written should reach gatewayRequests. */
+  callLog: CallLogCounters | null;
   cache: { available: boolean; detail: string };
   rss: RssReport;
 }
 
 const ms = (x: number | null): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : 'n/a');
 
-const line = (round: number, s: Scenario, t: string, r: LoadResult): string => {
+const line = (round: number, s: Scenario, t: string, trial: Trial): string => {
+  const r = trial.result;
   const ttfb = s.stream ? `  ttfb p50 ${ms(r.ttfb.p50)}` : '';
+  const cpu = trial.cpuUsPerRequest === null ? '' : `  cpu ${trial.cpuUsPerRequest} µs/req`;
   const bad = r.errors + r.non2xx + r.badBodies > 0 ? `  !! errors ${r.errors} non-2xx ${r.non2xx} bad ${r.badBodies} (${r.firstError ?? ''})` : '';
-  return `  round ${round}  ${s.label.padEnd(21)} ${t.padEnd(8)} ${Math.round(r.rps).toLocaleString('en-US').padStart(7)} req/s  p50 ${ms(r.latency.p50)}  p99 ${ms(r.latency.p99)}${ttfb}${bad}`;
+  return `  round ${round}  ${s.label.padEnd(21)} ${t.padEnd(8)} ${Math.round(r.rps).toLocaleString('en-US').padStart(7)} req/s  p50 ${ms(r.latency.p50)}  p99 ${ms(r.latency.p99)}${ttfb}${cpu}${bad}`;
 };
 
 /** Asked on a fresh connection each time, so each reading adds exactly one connection and one request. */
@@ -85,9 +93,14 @@ export async function runSuite(
   const cache = await probeCache(gateway);
   print(`cache-hit path: ${cache.available ? 'measured' : cache.detail}`);
 
+  let gatewayRequests = 2;
+  const answered = (r: LoadResult): number => Object.values(r.statusCounts).reduce((a, b) => a + b, 0);
   print(`priming every target (${opts.primeMs} ms per scenario, not recorded)…`);
   for (const s of SCENARIOS) {
-    for (const t of targets) await load.run(jobFor(t.origin, s, { warmupMs: 0, durationMs: opts.primeMs }));
+    for (const t of targets) {
+      const r = await load.run(jobFor(t.origin, s, { warmupMs: 0, durationMs: opts.primeMs }));
+      if (t.name === 'gateway') gatewayRequests += answered(r);
+    }
   }
 
   const upstream = targets.find((t) => t.name === 'direct');
@@ -105,18 +118,23 @@ export async function runSuite(
         const isGateway = t.name === 'gateway';
         let trialPeak: number | null = null;
         const before = await upstreamCounters(upstream.origin);
+        const cpuBefore = readCpuMs(t.child.pid);
         if (isGateway) sampler.start();
         const result = await load.run(jobFor(t.origin, s, timing));
+        const cpuAfter = readCpuMs(t.child.pid);
         if (isGateway) trialPeak = sampler.stop();
         const after = await upstreamCounters(upstream.origin);
         const counted = { connections: after.connections - before.connections - 1, requests: after.requests - before.requests - 1 };
-        const trial: Trial = { round, scenario: s.key, target: t.name, result, upstream: counted };
+        const n = answered(result);
+        const cpuUsPerRequest = cpuBefore !== null && cpuAfter !== null && n > 0 ? Math.round(((cpuAfter - cpuBefore) * 1000) / n) : null;
+        const trial: Trial = { round, scenario: s.key, target: t.name, result, upstream: counted, cpuUsPerRequest };
         if (isGateway) {
+          gatewayRequests += n;
           trial.rssPeakMb = trialPeak;
           roundPeak = maxOf(roundPeak, trialPeak);
         }
         trials.push(trial);
-        print(line(round, s, t.name, result));
+        print(line(round, s, t.name, trial));
       }
     }
     rss.roundPeaksMb.push(roundPeak);
@@ -129,7 +147,7 @@ export async function runSuite(
     rss.afterSamplesMb.push(readRssMb(gateway.child.pid));
   }
   rss.afterMb = rss.afterSamplesMb.at(-1) ?? null;
-  return { trials, cache, rss };
+  return { trials, gatewayRequests, callLog: await callLogCounters(gateway), cache, rss };
 }
 
 function maxOf(a: number | null, b: number | null | undefined): number | null {

@@ -4,7 +4,6 @@
  * seconds apart) and the median taken over rounds, which cancels drift better than comparing
  * two medians.
  */
-import { median } from './rss.ts';
 import type { SuiteResult, Trial } from './suite.ts';
 import type { Target } from './targets.ts';
 import type { ScenarioKey } from './workload.ts';
@@ -25,6 +24,8 @@ export interface Medians {
   /** Summed over trials: connections the fake upstream accepted, and requests it answered. */
   upstreamConnections: number;
   upstreamRequests: number;
+  /** CPU time of the target process per request, µs (NaN where /proc is missing). */
+  cpuUsPerRequest: number;
 }
 
 export type Verdict = 'met' | 'not met' | 'n/a';
@@ -39,6 +40,8 @@ export interface Goal {
 export interface Ratios {
   throughputGatewayOverBare50: number;
   throughputGatewayOverDirect50: number;
+  /** gateway CPU per request ÷ bare proxy CPU per request at 50 conns: the throughput ratio without the noise of other work. */
+  cpuPerRequestGatewayOverBare50: number;
   p50OverheadGatewayMs: number;
   p50OverheadBareMs: number;
   ttfbOverheadGatewayMs: number;
@@ -55,6 +58,13 @@ export interface Summary {
 }
 
 export const GOALS = { throughputRatio: 0.5, p50OverheadMs: 0.25, ttfbOverheadMs: 1, cacheRps: 10_000, rssMb: 200 } as const;
+
+export function median(values: readonly number[]): number {
+  const xs = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (xs.length === 0) return Number.NaN;
+  const mid = xs.length >> 1;
+  return xs.length % 2 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2;
+}
 
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 const failuresOf = (t: Trial): number => t.result.errors + t.result.non2xx + t.result.badBodies;
@@ -73,6 +83,7 @@ function mediansOf(trials: readonly Trial[]): Medians {
     failures: trials.reduce((n, t) => n + failuresOf(t), 0),
     upstreamConnections: trials.reduce((n, t) => n + t.upstream.connections, 0),
     upstreamRequests: trials.reduce((n, t) => n + t.upstream.requests, 0),
+    cpuUsPerRequest: Math.round(median(trials.map((t) => t.cpuUsPerRequest ?? Number.NaN))),
   };
 }
 
@@ -105,6 +116,7 @@ export function summarise(suite: SuiteResult): Summary {
   const ratios: Ratios = {
     throughputGatewayOverBare50: r3(paired(tr, 'json-50', 'gateway', 'bare', rpsRatio)),
     throughputGatewayOverDirect50: r3(paired(tr, 'json-50', 'gateway', 'direct', rpsRatio)),
+    cpuPerRequestGatewayOverBare50: r3(paired(tr, 'json-50', 'gateway', 'bare', (x, y) => (x.cpuUsPerRequest ?? Number.NaN) / (y.cpuUsPerRequest ?? Number.NaN))),
     p50OverheadGatewayMs: r3(paired(tr, 'json-1', 'gateway', 'direct', p50Diff)),
     p50OverheadBareMs: r3(paired(tr, 'json-1', 'bare', 'direct', p50Diff)),
     ttfbOverheadGatewayMs: r3(paired(tr, 'stream-1', 'gateway', 'direct', ttfbDiff)),
@@ -124,7 +136,9 @@ export function summarise(suite: SuiteResult): Summary {
     {
       id: 'throughput',
       goal: `throughput at 50 conns ≥ ${GOALS.throughputRatio} × bare proxy`,
-      measured: `${fmt(ratios.throughputGatewayOverBare50, 2)} × (gateway ${g50?.gateway?.rps ?? 'n/a'} vs bare ${g50?.bare?.rps ?? 'n/a'} req/s)`,
+      measured:
+        `${fmt(ratios.throughputGatewayOverBare50, 2)} × (gateway ${g50?.gateway?.rps ?? 'n/a'} vs bare ${g50?.bare?.rps ?? 'n/a'} req/s); ` +
+        `CPU per request ${fmt(ratios.cpuPerRequestGatewayOverBare50, 2)} × the bare proxy's`,
       verdict: verdict(Number.isFinite(ratios.throughputGatewayOverBare50) ? ratios.throughputGatewayOverBare50 >= GOALS.throughputRatio : null),
     },
     {

@@ -96,6 +96,37 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayTarget>
   return { name: 'gateway', origin, child, database: typeof health.database === 'string' ? health.database : 'unknown', log };
 }
 
+/** The call writer's counters from /healthz (`call_log`), when the gateway reports them. */
+export interface CallLogCounters {
+  queued?: number;
+  written?: number;
+  spooled?: number;
+  dropped?: number;
+  failedBatches?: number;
+  lastError?: string | null;
+  enabled?: boolean;
+}
+
+export async function callLogCounters(gateway: Target): Promise<CallLogCounters | null> {
+  try {
+    const res = await request(`${gateway.origin}/healthz`);
+    const body = (await res.body.json()) as { call_log?: CallLogCounters };
+    return body.call_log ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function describeCallLog(c: CallLogCounters | null, sent?: number): string {
+  if (!c) return 'call log: not reported by /healthz';
+  if (c.enabled === false) return 'call log: disabled';
+  const of = sent === undefined ? '' : ` of ${sent.toLocaleString('en-US')} gateway requests`;
+  return (
+    `call log: ${(c.written ?? 0).toLocaleString('en-US')} written${of}, ${c.queued ?? 0} queued, ${c.spooled ?? 0} spooled, ` +
+    `${c.dropped ?? 0} dropped, ${c.failedBatches ?? 0} failed batches${c.lastError ? `, last error: ${c.lastError}` : ''}`
+  );
+}
+
 async function waitForHealth(origin: string): Promise<Record<string, unknown>> {
   const deadline = Date.now() + 30_000;
   for (;;) {

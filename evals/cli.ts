@@ -1,0 +1,194 @@
+import { writeFileSync } from 'node:fs';
+import { asc, eq, and, lte } from 'drizzle-orm';
+import { ConfigError } from '../gateway/config/load.ts';
+import { openDatabase, type Database } from '../gateway/db/client.ts';
+import { createJsonLogger, type Logger } from '../gateway/logger.ts';
+import { PromptStore } from '../prompts/index.ts';
+import { DatasetError } from './datasets.ts';
+import { dataDirOf, inProcessGateway, remoteGateway, type GatewayClient } from './gateway-client.ts';
+import { JobError, loadJobFile } from './job.ts';
+import { openEvalQueue } from './queue/index.ts';
+import { renderHtmlReport } from './report/html.ts';
+import { renderTable } from './report/table.ts';
+import { progressBar } from './run/progress.ts';
+import { getRun, runScores } from './run/store.ts';
+import { runJob, type EvalSummary } from './runner.ts';
+import { loadSchedules } from './schedule/schedules.ts';
+import { evalRuns } from './schema.ts';
+import { startWorker } from './worker.ts';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export const EVAL_USAGE = `  eval run <job.yaml> [--json out.json] [--gateway URL --key K]
+                      run an eval job; prints progress, a results table and the verdict;
+                      exits 1 on a regression (a CI gate), 2 when the run cannot be done
+  eval report <run-id> [--html out.html]
+                      the results table of a stored run, or a self-contained HTML report
+  worker [--concurrency N] [--schedules file.yaml]
+                      run queued and scheduled eval jobs (pg-boss with DATABASE_URL)`;
+
+/** Exit codes: 0 done, 1 regression, 2 usage error or the run could not be done. */
+export const EXIT = { ok: 0, regression: 1, error: 2 } as const;
+
+interface Flags {
+  positional: string[];
+  values: Map<string, string>;
+}
+
+function parseFlags(args: readonly string[], known: readonly string[]): Flags | string {
+  const positional: string[] = [];
+  const values = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
+    const [flag, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+    if (!known.includes(flag)) return `unknown option --${flag}`;
+    const value = inline ?? args[++i];
+    if (value === undefined) return `--${flag} needs a value`;
+    values.set(flag, value);
+  }
+  return { positional, values };
+}
+
+async function withDatabase<T>(env: Env, fn: (database: Database) => Promise<T>): Promise<T> {
+  const database = await openDatabase({ url: env.DATABASE_URL || undefined, dataDir: dataDirOf(env) });
+  try {
+    await database.migrate();
+    return await fn(database);
+  } finally {
+    await database.close();
+  }
+}
+
+async function gatewayFor(flags: Flags, env: Env, database: Database, logger: Logger): Promise<GatewayClient> {
+  const url = flags.values.get('gateway');
+  if (url) {
+    const key = flags.values.get('key') ?? env.SLUICE_API_KEY ?? env.SLUICE_ADMIN_KEY;
+    if (!key) throw new JobError('--gateway needs --key (or SLUICE_API_KEY)');
+    return remoteGateway(url, key);
+  }
+  return inProcessGateway({ env, database, logger });
+}
+
+async function evalRun(args: readonly string[], env: Env, io: CliIo): Promise<number> {
+  const flags = parseFlags(args, ['json', 'gateway', 'key']);
+  if (typeof flags === 'string' || flags.positional.length !== 1) {
+    io.err(`${typeof flags === 'string' ? `${flags}\n` : ''}usage: sluice eval run <job.yaml> [--json out.json] [--gateway URL --key K]\n`);
+    return EXIT.error;
+  }
+  const { raw } = loadJobFile(flags.positional[0]!);
+  return withDatabase(env, async (database) => {
+    const client = await gatewayFor(flags, env, database, io.logger);
+    try {
+      const out = await runJob(raw, { database, client, progress: progressBar(io.stderr), prompts: new PromptStore(database) });
+      if (out.status === 'failed' || !out.summary) {
+        io.err(`eval run ${out.runId} failed: ${out.error}\n`);
+        return EXIT.error;
+      }
+      io.out(renderTable(out.runId, out.summary));
+      const jsonPath = flags.values.get('json');
+      if (jsonPath) writeFileSync(jsonPath, `${JSON.stringify({ run_id: out.runId, summary: out.summary, items: out.items }, null, 2)}\n`);
+      return out.summary.regression ? EXIT.regression : EXIT.ok;
+    } finally {
+      await client.close();
+    }
+  });
+}
+
+async function evalReport(args: readonly string[], env: Env, io: CliIo): Promise<number> {
+  const flags = parseFlags(args, ['html']);
+  if (typeof flags === 'string' || flags.positional.length !== 1) {
+    io.err(`${typeof flags === 'string' ? `${flags}\n` : ''}usage: sluice eval report <run-id> [--html out.html]\n`);
+    return EXIT.error;
+  }
+  const runId = flags.positional[0]!;
+  return withDatabase(env, async (database) => {
+    const run = await getRun(database, runId);
+    if (!run) {
+      io.err(`no eval run ${runId}\n`);
+      return EXIT.error;
+    }
+    const htmlPath = flags.values.get('html');
+    if (htmlPath) {
+      const history = await database.db
+        .select()
+        .from(evalRuns)
+        .where(and(eq(evalRuns.name, run.name), eq(evalRuns.status, 'succeeded'), lte(evalRuns.createdAt, run.createdAt)))
+        .orderBy(asc(evalRuns.createdAt))
+        .limit(200);
+      writeFileSync(htmlPath, renderHtmlReport({ run, history, scores: await runScores(database, run.id) }));
+      io.out(`wrote ${htmlPath}\n`);
+      return EXIT.ok;
+    }
+    if (!run.summary) {
+      io.err(`eval run ${runId} is ${run.status}${run.error ? `: ${run.error}` : ''}\n`);
+      return EXIT.error;
+    }
+    io.out(renderTable(run.id, run.summary as unknown as EvalSummary));
+    return EXIT.ok;
+  });
+}
+
+async function worker(args: readonly string[], env: Env, io: CliIo): Promise<number> {
+  const flags = parseFlags(args, ['concurrency', 'schedules']);
+  const concurrency = typeof flags === 'string' ? Number.NaN : Number(flags.values.get('concurrency') ?? '1');
+  if (typeof flags === 'string' || flags.positional.length > 0 || !Number.isInteger(concurrency) || concurrency < 1) {
+    io.err(`${typeof flags === 'string' ? `${flags}\n` : ''}usage: sluice worker [--concurrency N] [--schedules file.yaml]\n`);
+    return EXIT.error;
+  }
+  const schedulesPath = flags.values.get('schedules') ?? env.SLUICE_EVAL_SCHEDULES;
+  const schedules = schedulesPath ? loadSchedules(schedulesPath) : [];
+  const database = await openDatabase({ url: env.DATABASE_URL || undefined, dataDir: dataDirOf(env) });
+  await database.migrate();
+  const client = await inProcessGateway({ env, database, logger: io.logger });
+  const queue = await openEvalQueue(database, { databaseUrl: env.DATABASE_URL, logger: io.logger });
+  const running = await startWorker({ database, queue, client, prompts: new PromptStore(database), logger: io.logger, concurrency, schedules });
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  io.logger.info('eval worker stopping', { worker: running.id });
+  await running.stop();
+  await client.close();
+  await database.close();
+  return EXIT.ok;
+}
+
+export interface CliIo {
+  out(s: string): void;
+  err(s: string): void;
+  stderr: { write(s: string): unknown; isTTY?: boolean; columns?: number };
+  logger: Logger;
+}
+
+const processIo = (): CliIo => ({
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  stderr: process.stderr,
+  logger: createJsonLogger(),
+});
+
+/**
+ * The eval commands of the `sluice` CLI: `eval run`, `eval report`, `worker` (argv from the
+ * command word on). Returns the exit code.
+ */
+export async function runEvalCli(argv: readonly string[], env: Env, io: CliIo = processIo()): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  try {
+    if (command === 'worker') return await worker(argv.slice(1), env, io);
+    if (command === 'eval' && sub === 'run') return await evalRun(rest, env, io);
+    if (command === 'eval' && sub === 'report') return await evalReport(rest, env, io);
+    io.err(`usage:\n${EVAL_USAGE}\n`);
+    return EXIT.error;
+  } catch (err) {
+    if (err instanceof JobError || err instanceof DatasetError || err instanceof ConfigError) {
+      io.err(`${err.message}\n`);
+      return EXIT.error;
+    }
+    throw err;
+  }
+}
+

@@ -1,0 +1,8 @@
+/**
+ * The evals module's public surface for its two entry points (DESIGN §1: nothing imports
+ * evals/ except the CLI entry — and the app, which mounts these routes).
+ */
+export { EVAL_USAGE, runEvalCli } from './cli.ts';
+export { evalRoutes, type EvalRoutesDeps } from './api/routes.ts';
+export { feedbackRoutes, type FeedbackRoutesDeps } from './api/feedback.ts';
+export { openEvalQueue, type EvalQueue } from './queue/index.ts';

@@ -1,0 +1,135 @@
+import { sql } from 'drizzle-orm';
+import { doublePrecision, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { v7 as uuidv7 } from 'uuid';
+
+/**
+ * Eval tables (issue 10). Datasets are immutable: a dataset version is the content hash of its
+ * items, so importing the same JSONL twice is one version and any edit is a new one.
+ */
+export const evalDatasets = pgTable(
+  'eval_datasets',
+  {
+    id: uuid('id').primaryKey().$defaultFn(() => uuidv7()),
+    name: text('name').notNull(),
+    /** sha256 (hex, first 16 chars) of the canonical JSON of the items, in order. */
+    version: text('version').notNull(),
+    itemCount: integer('item_count').notNull(),
+    /** Where the items came from: `{path}` or `{from_logs: …}`. */
+    source: jsonb('source').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().default(sql`now()`),
+  },
+  (t) => [unique('eval_datasets_name_version_key').on(t.name, t.version), index('eval_datasets_name_idx').on(t.name, t.createdAt)],
+);
+
+export const evalItems = pgTable(
+  'eval_items',
+  {
+    datasetId: uuid('dataset_id')
+      .notNull()
+      .references(() => evalDatasets.id, { onDelete: 'cascade' }),
+    itemId: text('item_id').notNull(),
+    position: integer('position').notNull(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [primaryKey({ name: 'eval_items_pkey', columns: [t.datasetId, t.itemId] })],
+);
+
+export const EVAL_RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
+export type EvalRunStatus = (typeof EVAL_RUN_STATUSES)[number];
+
+/**
+ * One execution of a job. The row is also the queue of record: `queued` rows are claimed with
+ * `FOR UPDATE SKIP LOCKED` (or handed out by pg-boss, see evals/queue), and a `running` row whose
+ * heartbeat is stale is claimable again, so a crashed worker's run is picked up by another.
+ */
+export const evalRuns = pgTable(
+  'eval_runs',
+  {
+    id: uuid('id').primaryKey().$defaultFn(() => uuidv7()),
+    name: text('name').notNull(),
+    job: jsonb('job').$type<Record<string, unknown>>().notNull(),
+    mode: text('mode', { enum: ['offline', 'online'] }).notNull().default('offline'),
+    status: text('status', { enum: EVAL_RUN_STATUSES }).notNull().default('queued'),
+    datasetName: text('dataset_name'),
+    datasetVersion: text('dataset_version'),
+    /** What started it: `cli`, `api`, `schedule:<name>`. */
+    trigger: text('trigger').notNull().default('cli'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().default(sql`now()`),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }),
+    worker: text('worker'),
+    progress: jsonb('progress').$type<{ done: number; total: number }>(),
+    error: text('error'),
+    summary: jsonb('summary').$type<Record<string, unknown>>(),
+  },
+  (t) => [index('eval_runs_status_idx').on(t.status, t.createdAt), index('eval_runs_name_idx').on(t.name, t.createdAt)],
+);
+
+/** One score of one item's output from one target. `score` is NULL with a `reason` when not applicable. */
+export const evalScores = pgTable(
+  'eval_scores',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => evalRuns.id, { onDelete: 'cascade' }),
+    itemId: text('item_id').notNull(),
+    target: text('target').notNull(),
+    output: text('output'),
+    scorer: text('scorer').notNull(),
+    score: doublePrecision('score'),
+    reason: text('reason'),
+    details: jsonb('details').$type<Record<string, unknown>>(),
+    /** `name@version` of the judge prompt, for judge scorers. */
+    judgePromptVersion: text('judge_prompt_version'),
+    judgeModel: text('judge_model'),
+    /** The gateway call that produced `output` (NULL for score-only items). */
+    callId: uuid('call_id'),
+    latencyMs: real('latency_ms'),
+    costUsd: doublePrecision('cost_usd'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().default(sql`now()`),
+  },
+  (t) => [primaryKey({ name: 'eval_scores_pkey', columns: [t.runId, t.target, t.itemId, t.scorer] })],
+);
+
+/**
+ * Scores attached to logged calls: online eval scores and user feedback share this table
+ * (gateway/routing/stats.ts reads `call_id, scorer, score`). An online eval writes at most one
+ * row per (call, scorer): a re-run replaces it. Feedback rows are append-only.
+ */
+export const callScores = pgTable(
+  'call_scores',
+  {
+    id: uuid('id').primaryKey().$defaultFn(() => uuidv7()),
+    callId: uuid('call_id').notNull(),
+    scorer: text('scorer').notNull(),
+    score: doublePrecision('score'),
+    label: text('label'),
+    reason: text('reason'),
+    source: text('source', { enum: ['eval', 'feedback'] }).notNull(),
+    runId: uuid('run_id'),
+    details: jsonb('details').$type<Record<string, unknown>>(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().default(sql`now()`),
+  },
+  (t) => [
+    index('call_scores_call_idx').on(t.callId),
+    index('call_scores_scorer_idx').on(t.scorer, t.createdAt),
+    uniqueIndex('call_scores_eval_key').on(t.callId, t.scorer).where(sql`source = 'eval'`),
+  ],
+);
+
+/** Cron schedules (evals/schedule): due rows are claimed with SKIP LOCKED, so each slot runs once. */
+export const evalSchedules = pgTable('eval_schedules', {
+  name: text('name').primaryKey(),
+  cron: text('cron').notNull(),
+  job: jsonb('job').$type<Record<string, unknown>>().notNull(),
+  nextRunAt: timestamp('next_run_at', { withTimezone: true }).notNull(),
+  lastRunId: uuid('last_run_id'),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().default(sql`now()`),
+});
+
+export type EvalDatasetRow = typeof evalDatasets.$inferSelect;
+export type EvalRunRow = typeof evalRuns.$inferSelect;
+export type EvalScoreRow = typeof evalScores.$inferSelect;
+export type CallScoreRow = typeof callScores.$inferSelect;
+export type EvalScheduleRow = typeof evalSchedules.$inferSelect;
