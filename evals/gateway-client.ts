@@ -2,14 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
-import { createApp } from '../gateway/app.ts';
-import { startCallLog } from '../gateway/calls/call-log.ts';
 import { loadConfig } from '../gateway/config/load.ts';
 import type { SluiceConfig } from '../gateway/config/schema.ts';
 import type { Database } from '../gateway/db/client.ts';
 import type { Logger } from '../gateway/logger.ts';
 import type { Providers } from '../gateway/providers/registry.ts';
-import { startServices } from '../gateway/services.ts';
+import { composeGateway } from '../gateway/server.ts';
 import { PromptError, type PromptStore } from '../prompts/index.ts';
 import type { JudgePromptContent } from './scorers/judge-prompts.ts';
 
@@ -99,21 +97,9 @@ export interface InProcessOptions {
 export async function inProcessGateway(opts: InProcessOptions): Promise<GatewayClient> {
   const { env, database, logger } = opts;
   const config = opts.config ?? loadConfig(env);
-  const dataDir = env.SLUICE_DATA_DIR || './.sluice';
   // A key only this process knows, unless an admin key is configured anyway.
   const key = env.SLUICE_ADMIN_KEY || `sk-sluice-eval-${randomBytes(24).toString('hex')}`;
-  const services = await startServices(config, database, { adminKey: key, redisUrl: env.REDIS_URL || undefined, logger, providers: opts.providers });
-  const callLog = await startCallLog(config, database, { dataDir, logger });
-  const app = createApp({
-    config,
-    ...services,
-    calls: callLog.sink,
-    database,
-    logger,
-    now: () => performance.now(),
-    clock: Date.now,
-    random: Math.random,
-  });
+  const { app, services, close } = await composeGateway({ config, database, env, logger, adminKey: key, providers: opts.providers });
   return {
     kind: 'in-process',
     async chat(body, headers) {
@@ -133,10 +119,7 @@ export async function inProcessGateway(opts: InProcessOptions): Promise<GatewayC
       }
     },
     ensurePrompt: (name, content) => ensureInStore(services.prompts.store, name, content, 'sluice-evals'),
-    async close() {
-      await services.stop();
-      await callLog.stop();
-    },
+    close,
   };
 }
 

@@ -48,6 +48,8 @@ export interface AppDeps {
   clock: () => number;
   random: () => number;
   health?: HealthReport;
+  /** More admin routes under /api (the eval API, mounted by the CLI entry: gateway/ never imports evals/). */
+  extraRoutes?: Array<{ path: string; app: Hono<AppEnv> }>;
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -86,6 +88,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/api/keys', keyRoutes(deps.keys));
   app.route('/api', callRoutes(deps.database, deps.clock));
   app.route('/api/documents', documentRoutes(deps.rag));
+  for (const extra of deps.extraRoutes ?? []) app.route(`/api${extra.path}`, extra.app);
   app.route('/api/routes', routesApi({ router: deps.router, weights: deps.weights, database: deps.database, clock: deps.clock }));
   app.route('/api/prompts', promptRoutes<AppEnv>({ store: deps.prompts.store, actor: (c) => c.get('key').id ?? c.get('key').name }));
 

@@ -570,92 +570,86 @@ describe.each(testDatabases())('response cache through the gateway ($kind)', (ta
       fake.setReply(null);
     }
   });
-});
 
-describe('two instances share cache hits through Redis', () => {
-  const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-  const PREFIX = 'sluice:cache:'; // the default prefix; startServices has no option to change it
-  let fake: FakeProvider;
-  let redis: Redis;
-  let database: Database;
-  let a: TestGateway;
-  let b: TestGateway;
-  const ttl = { 'x-sluice-cache-ttl': '120' }; // leftovers of a crashed run expire on their own
+  describe('two instances share hits through Redis', () => {
+    const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+    const PREFIX = 'sluice:cache:'; // the default prefix; startServices has no option to change it
+    let redis: Redis;
+    let a: TestGateway;
+    let b: TestGateway;
+    const ttl = { 'x-sluice-cache-ttl': '120' }; // leftovers of a crashed run expire on their own
 
-  /** Keys of this run's entries whose stored answer contains `text`. */
-  const keysWith = async (text: string): Promise<string[]> => {
-    const out: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) {
-        const values = await redis.mget(...keys);
-        keys.forEach((k, i) => {
-          if (values[i]?.includes(text)) out.push(k);
-        });
+    /** Keys of this run's entries whose stored answer contains `text`. */
+    const keysWith = async (text: string): Promise<string[]> => {
+      const out: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) {
+          const values = await redis.mget(...keys);
+          keys.forEach((k, i) => {
+            if (values[i]?.includes(text)) out.push(k);
+          });
+        }
+      } while (cursor !== '0');
+      return out;
+    };
+
+    /** Sends fresh requests until one is stored in Redis: the instance's client is connected. */
+    const waitConnected = async (gw: TestGateway): Promise<void> => {
+      await until(async () => {
+        const content = fresh('warm-up');
+        await post(gw, { model: 'up/gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content }] }, ttl);
+        await new Promise((r) => setTimeout(r, 30));
+        return (await keysWith(content)).length > 0;
+      }, 5_000, 50);
+    };
+
+    beforeAll(async () => {
+      redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      await redis.connect();
+      const config = { providers: { up: { type: 'openai-compatible', base_url: fake.openaiBaseUrl, retry: noRetry } }, cache: { shared: 'redis' } };
+      // The same database as the instances above, but `shared: redis`: Redis is the only cache tier these two share.
+      a = await startTestGateway({ config, database, redisUrl });
+      b = await startTestGateway({ config, database, redisUrl });
+      await Promise.all([waitConnected(a), waitConnected(b)]);
+    });
+    afterAll(async () => {
+      await a?.close();
+      await b?.close();
+      if (redis) {
+        const mine = await keysWith(RUN);
+        if (mine.length > 0) await redis.del(...mine);
+        redis.disconnect();
       }
-    } while (cursor !== '0');
-    return out;
-  };
+    });
 
-  /** Sends fresh requests until one is stored in Redis: the instance's client is connected. */
-  const waitConnected = async (gw: TestGateway): Promise<void> => {
-    await until(async () => {
-      const content = fresh('warm-up');
-      await post(gw, { model: 'up/gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content }] }, ttl);
-      await new Promise((r) => setTimeout(r, 30));
-      return (await keysWith(content)).length > 0;
-    }, 5_000, 50);
-  };
+    it('an answer stored by one instance is a hit on the other (JSON, then stream → JSON)', async () => {
+      const content = fresh('shared redis');
+      const body = { model: 'up/gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content }] };
+      const before = fake.requests.length;
+      const first = await post(a, body, ttl);
+      expect(first.cache).toBe('miss');
+      await until(async () => (await keysWith(content)).length === 1, 3_000);
+      const [key] = await keysWith(content);
+      const pttl = await redis.pttl(key!);
+      expect(pttl).toBeGreaterThan(100_000);
+      expect(pttl).toBeLessThanOrEqual(120_000);
+      const second = await post(b, body, ttl);
+      expect(second).toMatchObject({ status: 200, cache: 'hit' });
+      expect(second.text).toBe(first.text);
+      expect(fake.requests.length).toBe(before + 1);
 
-  beforeAll(async () => {
-    fake = await startFakeProvider();
-    redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    await redis.connect();
-    const config = { providers: { up: { type: 'openai-compatible', base_url: fake.openaiBaseUrl, retry: noRetry } }, cache: { shared: 'redis' } };
-    // One embedded database, but `shared: redis`: Redis is the only cache tier the two share.
-    database = await testDatabases()[0]!.open();
-    a = await startTestGateway({ config, database, redisUrl });
-    b = await startTestGateway({ config, database, redisUrl });
-    await Promise.all([waitConnected(a), waitConnected(b)]);
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    if (redis) {
-      const mine = await keysWith(RUN);
-      if (mine.length > 0) await redis.del(...mine);
-      redis.disconnect();
-    }
-    await database?.close();
-    await fake?.close();
-  });
-
-  it('an answer stored by one instance is a hit on the other (JSON, then stream → JSON)', async () => {
-    const content = fresh('shared redis');
-    const body = { model: 'up/gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content }] };
-    const before = fake.requests.length;
-    const first = await post(a, body, ttl);
-    expect(first.cache).toBe('miss');
-    await until(async () => (await keysWith(content)).length === 1, 3_000);
-    const [key] = await keysWith(content);
-    const pttl = await redis.pttl(key!);
-    expect(pttl).toBeGreaterThan(100_000);
-    expect(pttl).toBeLessThanOrEqual(120_000);
-    const second = await post(b, body, ttl);
-    expect(second).toMatchObject({ status: 200, cache: 'hit' });
-    expect(second.text).toBe(first.text);
-    expect(fake.requests.length).toBe(before + 1);
-
-    const content2 = fresh('shared redis stream');
-    const streamed = await post(b, { ...body, stream: true, messages: [{ role: 'user', content: content2 }] }, ttl);
-    expect(streamed.cache).toBe('miss');
-    expect(sseEvents(streamed.text).done).toBe(true);
-    await until(async () => (await keysWith(content2)).length === 1, 3_000);
-    const hit = await post(a, { ...body, messages: [{ role: 'user', content: content2 }] }, ttl);
-    expect(hit.cache).toBe('hit');
-    expect(contentOf(hit)).toBe(`Echo: ${content2}`);
-    expect(fake.requests.length).toBe(before + 2);
+      const content2 = fresh('shared redis stream');
+      const streamed = await post(b, { ...body, stream: true, messages: [{ role: 'user', content: content2 }] }, ttl);
+      expect(streamed.cache).toBe('miss');
+      expect(sseEvents(streamed.text).done).toBe(true);
+      await until(async () => (await keysWith(content2)).length === 1, 3_000);
+      const hit = await post(a, { ...body, messages: [{ role: 'user', content: content2 }] }, ttl);
+      expect(hit.cache).toBe('hit');
+      expect(contentOf(hit)).toBe(`Echo: ${content2}`);
+      expect(fake.requests.length).toBe(before + 2);
+    });
   });
 });
