@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { KeyStore } from '../../auth/key-store.ts';
 import type { TrackerDeps } from '../../calls/tracker.ts';
@@ -25,16 +25,32 @@ export interface InferenceRouteDeps {
   bodyLimitBytes: number;
 }
 
+/**
+ * The body limit. With a Content-Length (what SDKs send) it is one header check; Hono's
+ * bodyLimit would wrap the body in a web stream, which makes @hono/node-server build a whole
+ * web Request per call. Chunked bodies still go through Hono's counting limit.
+ */
+function bodyLimitFast(maxSize: number): MiddlewareHandler<AppEnv> {
+  const tooLarge = () => new GatewayError('body_too_large', `The request body exceeds the limit of ${maxSize} bytes.`);
+  const chunked = bodyLimit({
+    maxSize,
+    onError: () => {
+      throw tooLarge();
+    },
+  });
+  return async function limit(c, next) {
+    const length = c.req.header('content-length');
+    if (length === undefined) return chunked(c, next);
+    if (Number(length) > maxSize) throw tooLarge();
+    await next();
+  };
+}
+
 /** The OpenAI-compatible face: /v1/chat/completions, /v1/embeddings, /v1/models. */
 export function inferenceRoutes(deps: InferenceRouteDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const auth = requireKey({ keys: deps.keys, scope: 'inference' });
-  const limit = bodyLimit({
-    maxSize: deps.bodyLimitBytes,
-    onError: () => {
-      throw new GatewayError('body_too_large', `The request body exceeds the limit of ${deps.bodyLimitBytes} bytes.`);
-    },
-  });
+  const limit = bodyLimitFast(deps.bodyLimitBytes);
 
   app.post('/v1/chat/completions', trackCall('chat.completions', deps.tracker), auth, limit, async (c) => {
     const body = await readJsonObject(c);

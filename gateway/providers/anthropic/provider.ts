@@ -66,9 +66,11 @@ export const createAnthropicProvider: ProviderFactory = (name, config, deps) => 
       const translator = createAnthropicStreamTranslator({ id: completionId(), created: created(), model });
       async function* chunks(): AsyncGenerator<StreamChunk> {
         for await (const event of upstreamEvents(client, res, ctx.signal)) {
+          // After message_stop, read on to the end of the body so the connection stays alive.
+          if (translator.finished()) continue;
           for (const chunk of translator.push(event)) yield { data: JSON.stringify(chunk), chunk };
-          if (translator.finished()) return;
         }
+        if (translator.finished()) return;
         throw new GatewayError('upstream_bad_response', `provider ${name} ended the stream before it was complete`, { provider: name });
       }
       const iterator = chunks();

@@ -66,9 +66,12 @@ function openaiStream(client: UpstreamClient, provider: string, res: UpstreamRes
   async function* chunks(): AsyncGenerator<StreamChunk> {
     let done = false;
     for await (const event of upstreamEvents(client, res, signal)) {
+      // Read on to the end of the body after [DONE] rather than break: breaking destroys the
+      // body and with it the keep-alive connection.
+      if (done) continue;
       if (event.data === '[DONE]') {
         done = true;
-        break;
+        continue;
       }
       let chunk: ChatCompletionChunk & { error?: { message?: string } };
       try {

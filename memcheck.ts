@@ -1,0 +1,10 @@
+const mb = (n: number) => Math.round(n / 1e6);
+const show = (label: string) => { const m = process.memoryUsage(); console.log(label, 'rss', mb(m.rss), 'heap', mb(m.heapUsed), 'ext', mb(m.external), 'ab', mb(m.arrayBuffers)); };
+show('start');
+await import('./gateway/server.ts');
+show('imports');
+const { openDatabase } = await import('./gateway/db/client.ts');
+const d = await openDatabase({ dataDir: '/tmp/sl8/pgdata' });
+show('pglite open');
+await d.migrate();
+show('migrated');
