@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { Database } from '../db/client.ts';
+import { rowsOf, type Database } from '../db/client.ts';
 import {
   meanInterval,
   quantileRanks,
@@ -115,9 +115,6 @@ const METHOD: Record<string, string> = {
   scores: 'mean of each scorer over scored calls; Student t interval; vs control: Welch t-test, two-sided',
 };
 
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 

@@ -1,7 +1,7 @@
 import { eq, inArray, sql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import type { ResponseOutputItem } from 'openai/resources/responses/responses';
-import type { Database } from '../../db/client.ts';
+import { rowsOf, type Database } from '../../db/client.ts';
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { ResponsesInputItem } from './responses-schema.ts';
 import { responses, type ResponseRow } from './schema.ts';
@@ -141,7 +141,3 @@ export class ResponsesStore {
   }
 }
 
-/** postgres.js returns the rows as the result; PGlite wraps them in `{ rows }`. */
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}
