@@ -47,13 +47,15 @@ export interface GatewayOptions {
   workDir: string;
   /** When set, the gateway runs with --cpu-prof writing into this directory. */
   profileDir?: string | undefined;
+  /** Extra top-level config lines (e.g. `logging: { enabled: false }`). */
+  configExtra?: string[] | undefined;
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<GatewayTarget> {
   const configPath = join(opts.workDir, 'sluice.config.yaml');
   writeFileSync(
     configPath,
-    ['providers:', `  up: { type: openai-compatible, base_url: ${opts.upstream}/v1, api_key: sk-bench-upstream }`, ''].join('\n'),
+    ['providers:', `  up: { type: openai-compatible, base_url: ${opts.upstream}/v1, api_key: sk-bench-upstream }`, ...(opts.configExtra ?? []), ''].join('\n'),
   );
   const log: GatewayLog = { errors: 0, warnings: 0, samples: [] };
   const env: NodeJS.ProcessEnv = {

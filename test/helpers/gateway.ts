@@ -10,7 +10,7 @@ import { startCallLog, type CallLog } from '../../gateway/calls/call-log.ts';
 import type { CallRecord, CallSink } from '../../gateway/calls/record.ts';
 import { parseConfig } from '../../gateway/config/load.ts';
 import { openDatabase, type Database } from '../../gateway/db/client.ts';
-import { silentLogger } from '../../gateway/logger.ts';
+import { silentLogger, type Logger } from '../../gateway/logger.ts';
 import type { Providers } from '../../gateway/providers/registry.ts';
 import { SERVER_OPTIONS } from '../../gateway/server.ts';
 import { startServices, type Services } from '../../gateway/services.ts';
@@ -66,6 +66,8 @@ export interface TestGatewayOptions {
   /** Replaces providers built from config (e.g. one that throws, for the 500 path). */
   providers?: Providers;
   calls?: CallSink;
+  /** Where the gateway's log lines go (default: nowhere). */
+  logger?: Logger;
   /** Log calls through the real writer into the database (spool under a temp dir). */
   callLog?: boolean;
   /** REDIS_URL for the cache's shared tier (as the server passes it to startServices). */
@@ -83,19 +85,19 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGa
     adminKey: ADMIN_KEY,
     providers: opts.providers,
     redisUrl: opts.redisUrl,
-    logger: silentLogger,
+    logger: opts.logger ?? silentLogger,
   });
   const { keys, providers } = services;
   const sink = new MemorySink();
   const dataDir = opts.callLog ? mkdtempSync(join(tmpdir(), 'sluice-gw-')) : undefined;
-  const callLog = dataDir ? await startCallLog(config, database, { dataDir, logger: silentLogger }) : undefined;
+  const callLog = dataDir ? await startCallLog(config, database, { dataDir, logger: opts.logger ?? silentLogger }) : undefined;
   const app = createApp({
     config,
     database,
     ...services,
     calls: callLog ? tee(callLog.sink, sink) : (opts.calls ?? sink),
     health: () => ({ call_log: callLog?.stats() ?? null }),
-    logger: silentLogger,
+    logger: opts.logger ?? silentLogger,
     now: () => performance.now(),
     clock: Date.now,
     random: Math.random,
