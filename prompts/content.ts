@@ -71,7 +71,7 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, pre
 type Issue = z.core.$ZodIssue;
 
 /** For unions zod reports "invalid input" at the union; the most specific nested issue says more. */
-function deepestIssue(issues: readonly Issue[]): Issue {
+export function deepestIssue(issues: readonly Issue[]): Issue {
   let best = issues[0]!;
   for (const issue of issues) {
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
