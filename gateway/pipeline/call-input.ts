@@ -3,4 +3,6 @@ export interface CallInput {
   body: Record<string, unknown>;
   header(name: string): string | undefined;
   signal: AbortSignal;
+  /** The body in the client's own format (`/v1/messages`), sent as is to a provider of that format when nothing changed it. */
+  native?: { format: 'anthropic'; body: Record<string, unknown> } | undefined;
 }

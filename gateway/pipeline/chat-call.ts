@@ -8,6 +8,7 @@ import { targetKey, type RouteDecision } from '../routing/router.ts';
 import { declaredVariables } from '../../prompts/index.ts';
 import type { RagPipeline, RagRun } from '../rag/index.ts';
 import { withContextVariable } from '../rag/inject.ts';
+import { setNativeBody } from '../providers/native-body.ts';
 import { renderPrompt, resolvePrompt } from './apply-prompt.ts';
 import type { CallInput } from './call-input.ts';
 import { chatRequestSchema } from './chat-schema.ts';
@@ -77,6 +78,8 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
   call.record.stream = req.stream === true;
   if (typeof req.user === 'string') call.record.user = req.user;
   if (req.metadata) call.record.metadata = req.metadata as Record<string, string>;
+  const untouched = !applied && !ragRun && (!route || Object.keys(route.params).length === 0);
+  if (input.native && untouched) setNativeBody(req, input.native.format, input.native.body);
   const targets = route ? route.targets : [deps.resolveModel(req.model)];
   call.setTarget(targets[0]!.provider, targets[0]!.model);
   return { req, targets, headers, route, rag: rag && ragRun ? { pipeline: rag, run: ragRun } : null };

@@ -18,11 +18,13 @@ export async function messages(input: CallInput, call: CallTracker, deps: Pipeli
   const chat = toChatRequest(req) as unknown as Record<string, unknown>;
   // The registry extension works on this face too: `prompt` in the body or x-sluice-prompt.
   if (input.body.prompt !== undefined) chat.prompt = input.body.prompt;
-  const run = await runChat({ ...input, body: chat }, call, deps);
+  // To an Anthropic upstream, unchanged by prompt, retrieval or variant params, the body passes through.
+  const run = await runChat({ ...input, body: chat, native: { format: 'anthropic', body: input.body } }, call, deps);
   if (run.kind === 'json') {
-    const message = toAnthropicMessage(run.completion(), { model: req.model });
-    return new Response(JSON.stringify(message), { status: 200, headers: { ...run.headers, 'content-type': 'application/json' } });
+    const text = run.native ?? JSON.stringify(toAnthropicMessage(run.completion(), { model: req.model }));
+    return new Response(text, { status: 200, headers: { ...run.headers, 'content-type': 'application/json' } });
   }
+  let passingThrough = false;
   let writer: ReturnType<typeof createAnthropicEventWriter> | undefined;
   const writerFor = (completionId: string) => (writer ??= createAnthropicEventWriter({ id: anthropicMessageId(completionId), model: req.model }));
   return streamResponse(
@@ -30,8 +32,15 @@ export async function messages(input: CallInput, call: CallTracker, deps: Pipeli
     call,
     deps,
     {
-      chunk: (chunk) => writerFor(chunk.id).push(chunk).join(''),
-      end: (usage) => (writer ?? writerFor(call.record.id)).end(usage).join(''),
+      chunk: (chunk, _data, native) => {
+        if (native !== undefined) {
+          passingThrough = true;
+          return native;
+        }
+        return writerFor(chunk.id).push(chunk).join('');
+      },
+      // A pass-through stream already carried the upstream's own message_delta and message_stop.
+      end: (usage) => (passingThrough ? '' : (writer ?? writerFor(call.record.id)).end(usage).join('')),
       error: (err) => (writer ?? writerFor(call.record.id)).error(err),
     },
     run.lifecycle,

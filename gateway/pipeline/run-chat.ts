@@ -16,6 +16,8 @@ export interface JsonRun {
   kind: 'json';
   plan: ChatPlan;
   text: string;
+  /** The upstream's own body when the call passed through in the client's format. */
+  native?: string | undefined;
   completion(): ChatCompletion;
   /** Response headers: the plan's, overhead, cost. */
   headers: Record<string, string>;
@@ -110,5 +112,5 @@ export async function runChat(input: CallInput, call: CallTracker, deps: Pipelin
   if (cost !== null) headers['x-sluice-cost-usd'] = formatUsd(cost);
   call.finishOk(result.body);
   fireShadow(plan, call, input, deps);
-  return { kind: 'json', plan, text: result.text, completion: () => result.body as unknown as ChatCompletion, headers };
+  return { kind: 'json', plan, text: result.text, native: result.native, completion: () => result.body as unknown as ChatCompletion, headers };
 }

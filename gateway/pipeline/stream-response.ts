@@ -11,7 +11,8 @@ export const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8',
 
 /** How a face writes a chat stream in its own wire format. Each method returns SSE text ('' for nothing). */
 export interface StreamFramer {
-  chunk(chunk: ChatCompletionChunk, data: string): string;
+  /** `native`: the upstream's own frame when the stream passes through in the client's format. */
+  chunk(chunk: ChatCompletionChunk, data: string, native: string | undefined): string;
   end(usage: NormalizedUsage | null): string;
   error(err: GatewayError): string;
 }
@@ -59,10 +60,10 @@ export function streamResponse(
             call.finishOk(assembler.toCompletion());
             return;
           }
-          const { chunk, data } = next.value;
+          const { chunk, data, native } = next.value;
           assembler.add(chunk);
           if (call.record.ttftMs === null && chunk.choices.some((c) => c.delta.content || c.delta.tool_calls)) call.markFirstToken();
-          const frames = framer.chunk(chunk, data);
+          const frames = framer.chunk(chunk, data, native);
           if (frames) {
             controller.enqueue(encoder.encode(frames));
             return;

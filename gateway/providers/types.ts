@@ -22,6 +22,8 @@ export interface JsonResult {
   text: string;
   body: Record<string, unknown>;
   usage: NormalizedUsage | null;
+  /** The upstream's own body text when the call passed through in the client's format. */
+  native?: string;
 }
 
 /** One OpenAI `chat.completion.chunk` event of a stream. */
@@ -30,6 +32,8 @@ export interface StreamChunk {
   data: string;
   /** Parsed chunk, for tapping text, tool calls and usage. */
   chunk: ChatCompletionChunk;
+  /** Pass-through streams: the upstream's own SSE frame this chunk came from ('' for later chunks of one frame). */
+  native?: string;
 }
 
 /**

@@ -102,6 +102,39 @@ describe.each([
     expect(await raw.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('max_tokens') } });
   });
 
+  it(kind === 'anthropic' ? 'passes the body through to an Anthropic upstream, both ways' : 'translates for a non-Anthropic upstream', async () => {
+    const body = {
+      model,
+      max_tokens: 50,
+      top_k: 7,
+      system: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }],
+      messages: [{ role: 'user', content: 'pass me through' }],
+    };
+    const headers = { 'x-api-key': ADMIN_KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' };
+    const res = await fetch(`${gw.url}/v1/messages`, { method: 'POST', headers, body: JSON.stringify(body) });
+    const answer = (await res.json()) as Record<string, unknown>;
+    expect(answer).toMatchObject({ type: 'message', content: [{ type: 'text', text: 'Echo: pass me through' }] });
+    const sent = fake.requests.at(-1)!.body as Record<string, unknown>;
+    if (kind === 'anthropic') {
+      // The upstream saw what the client wrote (top_k and cache_control survive), and the client
+      // got the upstream's own message (fields the translation would not produce survive too).
+      expect(sent).toMatchObject({ top_k: 7, system: body.system, model: 'claude-haiku-4-5' });
+      expect(answer).toHaveProperty('container');
+      const stream = await fetch(`${gw.url}/v1/messages`, { method: 'POST', headers, body: JSON.stringify({ ...body, stream: true }) });
+      const text = await stream.text();
+      expect((fake.requests.at(-1)!.body as Record<string, unknown>).top_k).toBe(7);
+      expect(text).toContain('event: ping');
+      expect(text.trim().endsWith('data: {"type":"message_stop"}')).toBe(true);
+      await gw.sink.waitFor(1);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(gw.sink.records.at(-1)).toMatchObject({ endpoint: 'messages', status: 'ok', stream: true });
+      expect(gw.sink.records.at(-1)!.usage?.outputTokens).toBeGreaterThan(0);
+    } else {
+      expect(sent).toHaveProperty('messages');
+      expect(sent).not.toHaveProperty('top_k');
+    }
+  });
+
   it('counts tokens locally, marked as an estimate', async () => {
     const res = await client.messages.countTokens({ model, messages: [{ role: 'user', content: 'how many tokens is this' }] }).withResponse();
     expect(res.data.input_tokens).toBeGreaterThan(3);

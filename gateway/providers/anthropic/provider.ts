@@ -1,10 +1,11 @@
-import type { ChatCompletion } from 'openai/resources/chat/completions';
+import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
 import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../../errors/gateway-error.ts';
 import { upstreamEvents } from '../../streaming/upstream-events.ts';
 import { clientFor, parseUpstreamJson, postJson, startStream } from '../provider-http.ts';
-import type { CallContext, ChatRequest, ChatStream, Provider, ProviderFactory, StreamChunk } from '../types.ts';
+import { nativeBody } from '../native-body.ts';
+import type { CallContext, ChatRequest, ChatStream, JsonResult, Provider, ProviderFactory, StreamChunk } from '../types.ts';
 import { openaiUsageFromNormalized, usageFromAnthropic, type NormalizedUsage } from '../usage.ts';
 import { fromAnthropicResponse } from './from-anthropic-response.ts';
 import { createAnthropicStreamTranslator } from './stream-translator.ts';
@@ -28,13 +29,20 @@ export const createAnthropicProvider: ProviderFactory = (name, config, deps) => 
   const defaultMaxTokens = config.default_max_tokens ?? DEFAULT_MAX_TOKENS;
   const created = (): number => Math.floor(deps.now() / 1000);
 
-  async function once(req: ChatRequest, model: string, ctx: CallContext): Promise<Message> {
-    const body = toAnthropicRequest(req, { model, defaultMaxTokens });
-    const { json } = await postJson(client, name, '/v1/messages', body, ctx.signal);
+  /** The Messages body: the client's own when it passes through, else translated. */
+  function messagesBody(req: ChatRequest, model: string): Record<string, unknown> {
+    const own = nativeBody(req, 'anthropic');
+    if (!own) return toAnthropicRequest(req, { model, defaultMaxTokens }) as unknown as Record<string, unknown>;
+    const { prompt: _prompt, stream: _stream, ...rest } = own;
+    return { ...rest, model };
+  }
+
+  async function once(req: ChatRequest, model: string, ctx: CallContext): Promise<{ message: Message; text: string }> {
+    const { json, text } = await postJson(client, name, '/v1/messages', messagesBody(req, model), ctx.signal);
     if (!Array.isArray(json.content)) {
       throw new GatewayError('upstream_bad_response', `provider ${name} returned a message without content`, { provider: name });
     }
-    return json as unknown as Message;
+    return { message: json as unknown as Message, text };
   }
 
   const provider: Provider = {
@@ -44,7 +52,8 @@ export const createAnthropicProvider: ProviderFactory = (name, config, deps) => 
     async chat(req, model, ctx) {
       // Anthropic has no `n`: ask n times in parallel and merge the answers as choices.
       const n = typeof req.n === 'number' && req.n > 1 ? req.n : 1;
-      const messages = await Promise.all(Array.from({ length: n }, () => once(req, model, ctx)));
+      const answers = await Promise.all(Array.from({ length: n }, () => once(req, model, ctx)));
+      const messages = answers.map((a) => a.message);
       const opts = { id: completionId(), created: created(), model };
       const completions = messages.map((m) => fromAnthropicResponse(m, opts));
       const body: ChatCompletion = completions[0]!;
@@ -53,7 +62,9 @@ export const createAnthropicProvider: ProviderFactory = (name, config, deps) => 
         body.choices = completions.map((c, index) => ({ ...c.choices[0]!, index }));
         body.usage = openaiUsageFromNormalized(usage);
       }
-      return { text: JSON.stringify(body), body: body as unknown as Record<string, unknown>, usage };
+      const result: JsonResult = { text: JSON.stringify(body), body: body as unknown as Record<string, unknown>, usage };
+      if (nativeBody(req, 'anthropic') && answers.length === 1) result.native = answers[0]!.text;
+      return result;
     },
     async chatStream(req, model, ctx) {
       if (typeof req.n === 'number' && req.n > 1) {
@@ -61,14 +72,27 @@ export const createAnthropicProvider: ProviderFactory = (name, config, deps) => 
           param: 'n',
         });
       }
-      const body = { ...toAnthropicRequest(req, { model, defaultMaxTokens }), stream: true };
+      const passThrough = nativeBody(req, 'anthropic') !== undefined;
+      const body = { ...messagesBody(req, model), stream: true };
       const res = await startStream(client, '/v1/messages', body, ctx.signal);
-      const translator = createAnthropicStreamTranslator({ id: completionId(), created: created(), model });
+      const id = completionId();
+      const translator = createAnthropicStreamTranslator({ id, created: created(), model });
       async function* chunks(): AsyncGenerator<StreamChunk> {
         for await (const event of upstreamEvents(client, res, ctx.signal)) {
           // After message_stop, read on to the end of the body so the connection stays alive.
           if (translator.finished()) continue;
-          for (const chunk of translator.push(event)) yield { data: JSON.stringify(chunk), chunk };
+          const translated = translator.push(event);
+          if (!passThrough) {
+            for (const chunk of translated) yield { data: JSON.stringify(chunk), chunk };
+            continue;
+          }
+          // Passing through: the client gets the upstream's own frame; the chunks still feed the record.
+          const frame = `event: ${event.event ?? 'message'}\ndata: ${event.data}\n\n`;
+          if (translated.length === 0) {
+            const empty: ChatCompletionChunk = { id, object: 'chat.completion.chunk', created: created(), model, choices: [] };
+            yield { data: '', chunk: empty, native: frame };
+          }
+          for (const [i, chunk] of translated.entries()) yield { data: JSON.stringify(chunk), chunk, native: i === 0 ? frame : '' };
         }
         if (translator.finished()) return;
         throw new GatewayError('upstream_bad_response', `provider ${name} ended the stream before it was complete`, { provider: name });
