@@ -58,17 +58,17 @@ export const configSchema = z
     routes: z.record(name, routeSchema).default({}),
     /** Validated by the RAG module that owns the retriever types. */
     retrievers: z.record(name, z.record(z.string(), z.unknown())).default({}),
-    cache: cacheDefaultsSchema.default(cacheDefaultsSchema.parse({})),
+    cache: cacheDefaultsSchema.prefault({}),
     pricing: z
       .object({ overrides: z.record(z.string(), priceOverride).default({}) })
       .strict()
-      .default({ overrides: {} }),
+      .prefault({}),
     server: z
       .object({
         body_limit_bytes: z.number().int().positive().default(10 * 1024 * 1024),
       })
       .strict()
-      .default({ body_limit_bytes: 10 * 1024 * 1024 }),
+      .prefault({}),
     logging: z
       .object({
         enabled: z.boolean().default(true),
@@ -82,16 +82,7 @@ export const configSchema = z
         retention_days: z.number().int().positive().optional(),
       })
       .strict()
-      .default({
-        enabled: true,
-        payloads: true,
-        payload_max_bytes: 256 * 1024,
-        redact_fields: [],
-        redact_patterns: [],
-        queue_max: 50_000,
-        batch_size: 500,
-        flush_ms: 200,
-      }),
+      .prefault({}),
   })
   .strict();
 

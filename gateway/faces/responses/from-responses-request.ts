@@ -179,11 +179,9 @@ function textOnly(content: Part[], at: string): ChatCompletionContentPartText[] 
   return content.map((part, j) => {
     switch (part.type) {
       case 'input_text':
-        return withBreakpoint({ type: 'text', text: part.text }, part);
       case 'output_text':
-        return { type: 'text', text: part.text };
       case 'refusal':
-        return { type: 'text', text: part.refusal };
+        return userPart(part) as ChatCompletionContentPartText;
       case 'input_image':
         throw new GatewayError('invalid_request', `${at}.content[${j}].type: images are only supported in user messages`, {
           param: `${at}.content[${j}].type`,
