@@ -1,5 +1,5 @@
 /**
- * Measures the deterministic `groundedness` scorer on HaluEval QA (shared/data/halueval, see its
+ * Measures the deterministic `groundedness` scorer on HaluEval QA (test/fixtures/halueval, see its
  * NOTE.md) and compares it with an answer-length baseline, which the dataset's artifact
  * (hallucinated answers are longer) makes strong. Prints AUROC:
  *   1. overall: 500 right answers (positives) vs 500 hallucinated ones;
@@ -25,7 +25,7 @@ interface Row {
   hallucinated_answer: string;
 }
 
-const path = process.argv[2] ?? new URL('../../shared/data/halueval/qa-one-turn.jsonl', import.meta.url).pathname;
+const path = process.argv[2] ?? new URL('../test/fixtures/halueval/qa-one-turn.jsonl', import.meta.url).pathname;
 const rows: Row[] = readFileSync(path, 'utf8')
   .split('\n')
   .filter((l) => l.trim())

@@ -18,7 +18,7 @@ import { detectVectorMode } from '../gateway/rag/retrievers/pgvector.ts';
 import { createRetriever } from '../gateway/rag/retrievers/registry.ts';
 import type { EmbedFn } from '../gateway/rag/types.ts';
 
-const path = process.argv[2] ?? fileURLToPath(new URL('../../shared/data/halueval/qa-one-turn.jsonl', import.meta.url));
+const path = process.argv[2] ?? fileURLToPath(new URL('../test/fixtures/halueval/qa-one-turn.jsonl', import.meta.url));
 const cases = loadHaluEval(path);
 const fake = hashedBagOfWords(512);
 const embed: EmbedFn = (texts) => fake(texts);

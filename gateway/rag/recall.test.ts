@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../test/helpers/test-db.ts';
@@ -7,15 +6,15 @@ import { DocumentStore } from './documents-store.ts';
 import { loadHaluEval, measureRecall, type RecallCase } from './recall.ts';
 import { PostgresFtsRetriever } from './retrievers/postgres-fts.ts';
 
-/** The HaluEval QA dev set sits beside the repository (../shared/data/halueval); HALUEVAL_PATH overrides. */
-const DATA = process.env.HALUEVAL_PATH ?? fileURLToPath(new URL('../../../shared/data/halueval/qa-one-turn.jsonl', import.meta.url));
+/** The HaluEval QA dev set, kept in the repo (test/fixtures/halueval, MIT); HALUEVAL_PATH overrides. */
+const DATA = process.env.HALUEVAL_PATH ?? fileURLToPath(new URL('../../test/fixtures/halueval/qa-one-turn.jsonl', import.meta.url));
 
 /**
  * Issue 8's quality bar: with the 500 HaluEval `knowledge` passages as a collection, searching
  * each row's `question` finds its own passage in the top 3 at least 97% of the time. A
  * deterministic quantity (same corpus, same ranking function), so it is asserted, not sampled.
  */
-describe.skipIf(!existsSync(DATA)).each(testDatabases())('HaluEval retrieval recall on $kind', (target) => {
+describe.each(testDatabases())('HaluEval retrieval recall on $kind', (target) => {
   let database: Database;
   let cases: RecallCase[];
 

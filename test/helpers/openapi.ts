@@ -1,6 +1,7 @@
 /**
  * Validate gateway responses (JSON bodies and individual SSE chunks) against the official
- * OpenAI OpenAPI description at `../shared/openai-openapi/openapi.yaml` (sibling of the repo).
+ * OpenAI OpenAPI description kept in the repo at `test/fixtures/openai-openapi/openapi.yaml`
+ * (see the NOTE.md beside it for where it came from).
  *
  * The spec is OpenAPI 3.1 but still carries OpenAPI 3.0 idioms, so before compiling it with
  * Ajv's JSON Schema 2020-12 build we preprocess `components.schemas`:
@@ -68,7 +69,7 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Absolute path of the OpenAI OpenAPI description (override with SLUICE_OPENAI_OPENAPI). */
 export const OPENAI_SPEC_PATH: string =
-  process.env['SLUICE_OPENAI_OPENAPI'] ?? path.resolve(repoRoot, '../shared/openai-openapi/openapi.yaml');
+  process.env['SLUICE_OPENAI_OPENAPI'] ?? path.resolve(repoRoot, 'test/fixtures/openai-openapi/openapi.yaml');
 
 /** Bump whenever preprocessing changes so stale tmpdir caches are ignored. */
 const PREPROCESS_VERSION = 4;
@@ -296,7 +297,7 @@ function readPreprocessed(specPath: string): { doc: JsonObject; source: 'yaml' |
     stat = fs.statSync(specPath);
   } catch {
     throw new Error(
-      `OpenAI OpenAPI spec not found at ${specPath} (expected the shared/ directory as a sibling of the repo, ` +
+      `OpenAI OpenAPI spec not found at ${specPath} (it is kept in the repo under test/fixtures/openai-openapi; ` +
         'or set SLUICE_OPENAI_OPENAPI)',
     );
   }

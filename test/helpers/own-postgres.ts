@@ -46,6 +46,14 @@ const BIN = findBinDir();
 
 /** Why this machine cannot run a Postgres of its own, or null when it can. Cheap; call at import. */
 export function ownPostgresUnavailable(): string | null {
+  const reason = unavailableReason();
+  // A user's machine may lack the server binaries (the tests then skip with a warning); CI has
+  // them, so there a missing binary is a failure, never a silent skip.
+  if (reason && process.env.CI) throw new Error(`the Postgres outage tests need their own server, and CI must run them: ${reason}`);
+  return reason;
+}
+
+function unavailableReason(): string | null {
   if (!BIN || !existsSync(join(BIN, 'initdb')) || !existsSync(join(BIN, 'pg_ctl'))) {
     return `no initdb/pg_ctl found (${BIN ?? '/usr/lib/postgresql/*/bin'}); set PG_BIN`;
   }
