@@ -1,11 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { asc, eq, and, lte } from 'drizzle-orm';
 import { ConfigError } from '../gateway/config/load.ts';
-import { openDatabase, type Database } from '../gateway/db/client.ts';
+import { dataAccess, throughServerNote, withDirectDatabase } from '../gateway/cli/data-access.ts';
+import { CliRefusal, ServerRequestError, type ServerClient } from '../gateway/cli/server-client.ts';
+import type { Database } from '../gateway/db/client.ts';
 import { createJsonLogger, type Logger } from '../gateway/logger.ts';
 import { PromptStore } from '../prompts/index.ts';
 import { DatasetError } from './datasets.ts';
-import { dataDirOf, inProcessGateway, remoteGateway, type GatewayClient } from './gateway-client.ts';
+import { inProcessGateway, remoteGateway, type GatewayClient } from './gateway-client.ts';
 import { JobError, loadJobFile } from './job.ts';
 import { openEvalQueue } from './queue/index.ts';
 import { renderHtmlReport } from './report/html.ts';
@@ -13,6 +15,7 @@ import { renderTable } from './report/table.ts';
 import { progressBar } from './run/progress.ts';
 import { getRun, runScores } from './run/store.ts';
 import { runJob, type EvalSummary } from './runner.ts';
+import { runViaServer } from './run-via-server.ts';
 import { loadSchedules } from './schedule/schedules.ts';
 import { evalRuns } from './schema.ts';
 import { startWorker } from './worker.ts';
@@ -53,16 +56,6 @@ function parseFlags(args: readonly string[], known: readonly string[]): Flags | 
   return { positional, values };
 }
 
-async function withDatabase<T>(env: Env, fn: (database: Database) => Promise<T>): Promise<T> {
-  const database = await openDatabase({ url: env.DATABASE_URL || undefined, dataDir: dataDirOf(env) });
-  try {
-    await database.migrate();
-    return await fn(database);
-  } finally {
-    await database.close();
-  }
-}
-
 async function gatewayFor(flags: Flags, env: Env, database: Database, logger: Logger): Promise<GatewayClient> {
   const url = flags.values.get('gateway');
   if (url) {
@@ -80,7 +73,9 @@ async function evalRun(args: readonly string[], env: Env, io: CliIo): Promise<nu
     return EXIT.error;
   }
   const { raw } = loadJobFile(flags.positional[0]!);
-  return withDatabase(env, async (database) => {
+  const access = await dataAccess(env, 'eval run');
+  if (access.kind === 'server') return evalRunViaServer(access.server, raw, flags, io);
+  return access.withDatabase(async (database) => {
     const client = await gatewayFor(flags, env, database, io.logger);
     try {
       const out = await runJob(raw, { database, client, progress: progressBar(io.stderr), prompts: new PromptStore(database) });
@@ -88,14 +83,37 @@ async function evalRun(args: readonly string[], env: Env, io: CliIo): Promise<nu
         io.err(`eval run ${out.runId} failed: ${out.error}\n`);
         return EXIT.error;
       }
-      io.out(renderTable(out.runId, out.summary));
-      const jsonPath = flags.values.get('json');
-      if (jsonPath) writeFileSync(jsonPath, `${JSON.stringify({ run_id: out.runId, summary: out.summary, items: out.items }, null, 2)}\n`);
-      return out.summary.regression ? EXIT.regression : EXIT.ok;
+      return finish(out.runId, out.summary, out.items, flags, io);
     } finally {
       await client.close();
     }
   });
+}
+
+/** The table, the optional --json file and the exit code: the same for a local and a server run. */
+function finish(runId: string, summary: EvalSummary, items: unknown, flags: Flags, io: CliIo): number {
+  io.out(renderTable(runId, summary));
+  const jsonPath = flags.values.get('json');
+  if (jsonPath) writeFileSync(jsonPath, `${JSON.stringify({ run_id: runId, summary, items }, null, 2)}\n`);
+  return summary.regression ? EXIT.regression : EXIT.ok;
+}
+
+/** The embedded data directory is the server's: its worker runs the job (run-via-server.ts). */
+async function evalRunViaServer(server: ServerClient, raw: Record<string, unknown>, flags: Flags, io: CliIo): Promise<number> {
+  const gateway = flags.values.get('gateway');
+  const norm = (u: string) => u.replace(/\/+$/, '').replace(/\/v1$/, '');
+  if (gateway && norm(gateway) !== norm(server.server.url)) {
+    throw new CliRefusal(
+      `${server.describe()} owns the data directory, so it runs this job and records it; --gateway ${gateway} names another gateway: drop --gateway, or use DATABASE_URL to share a Postgres server`,
+    );
+  }
+  io.err(throughServerNote(server));
+  const out = await runViaServer(server, raw, progressBar(io.stderr));
+  if (out.status === 'failed' || !out.summary) {
+    io.err(`eval run ${out.runId} failed: ${out.error}\n`);
+    return EXIT.error;
+  }
+  return finish(out.runId, out.summary, out.items, flags, io);
 }
 
 async function evalReport(args: readonly string[], env: Env, io: CliIo): Promise<number> {
@@ -105,13 +123,19 @@ async function evalReport(args: readonly string[], env: Env, io: CliIo): Promise
     return EXIT.error;
   }
   const runId = flags.positional[0]!;
-  return withDatabase(env, async (database) => {
+  const htmlPath = flags.values.get('html');
+  const access = await dataAccess(env, 'eval report');
+  if (access.kind === 'server') {
+    // The HTML report needs the stored score rows and run history, which the API does not serve.
+    if (htmlPath) throw new CliRefusal(`the data directory ${access.server.server.dataDir} is in use by ${access.server.describe()}: \`eval report --html\` reads the database itself; stop the server and run it again (the table, without --html, works through the server)`);
+    return evalReportViaServer(access.server, runId, io);
+  }
+  return access.withDatabase(async (database) => {
     const run = await getRun(database, runId);
     if (!run) {
       io.err(`no eval run ${runId}\n`);
       return EXIT.error;
     }
-    const htmlPath = flags.values.get('html');
     if (htmlPath) {
       const history = await database.db
         .select()
@@ -141,19 +165,40 @@ async function worker(args: readonly string[], env: Env, io: CliIo): Promise<num
   }
   const schedulesPath = flags.values.get('schedules') ?? env.SLUICE_EVAL_SCHEDULES;
   const schedules = schedulesPath ? loadSchedules(schedulesPath) : [];
-  const database = await openDatabase({ url: env.DATABASE_URL || undefined, dataDir: dataDirOf(env) });
-  await database.migrate();
-  const client = await inProcessGateway({ env, database, logger: io.logger });
-  const queue = await openEvalQueue(database, { databaseUrl: env.DATABASE_URL, logger: io.logger });
-  const running = await startWorker({ database, queue, client, prompts: new PromptStore(database), logger: io.logger, concurrency, schedules });
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
+  const refusal = 'the server runs queued eval jobs itself on an embedded database; stop it to run a separate worker, or use DATABASE_URL (Postgres) to run any number of workers beside it';
+  // The worker owns the embedded directory for as long as it runs.
+  return withDirectDatabase(env, 'worker', refusal, async (database) => {
+    const client = await inProcessGateway({ env, database, logger: io.logger });
+    const queue = await openEvalQueue(database, { databaseUrl: env.DATABASE_URL, logger: io.logger });
+    const running = await startWorker({ database, queue, client, prompts: new PromptStore(database), logger: io.logger, concurrency, schedules });
+    await new Promise<void>((resolve) => {
+      process.once('SIGTERM', () => resolve());
+      process.once('SIGINT', () => resolve());
+    });
+    io.logger.info('eval worker stopping', { worker: running.id });
+    await running.stop();
+    await client.close();
+    return EXIT.ok;
   });
-  io.logger.info('eval worker stopping', { worker: running.id });
-  await running.stop();
-  await client.close();
-  await database.close();
+}
+
+/** `eval report <run-id>` (the table) through the server that owns the data directory. */
+async function evalReportViaServer(server: ServerClient, runId: string, io: CliIo): Promise<number> {
+  let run: { id: string; status: string; error: string | null; summary: EvalSummary | null };
+  try {
+    run = await server.request('GET', `/api/evals/runs/${encodeURIComponent(runId)}`);
+  } catch (err) {
+    if (err instanceof ServerRequestError && err.status === 404) {
+      io.err(`no eval run ${runId}\n`);
+      return EXIT.error;
+    }
+    throw err;
+  }
+  if (!run.summary) {
+    io.err(`eval run ${runId} is ${run.status}${run.error ? `: ${run.error}` : ''}\n`);
+    return EXIT.error;
+  }
+  io.out(renderTable(run.id, run.summary));
   return EXIT.ok;
 }
 
@@ -184,8 +229,9 @@ export async function runEvalCli(argv: readonly string[], env: Env, io: CliIo = 
     io.err(`usage:\n${EVAL_USAGE}\n`);
     return EXIT.error;
   } catch (err) {
-    if (err instanceof JobError || err instanceof DatasetError || err instanceof ConfigError) {
-      io.err(`${err.message}\n`);
+    if (err instanceof JobError || err instanceof DatasetError || err instanceof ConfigError || err instanceof CliRefusal || err instanceof ServerRequestError) {
+      // Exit 1 means "regression" to a CI gate: a run that could not be done is 2.
+      io.err(`${err instanceof CliRefusal ? 'sluice: ' : ''}${err.message}\n`);
       return EXIT.error;
     }
     throw err;

@@ -1,17 +1,22 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
+import { isNull } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { createApp } from './app.ts';
+import { apiKeys } from './auth/schema.ts';
 import { startCallLog } from './calls/call-log.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import type { SluiceConfig } from './config/schema.ts';
 import { openDatabase, type Database } from './db/client.ts';
+import { claimDataDir, DataDirBusyError, type DataDirClaim } from './db/data-dir-owner.ts';
 import type { AppEnv } from './http/env.ts';
 import { createJsonLogger, type Logger } from './logger.ts';
 import type { Providers } from './providers/registry.ts';
 import { startServices, type Services } from './services.ts';
+import { startBanner } from './start-banner.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -33,6 +38,11 @@ export interface RunningGateway {
 /** Routes a caller adds under /api (behind admin auth), e.g. the eval API from the CLI entry. */
 export interface Extension {
   routes: Array<{ path: string; app: Hono<AppEnv> }>;
+  /**
+   * Called once the server listens (not when the app is only built): `url` is reachable from
+   * this machine; `adminKey` is the local admin token in embedded mode (else undefined).
+   */
+  listening?(server: { url: string; adminKey: string | undefined }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -43,6 +53,11 @@ export interface BuiltGateway {
   config: SluiceConfig;
   database: Database;
   services: Services;
+  extension?: Extension | undefined;
+  /** Embedded mode: the token the KeyStore accepts as admin, for the CLI on this machine. */
+  localAdminKey?: string | undefined;
+  /** Embedded mode: records the URL and the token in SLUICE_DATA_DIR for the CLI (no-op on Postgres). */
+  announce?(url: string): void;
   /** Stops services, drains the call log (and closes the database it opened). */
   close(): Promise<void>;
 }
@@ -54,18 +69,47 @@ export interface BuiltGateway {
  */
 export async function buildGateway(env: Env, logger: Logger = createJsonLogger(), extend?: ExtendFn): Promise<BuiltGateway> {
   const config = loadConfig(env);
-  const database = await openDatabase({ url: env.DATABASE_URL || undefined, dataDir: join(env.SLUICE_DATA_DIR || './.sluice', 'pgdata') });
-  await database.migrate();
-  const extension = extend ? await extend({ database, config, logger, env }) : undefined;
-  const composed = await composeGateway({ config, database, env, logger, extraRoutes: extension?.routes });
-  return {
-    ...composed,
-    async close() {
-      await extension?.stop();
-      await composed.close();
-      await database.close();
-    },
-  };
+  const embedded = !env.DATABASE_URL;
+  const dataDir = env.SLUICE_DATA_DIR || './.sluice';
+  // DESIGN §2: the embedded data directory has one owner. Claimed before PGlite opens it, so a
+  // second server or a CLI never works on a copy this server cannot see (DataDirBusyError).
+  const claim: DataDirClaim | undefined = embedded ? claimDataDir(dataDir, { kind: 'server' }) : undefined;
+  const localAdminKey = embedded ? `sk-sluice-local-${randomBytes(24).toString('base64url')}` : undefined;
+  let database: Database | undefined;
+  let extension: Extension | undefined;
+  try {
+    database = await openDatabase({ url: env.DATABASE_URL || undefined, dataDir: join(dataDir, 'pgdata') });
+    await database.migrate();
+    extension = extend ? await extend({ database, config, logger, env }) : undefined;
+    const composed = await composeGateway({ config, database, env, logger, localAdminKey, extraRoutes: extension?.routes });
+    const db = database;
+    const ext = extension;
+    // Once only: startGateway stops it before the HTTP server (its eval worker calls the server).
+    let extStopped: Promise<void> | undefined;
+    const stopExtension = () => (extStopped ??= ext ? ext.stop() : Promise.resolve());
+    return {
+      ...composed,
+      extension: ext && { ...ext, stop: stopExtension },
+      localAdminKey,
+      announce: (url) => {
+        if (claim && localAdminKey) claim.announce(url, localAdminKey);
+      },
+      async close() {
+        try {
+          await stopExtension();
+          await composed.close();
+          await db.close();
+        } finally {
+          claim?.release();
+        }
+      },
+    };
+  } catch (err) {
+    await extension?.stop().catch(() => {});
+    await database?.close().catch(() => {});
+    claim?.release();
+    throw err;
+  }
 }
 
 export interface ComposeOptions {
@@ -75,6 +119,8 @@ export interface ComposeOptions {
   logger: Logger;
   /** Defaults to SLUICE_ADMIN_KEY. */
   adminKey?: string | undefined;
+  /** Embedded server: the local admin token the CLI reads from SLUICE_DATA_DIR. */
+  localAdminKey?: string | undefined;
   /** Replaces the providers built from config (tests). */
   providers?: Providers | undefined;
   extraRoutes?: Array<{ path: string; app: Hono<AppEnv> }> | undefined;
@@ -85,6 +131,7 @@ export async function composeGateway(opts: ComposeOptions): Promise<Omit<BuiltGa
   const { config, database, env, logger } = opts;
   const services = await startServices(config, database, {
     adminKey: opts.adminKey ?? (env.SLUICE_ADMIN_KEY || undefined),
+    localAdminKey: opts.localAdminKey,
     redisUrl: env.REDIS_URL || undefined,
     providers: opts.providers,
     logger,
@@ -117,32 +164,64 @@ export async function composeGateway(opts: ComposeOptions): Promise<Omit<BuiltGa
 /** buildGateway, then listen on PORT/HOST. */
 export async function startGateway(env: Env, logger: Logger = createJsonLogger(), extend?: ExtendFn): Promise<RunningGateway> {
   const built = await buildGateway(env, logger, extend);
-  const { app, database, services } = built;
-  const providers = services.providers;
+  const { app, database } = built;
   const port = env.PORT === undefined || env.PORT === '' ? 8400 : Number(env.PORT);
   const hostname = env.HOST || '127.0.0.1';
-  const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port, hostname, serverOptions: SERVER_OPTIONS }, () => resolve(s));
-    s.once('error', reject);
-  });
-  const address = server.address();
+  let server: ServerType | undefined;
+  try {
+    server = await new Promise<ServerType>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port, hostname, serverOptions: SERVER_OPTIONS }, () => resolve(s));
+      s.once('error', reject);
+    });
+  } catch (err) {
+    await built.close();
+    throw err;
+  }
+  const listening = server;
+  const address = listening.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   const url = `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${actualPort}`;
-  logger.info('sluice listening', { url, database: database.kind, providers: [...providers.keys()] });
-
   let closing: Promise<void> | undefined;
-  return {
-    url,
-    port: actualPort,
-    database,
-    close() {
-      closing ??= (async () => {
-        await closeServer(server, 30_000);
-        await built.close();
-      })();
-      return closing;
-    },
+  const close = () => {
+    closing ??= (async () => {
+      // Extensions may call this server (the embedded eval worker): stop them while it answers.
+      await built.extension?.stop();
+      await closeServer(listening, 30_000);
+      await built.close();
+    })();
+    return closing;
   };
+  try {
+    // A wildcard address is not one to connect to: the CLI and the eval worker use loopback.
+    const localUrl = `http://${localHost(hostname)}:${actualPort}`;
+    built.announce?.(localUrl);
+    await built.extension?.listening?.({ url: localUrl, adminKey: built.localAdminKey });
+    await logBanner(built, url, env, logger);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { url, port: actualPort, database, close };
+}
+
+function localHost(hostname: string): string {
+  if (hostname === '0.0.0.0') return '127.0.0.1';
+  if (hostname === '::') return '[::1]';
+  return hostname.includes(':') ? `[${hostname}]` : hostname;
+}
+
+/** The start banner (start-banner.ts): logged once, after the server listens. */
+async function logBanner(built: BuiltGateway, url: string, env: Env, logger: Logger): Promise<void> {
+  const [anyKey] = await built.database.db.select({ id: apiKeys.id }).from(apiKeys).where(isNull(apiKeys.revokedAt)).limit(1);
+  const lines = startBanner({
+    url,
+    database: built.database.kind,
+    dataDir: env.DATABASE_URL ? undefined : join(env.SLUICE_DATA_DIR || './.sluice', 'pgdata'),
+    config: built.config,
+    hasKeys: anyKey !== undefined,
+    adminKeySet: Boolean(env.SLUICE_ADMIN_KEY),
+  });
+  for (const line of lines) logger[line.level](line.msg, line.fields);
 }
 
 /**
@@ -172,6 +251,13 @@ export async function runServer(env: Env, extend?: ExtendFn): Promise<void> {
     if (err instanceof ConfigError) {
       logger.error(err.message);
       process.exit(78); // EX_CONFIG
+    }
+    if (err instanceof DataDirBusyError) {
+      logger.error(`${err.message}: one process owns an embedded data directory; stop it first, use another SLUICE_DATA_DIR, or share a Postgres server with DATABASE_URL`, {
+        owner_pid: err.owner.pid,
+        ...(err.owner.url ? { owner_url: err.owner.url } : {}),
+      });
+      process.exit(2);
     }
     throw err;
   }

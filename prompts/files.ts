@@ -4,7 +4,25 @@ import { checkName } from './content.ts';
 import { PromptError } from './errors.ts';
 import { formatOf, formatPromptFile, markdownCanHold, parsePromptFile, type FileFormat, type PromptFile } from './file-format.ts';
 import { checkPromptContent } from './render.ts';
-import type { PromptStore } from './store.ts';
+import type { PromptContent, PromptSummary } from './types.ts';
+
+/**
+ * What push and pull need from a registry: PromptStore satisfies it directly, and so does a
+ * client of a running server's /api/prompts (gateway/cli), so the CLI can push through the
+ * server that owns an embedded database without a second copy of this logic.
+ */
+export interface PromptFilesStore {
+  /** Throws PromptError `not_found` for an unknown prompt. */
+  getPrompt(name: string): Promise<PromptSummary>;
+  listPrompts(): Promise<PromptSummary[]>;
+  createPrompt(name: string, description: string | null, actor: string): Promise<unknown>;
+  /** False when the prompt already had that description. */
+  setDescription(name: string, description: string | null, actor: string): Promise<boolean>;
+  /** `created: false` when the content equals the latest version, which is returned instead. */
+  createVersion(name: string, content: PromptContent, actor: string, message: string | null): Promise<{ created: boolean; version: { version: number } }>;
+  getVersion(name: string, version: number): Promise<PromptContent>;
+  moveLabel(name: string, label: string, version: number, actor: string): Promise<{ changed: boolean; previous: number | null }>;
+}
 
 export interface PushSummary {
   /** Prompts that did not exist and were created. */
@@ -23,7 +41,7 @@ export interface PushSummary {
  * the pushed (or current) version; a `description` key, when present, is applied. All files
  * are parsed before anything is written, so one bad file changes nothing.
  */
-export async function pushPrompts(dir: string, store: PromptStore, actor: string): Promise<PushSummary> {
+export async function pushPrompts(dir: string, store: PromptFilesStore, actor: string): Promise<PushSummary> {
   const files = await readPromptFiles(dir);
   const summary: PushSummary = { promptsCreated: [], created: [], unchanged: [], labelsMoved: [], descriptionsUpdated: [] };
   for (const file of files) {
@@ -87,7 +105,7 @@ async function readPromptFiles(dir: string): Promise<PromptFile[]> {
  * the format of an existing file for that prompt, else Markdown when it can hold the content
  * exactly, else YAML. Pushing the result back is a no-op.
  */
-export async function pullPrompts(dir: string, store: PromptStore): Promise<{ written: string[] }> {
+export async function pullPrompts(dir: string, store: PromptFilesStore): Promise<{ written: string[] }> {
   await mkdir(dir, { recursive: true });
   const present = new Map<string, string>();
   for (const f of await readdir(dir)) if (formatOf(f)) present.set(basename(f, extname(f)), f);

@@ -144,6 +144,24 @@ describe.each(testDatabases())('prompt registry API on $kind', (target) => {
     expect((await call('DELETE', '/immutable')).status).toBe(405);
   });
 
+  it('PATCH /{name} changes only the description (audited); PUT and DELETE stay 405', async () => {
+    await call('POST', '', { name: 'described', description: 'old' });
+    const r = await call('PATCH', '/described', { description: 'new' }, 'patcher');
+    expect(r).toMatchObject({ status: 200, body: { object: 'prompt', name: 'described', description: 'new' } });
+    expect((await call('GET', '/described')).body.description).toBe('new');
+    expectError(await call('PATCH', '/described', { description: 'x', name: 'renamed' }), 400, null);
+    expectError(await call('PATCH', '/described', { description: 'x'.repeat(4001) }), 400, 'description');
+    expectError(await call('PATCH', '/nope', { description: 'x' }), 404, 'name', 'not_found');
+    const audit = await database.db.select().from(auditLog).where(eq(auditLog.subject, 'prompt:described'));
+    expect(audit.map((a) => [a.action, a.actor])).toEqual([
+      ['prompt.created', 'admin-key'],
+      ['prompt.described', 'patcher'],
+    ]);
+    const put = await call('PUT', '/described', { description: 'y' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, PATCH');
+  });
+
   it('404s for unknown prompts, versions and labels', async () => {
     expectError(await call('GET', '/nope'), 404, 'name', 'not_found');
     expectError(await call('GET', '/nope/versions'), 404, 'name');

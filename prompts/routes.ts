@@ -16,6 +16,7 @@ export interface PromptRoutesDeps<E extends Env = Env> {
 
 const createBody = z.strictObject({ name: z.string(), description: z.string().max(4000).nullish() });
 const versionBody = z.strictObject({ ...contentInputSchema.shape, message: z.string().max(4000).nullish() });
+const describeBody = z.strictObject({ description: z.string().max(4000).nullable() });
 const labelBody = z.strictObject({ version: z.number().int().positive() });
 const renderBody = z.strictObject({
   label: z.string().optional(),
@@ -38,6 +39,13 @@ export function promptRoutes<E extends Env = Env>(deps: PromptRoutesDeps<E>): Ho
   });
   app.get('/', async (c) => c.json({ object: 'list', data: (await store.listPrompts()).map(promptView) }));
   app.get('/:name', async (c) => c.json(promptView(await store.getPrompt(nameParam(c)))));
+  // The description is the one mutable field of a prompt (audited); `sluice prompts push` sets it.
+  app.patch('/:name', async (c) => {
+    const name = nameParam(c);
+    const body = parseOrThrow(describeBody, await readJson(c));
+    await store.setDescription(name, body.description, deps.actor(c));
+    return c.json(promptView(await store.getPrompt(name)));
+  });
 
   // 201 with a new version; 200 with the latest when the content is identical to it.
   app.post('/:name/versions', async (c) => {
@@ -58,7 +66,7 @@ export function promptRoutes<E extends Env = Env>(deps: PromptRoutesDeps<E>): Ho
   });
   notAllowed(app, '/:name/versions/:version', ['POST', 'PUT', 'PATCH', 'DELETE'], 'GET', 'Prompt versions are immutable');
   notAllowed(app, '/:name/versions', ['PUT', 'PATCH', 'DELETE'], 'GET, POST', 'Prompt versions are immutable');
-  notAllowed(app, '/:name', ['PUT', 'PATCH', 'DELETE'], 'GET', 'Prompts are changed through their versions and labels');
+  notAllowed(app, '/:name', ['PUT', 'DELETE'], 'GET, PATCH', 'Prompts are changed through their description, versions and labels');
 
   app.get('/:name/resolve', async (c) => {
     const name = nameParam(c);

@@ -26,9 +26,11 @@ export interface Database {
   migrate(): Promise<void>;
   /**
    * LISTEN on a channel. Returns false where the driver cannot listen across processes
-   * (PGlite is in-process only), so the caller polls instead.
+   * (PGlite is in-process only), so the caller polls instead. `onListen` runs each time the
+   * LISTEN is (re)established, the first time included: a NOTIFY sent while the connection was
+   * down is lost, so a reconnect is the moment to reload (prompts/refresher.ts does).
    */
-  listen(channel: string, onNotify: NotifyListener): Promise<boolean>;
+  listen(channel: string, onNotify: NotifyListener, onListen?: () => void): Promise<boolean>;
   notify(channel: string, payload: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -40,13 +42,15 @@ export interface OpenDatabaseOptions {
   dataDir?: string | undefined;
   /** Pool size for postgres.js. */
   max?: number;
+  /** `application_name` of every connection (default `sluice`), to tell instances apart in pg_stat_activity. */
+  applicationName?: string;
 }
 
 // Advisory lock key so concurrent instances do not apply migrations at the same time.
 const MIGRATION_LOCK = 0x51_1c_e0;
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
-  return opts.url ? openPostgres(opts.url, opts.max ?? 10) : openPglite(opts.dataDir);
+  return opts.url ? openPostgres(opts.url, opts.max ?? 10, opts.applicationName ?? 'sluice') : openPglite(opts.dataDir);
 }
 
 /**
@@ -56,8 +60,8 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
  */
 const reconnectDelaySeconds = (retries: number): number => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 2);
 
-async function openPostgres(url: string, max: number): Promise<Database> {
-  const client = postgres(url, { max, onnotice: () => {}, backoff: reconnectDelaySeconds, connection: { application_name: 'sluice' } });
+async function openPostgres(url: string, max: number, applicationName: string): Promise<Database> {
+  const client = postgres(url, { max, onnotice: () => {}, backoff: reconnectDelaySeconds, connection: { application_name: applicationName } });
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
   return {
     db,
@@ -73,8 +77,10 @@ async function openPostgres(url: string, max: number): Promise<Database> {
         await single.end({ timeout: 5 });
       }
     },
-    async listen(channel, onNotify) {
-      await client.listen(channel, onNotify);
+    async listen(channel, onNotify, onListen) {
+      // postgres.js re-issues LISTEN on a fresh connection whenever its listen connection
+      // closes (retrying with the backoff above) and calls onlisten once it is back.
+      await client.listen(channel, onNotify, onListen);
       return true;
     },
     async notify(channel, payload) {

@@ -14,13 +14,17 @@ export const DOCS_INGEST_USAGE = `usage: sluice docs ingest <dir | file.jsonl | 
 const COLLECTION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const BAR = 30;
 
-/**
- * `npx sluice docs ingest …`: `argv` is what follows `docs ingest`. The store should come from
- * `createRag(...).store`, so collections read by pgvector/hybrid retrievers get embeddings.
- * Returns the exit code: 0 done, 1 failed, 2 bad usage.
- */
-export async function docsIngestCommand(argv: string[], ctx: { store: Pick<DocumentStore, 'upsert'>; stdout: CliOutput; stderr?: CliOutput }): Promise<number> {
-  const stderr = ctx.stderr ?? ctx.stdout;
+export interface DocsIngestArgs {
+  path: string;
+  collection: string;
+  chunkTokens: number;
+  overlapTokens: number;
+  textField?: string;
+  idField?: string;
+}
+
+/** The arguments of `docs ingest`, or what is wrong with them (usage: exit 2). */
+export function parseDocsIngestArgs(argv: readonly string[]): DocsIngestArgs | string {
   let parsed;
   try {
     parsed = parseArgs({
@@ -35,8 +39,7 @@ export async function docsIngestCommand(argv: string[], ctx: { store: Pick<Docum
       },
     });
   } catch (err) {
-    stderr.write(`sluice docs ingest: ${(err as Error).message}\n${DOCS_INGEST_USAGE}\n`);
-    return 2;
+    return (err as Error).message;
   }
   const { values, positionals } = parsed;
   const problem =
@@ -56,26 +59,45 @@ export async function docsIngestCommand(argv: string[], ctx: { store: Pick<Docum
       : overlapTokens === null || overlapTokens > chunkTokens / 2
         ? '--overlap-tokens must be an integer between 0 and half of --chunk-tokens'
         : null);
-  if (bad !== null) {
-    stderr.write(`sluice docs ingest: ${bad}\n${DOCS_INGEST_USAGE}\n`);
+  if (bad !== null) return bad;
+  return {
+    path: positionals[0]!,
+    collection: values.collection!,
+    chunkTokens: chunkTokens!,
+    overlapTokens: overlapTokens!,
+    ...(values['text-field'] !== undefined ? { textField: values['text-field'] } : {}),
+    ...(values['id-field'] !== undefined ? { idField: values['id-field'] } : {}),
+  };
+}
+
+/**
+ * `npx sluice docs ingest …`: `argv` is what follows `docs ingest`. The store should come from
+ * `createRag(...).store` (or a running server's /api/documents, which uses that store), so
+ * collections read by pgvector/hybrid retrievers get embeddings.
+ * Returns the exit code: 0 done, 1 failed, 2 bad usage.
+ */
+export async function docsIngestCommand(argv: readonly string[], ctx: { store: Pick<DocumentStore, 'upsert'>; stdout: CliOutput; stderr?: CliOutput }): Promise<number> {
+  const stderr = ctx.stderr ?? ctx.stdout;
+  const args = parseDocsIngestArgs(argv);
+  if (typeof args === 'string') {
+    stderr.write(`sluice docs ingest: ${args}\n${DOCS_INGEST_USAGE}\n`);
     return 2;
   }
+  const { path, textField, idField, ...rest } = args;
   const started = performance.now();
   const bar = progressBar(ctx.stdout);
   try {
-    const summary = await ingestPath(positionals[0]!, {
-      collection: values.collection!,
+    const summary = await ingestPath(path, {
+      ...rest,
       store: ctx.store,
-      chunkTokens: chunkTokens!,
-      overlapTokens: overlapTokens!,
-      ...(values['text-field'] !== undefined ? { textField: values['text-field'] } : {}),
-      ...(values['id-field'] !== undefined ? { idField: values['id-field'] } : {}),
+      ...(textField !== undefined ? { textField } : {}),
+      ...(idField !== undefined ? { idField } : {}),
       onProgress: bar,
     });
     if (ctx.stdout.isTTY) ctx.stdout.write('\n');
     const secs = ((performance.now() - started) / 1000).toFixed(1);
     ctx.stdout.write(
-      `ingested ${summary.documents} document(s) from ${summary.files} file(s) into '${values.collection}'` +
+      `ingested ${summary.documents} document(s) from ${summary.files} file(s) into '${args.collection}'` +
         `${summary.embedded > 0 ? `, ${summary.embedded} embedded` : ''} in ${secs}s\n`,
     );
     return 0;

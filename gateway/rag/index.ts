@@ -1,5 +1,5 @@
 /** The RAG module's public surface (issue 8), for the pipeline, the app, the CLI and evals. */
-export { docsIngestCommand, DOCS_INGEST_USAGE } from './cli.ts';
+export { docsIngestCommand, DOCS_INGEST_USAGE, parseDocsIngestArgs, type DocsIngestArgs } from './cli.ts';
 export {
   collectionSettings,
   parseRetrievers,

@@ -13,6 +13,11 @@ export function presentedKey(authorization: string | undefined, apiKeyHeader: st
   return apiKeyHeader?.trim() || undefined;
 }
 
+/** How to get a key, in every 401: a new user on a plain `npm start` has none (issue 14 item 2). */
+export const HOW_TO_GET_A_KEY =
+  'Create one with `npx sluice keys create --name NAME` (add `--scope admin` for the admin API), ' +
+  'or start the gateway with SLUICE_ADMIN_KEY set and use that.';
+
 /**
  * Authenticates the gateway key and checks its scope. Known keys are answered from memory;
  * only an unknown key costs a database look-up. An admin key may also call inference.
@@ -21,13 +26,20 @@ export function requireKey(opts: { keys: KeyStore; scope: KeyScope }): Middlewar
   return async function auth(c, next) {
     const key = presentedKey(c.req.header('authorization'), c.req.header('x-api-key'));
     if (!key) {
-      throw new GatewayError('missing_api_key', 'You did not provide an API key. Send it as "Authorization: Bearer <key>".');
+      throw new GatewayError(
+        'missing_api_key',
+        `You did not provide an API key. Send it as "Authorization: Bearer <key>" (or "x-api-key: <key>"). ${HOW_TO_GET_A_KEY}`,
+      );
     }
     const found = opts.keys.lookup(key) ?? (await opts.keys.lookupSlow(key));
-    if (!found) throw new GatewayError('invalid_api_key', 'Incorrect API key provided.');
+    // The presented key is never echoed: it may be a real secret sent to the wrong place.
+    if (!found) throw new GatewayError('invalid_api_key', `Incorrect API key provided, or it was revoked. ${HOW_TO_GET_A_KEY}`);
     c.get('call')?.setKey(found);
     if (opts.scope === 'admin' && found.scope !== 'admin') {
-      throw new GatewayError('insufficient_scope', 'This key has inference scope; this endpoint needs an admin key.');
+      throw new GatewayError(
+        'insufficient_scope',
+        'This key has inference scope; this endpoint needs an admin key (`npx sluice keys create --name NAME --scope admin`).',
+      );
     }
     c.set('key', found);
     await next();

@@ -1,0 +1,56 @@
+import { evalRoutes, feedbackRoutes, openEvalQueue, remoteGateway, startWorker, type RunningWorker } from '../../evals/index.ts';
+import { PromptStore } from '../../prompts/index.ts';
+import type { ExtendFn } from '../server.ts';
+import { dataAccess, dataDirOf } from './data-access.ts';
+import type { CliIo, Env } from './io.ts';
+
+/** How long shutdown waits for an eval run in progress. */
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * The eval API (/api/evals, /api/feedback) is mounted by the CLI entry: gateway/ never imports
+ * evals/. On embedded PGlite no `sluice worker` can share the database, so the server runs
+ * queued eval jobs itself (one at a time), calling its own endpoints with the local admin
+ * token: otherwise `POST /api/evals/runs` (and `sluice eval run` going through the server)
+ * would wait for a worker that can never come.
+ */
+export const evalExtension: ExtendFn = async ({ database, logger, env }) => {
+  const queue = await openEvalQueue(database, { databaseUrl: env.DATABASE_URL || undefined, logger });
+  let worker: RunningWorker | undefined;
+  return {
+    routes: [
+      { path: '/evals', app: evalRoutes({ database, queue, clock: Date.now }) },
+      { path: '/feedback', app: feedbackRoutes({ database }) },
+    ],
+    async listening({ url, adminKey }) {
+      if (database.kind !== 'pglite' || !adminKey) return;
+      worker = await startWorker({ database, queue, client: remoteGateway(url, adminKey), prompts: new PromptStore(database), logger, concurrency: 1, schedules: [] });
+    },
+    async stop() {
+      if (!worker) return queue.stop();
+      // A run in hand would hold the shutdown for as long as it takes: wait a little, then leave
+      // it. Its row stays `running` without heartbeats, and the next start re-claims and resumes
+      // it (evals/queue/claim.ts), keeping the scores already stored.
+      const stopped = worker.stop().then(
+        () => true,
+        () => true,
+      );
+      const timer = new Promise<false>((resolve) => setTimeout(() => resolve(false), STOP_GRACE_MS).unref());
+      if (!(await Promise.race([stopped, timer]))) logger.warn('eval run still in progress at shutdown; the next start re-claims and resumes it once its heartbeat is stale (2 min)', { grace_ms: STOP_GRACE_MS });
+    },
+  };
+};
+
+/** `sluice migrate`: applies migrations, or says the server that owns the directory already did. */
+export async function migrateCommand(env: Env, io: CliIo): Promise<number> {
+  const access = await dataAccess(env, 'migrate');
+  if (access.kind === 'server') {
+    // The server applied its migrations when it opened the database; they cannot change while it runs.
+    io.out(`${access.server.describe()} owns ${dataDirOf(env)} and applied the migrations when it started; nothing to do\n`);
+    return 0;
+  }
+  return access.withDatabase(async (database) => {
+    io.out(`migrations applied (${database.kind})\n`);
+    return 0;
+  });
+}
