@@ -4,9 +4,10 @@ export { canonicalJson, contentHash } from './canonical.ts';
 export { deepestIssue, NAME_PATTERN, paramPath } from './content.ts';
 export { diffVersions, type PromptDiff } from './diff.ts';
 export { PromptError, promptErrorBody, type PromptErrorCode, type PromptErrorStatus } from './errors.ts';
-export { pullPrompts, pushPrompts, type PushSummary } from './files.ts';
+export { pullPrompts, pushPrompts, type PromptFilesStore, type PushSummary } from './files.ts';
 export { declaredVariables, renderMessages } from './render.ts';
 export { parsePromptRef, PromptResolver, type PromptResolverOptions } from './resolver.ts';
+export { serialized, startRefresher, type ListenSource, type Refresher, type RefresherOptions } from './refresher.ts';
 export { promptRoutes, type PromptRoutesDeps } from './routes.ts';
 export { PROMPTS_CHANNEL, PromptStore, type CreateVersionResult, type LabelMove } from './store.ts';
 export type {

@@ -1,6 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import { PromptError } from './errors.ts';
 import { headVersion } from './labels.ts';
+import { PROMPTS_CHANNEL } from './queries.ts';
+import { startRefresher, type Refresher } from './refresher.ts';
 import type { PromptStore } from './store.ts';
 import type { PromptChange, PromptHeads, PromptRef, PromptVersion } from './types.ts';
 
@@ -8,7 +10,7 @@ export interface PromptResolverOptions {
   store: PromptStore;
   /** Poll period where LISTEN is unavailable (PGlite). Default 500 ms. */
   pollIntervalMs?: number;
-  /** Poll period while LISTENing, as a safety net for a notification lost in a reconnect. Default 10 s. */
+  /** Poll period while LISTENing, a safety net should a re-LISTEN after a reconnect not happen. Default 10 s. */
   safetyPollIntervalMs?: number;
   /** Versions kept in memory (they are immutable, so never stale). Default 1000. */
   maxVersions?: number;
@@ -22,9 +24,10 @@ const key = (name: string, version: number) => `${name}@${version}`;
  * Serves prompt versions from memory on the request path. Versions are immutable, so
  * `name@3` is cached for good; what moves is where labels (and `latest`) point, kept per
  * prompt as its "heads". A change — this instance's own (store.watch), a NOTIFY on
- * `sluice_prompts` (Postgres), or a poll of store.changeToken() (PGlite) — reloads that
- * prompt's heads and the versions they point at, then swaps them in; until then the old
- * heads keep serving, so requests never wait on the refresh.
+ * `sluice_prompts` (Postgres), or a poll of store.changeToken() (PGlite; on Postgres also
+ * after every re-LISTEN and as a safety net, see refresher.ts) — reloads that prompt's heads
+ * and the versions they point at, then swaps them in; until then the old heads keep serving,
+ * so requests never wait on the refresh.
  */
 export class PromptResolver {
   readonly #store: PromptStore;
@@ -38,11 +41,9 @@ export class PromptResolver {
   readonly #inflight = new Map<string, Promise<PromptHeads>>();
   #revisions = new Map<string, number>();
   #token: string | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #refresher: Refresher | undefined;
   #unwatch: (() => void) | undefined;
-  #polling = false;
   #running = false;
-  #listening = false;
 
   constructor(opts: PromptResolverOptions) {
     this.#store = opts.store;
@@ -57,7 +58,7 @@ export class PromptResolver {
 
   /** True when changes arrive by LISTEN/NOTIFY rather than polling. */
   get listening(): boolean {
-    return this.#listening;
+    return this.#refresher?.listening ?? false;
   }
 
   /** Subscribes to changes, loads every prompt's heads and their versions, starts polling. */
@@ -65,20 +66,25 @@ export class PromptResolver {
     if (this.#running) return;
     this.#running = true;
     this.#unwatch = this.#store.watch((change) => this.#changed(change.name, change));
-    this.#listening = await this.#store.subscribe((name) => this.#changed(name));
+    this.#refresher = await startRefresher({
+      source: { listen: (_channel, onNotify, onListen) => this.#store.subscribe(onNotify, onListen) },
+      channel: PROMPTS_CHANNEL,
+      onNotify: (name) => this.#changed(name),
+      refresh: () => this.#poll(),
+      pollIntervalMs: this.#opts.pollIntervalMs,
+      safetyPollIntervalMs: this.#opts.safetyPollIntervalMs,
+      onError: this.#opts.onError,
+    });
     this.#token = await this.#store.changeToken();
     this.#revisions = await this.#store.revisions();
     await Promise.all([...this.#revisions.keys()].map((name) => this.#load(name).catch((err: unknown) => this.#opts.onError(err))));
-    const period = this.#listening ? this.#opts.safetyPollIntervalMs : this.#opts.pollIntervalMs;
-    this.#timer = setInterval(() => void this.#poll(), period);
-    this.#timer.unref();
   }
 
   /** Stops polling and ignores further notifications (the Database interface has no UNLISTEN). */
   stop(): void {
     this.#running = false;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#refresher?.stop();
+    this.#refresher = undefined;
     this.#unwatch?.();
     this.#unwatch = undefined;
   }
@@ -159,21 +165,16 @@ export class PromptResolver {
     return settled;
   }
 
+  /** One look for changes by the cheap aggregate; run one at a time by the refresher. */
   async #poll(): Promise<void> {
-    if (this.#polling || !this.#running) return;
-    this.#polling = true;
-    try {
-      const token = await this.#store.changeToken();
-      if (token === this.#token) return;
-      const revisions = await this.#store.revisions();
-      for (const [name, revision] of revisions) if (this.#revisions.get(name) !== revision) this.#changed(name);
-      this.#revisions = revisions;
-      this.#token = token;
-    } catch (err) {
-      this.#opts.onError(err);
-    } finally {
-      this.#polling = false;
-    }
+    // Until start() has taken its first token, its own initial load is the catch-up.
+    if (!this.#running || this.#token === undefined) return;
+    const token = await this.#store.changeToken();
+    if (token === this.#token) return;
+    const revisions = await this.#store.revisions();
+    for (const [name, revision] of revisions) if (this.#revisions.get(name) !== revision) this.#changed(name);
+    this.#revisions = revisions;
+    this.#token = token;
   }
 }
 

@@ -216,9 +216,9 @@ export class PromptStore {
     return new Map(rows.map((r) => [r.name, r.revision]));
   }
 
-  /** LISTENs for changes (payload: prompt name); false when the driver cannot, so poll. */
-  subscribe(onChange: (name: string) => void): Promise<boolean> {
-    return this.#database.listen(PROMPTS_CHANNEL, onChange);
+  /** LISTENs for changes (payload: prompt name); false when the driver cannot, so poll. `onListen`: every (re)connect. */
+  subscribe(onChange: (name: string) => void, onListen?: () => void): Promise<boolean> {
+    return this.#database.listen(PROMPTS_CHANNEL, onChange, onListen);
   }
 }
 

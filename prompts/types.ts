@@ -69,6 +69,6 @@ export type PromptDb = PgDatabase<PgQueryResultHKT, any>;
  */
 export interface PromptStoreDatabase {
   db: PromptDb;
-  /** LISTEN on a channel; false = this driver cannot (PGlite), so poll instead. */
-  listen(channel: string, onNotify: (payload: string) => void): Promise<boolean>;
+  /** LISTEN on a channel; false = this driver cannot (PGlite), so poll instead. `onListen`: every (re)connect. */
+  listen(channel: string, onNotify: (payload: string) => void, onListen?: () => void): Promise<boolean>;
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import { v7 as uuidv7 } from 'uuid';
+import { serialized, startRefresher, type Refresher } from '../../prompts/index.ts';
 import type { Database } from '../db/client.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import { apiKeys, type ApiKeyRow, type KeyScope } from './schema.ts';
@@ -39,48 +40,103 @@ export function hashKey(key: string): Buffer {
  * hash up in a Map, never waiting on Postgres for a known key. Changes reach other instances
  * through NOTIFY (or polling where the driver cannot LISTEN); a key minted elsewhere and not
  * yet seen here is looked up once in the database.
+ *
+ * A revocation must never be missed: a NOTIFY sent while this instance's LISTEN connection is
+ * down is lost, so every re-LISTEN reloads, and a safety poll reloads every few seconds
+ * regardless (prompts/refresher.ts). A revoked key thus stops working everywhere within the
+ * safety poll period at worst.
  */
 export class KeyStore {
   private byHash = new Map<string, { id: string; name: string; scope: KeyScope; hash: Buffer }>();
   private readonly adminHash: Buffer | null;
+  private readonly localAdminHash: Buffer | null;
   private readonly touched = new Set<string>();
   private readonly misses = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
+  private refresher: Refresher | undefined;
+  /** Full reloads, one at a time; a call during one shares the next (which reads after the call). */
+  private readonly reloadOnce = serialized(() => this.load());
+  /** Hashes revoked here that no completed reload has read yet: a reload whose read began before the revocation must not bring them back. */
+  private readonly pendingRevocations = new Set<string>();
+  /** Bumped on every reload and local revocation: a slow look-up whose read may predate it does not cache its row. */
+  private generation = 0;
 
   constructor(
     private readonly database: Database,
-    opts: { adminKey?: string | undefined; now?: () => number },
+    opts: {
+      adminKey?: string | undefined;
+      /** The embedded server's local admin token (SLUICE_DATA_DIR/admin.token), for the CLI on this machine. */
+      localAdminKey?: string | undefined;
+      now?: () => number;
+    },
   ) {
     this.adminHash = opts.adminKey ? hashKey(opts.adminKey) : null;
+    this.localAdminHash = opts.localAdminKey ? hashKey(opts.localAdminKey) : null;
     this.now = opts.now ?? Date.now;
   }
 
   private readonly now: () => number;
 
-  async start(opts: { pollMs?: number; touchFlushMs?: number } = {}): Promise<void> {
+  /**
+   * LISTENs (reloading on every NOTIFY and every re-LISTEN), loads the keys, starts the polls.
+   * `pollMs`: reload period where LISTEN is unavailable (PGlite), default 2 s. `safetyPollMs`:
+   * reload period while LISTENing, default 5 s — the bound on how long a revocation whose
+   * NOTIFY was lost can go unseen.
+   */
+  async start(
+    opts: { pollMs?: number; safetyPollMs?: number; touchFlushMs?: number; onError?: (err: unknown) => void } = {},
+  ): Promise<void> {
+    const onError = opts.onError ?? (() => {});
+    this.refresher = await startRefresher({
+      source: this.database,
+      channel: KEYS_CHANNEL,
+      onNotify: () => void this.reload().catch(onError),
+      refresh: () => this.reload(),
+      pollIntervalMs: opts.pollMs ?? 2_000,
+      safetyPollIntervalMs: opts.safetyPollMs ?? 5_000,
+      onError,
+    });
     await this.reload();
-    const listening = await this.database.listen(KEYS_CHANNEL, () => void this.reload().catch(() => {}));
-    if (!listening) this.timers.push(setInterval(() => void this.reload().catch(() => {}), opts.pollMs ?? 2_000).unref());
     this.timers.push(setInterval(() => void this.flushTouched().catch(() => {}), opts.touchFlushMs ?? 10_000).unref());
   }
 
+  /** True when changes arrive by LISTEN/NOTIFY (the poll is then only the safety net). */
+  get listening(): boolean {
+    return this.refresher?.listening ?? false;
+  }
+
   async stop(): Promise<void> {
+    this.refresher?.stop();
+    this.refresher = undefined;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.flushTouched().catch(() => {});
   }
 
-  async reload(): Promise<void> {
+  /** Re-reads every active key. One at a time; resolves after a read that began after the call. */
+  reload(): Promise<void> {
+    return this.reloadOnce();
+  }
+
+  private async load(): Promise<void> {
+    const settled = [...this.pendingRevocations];
     const rows = await this.database.db.select().from(apiKeys).where(isNull(apiKeys.revokedAt));
     const next = new Map<string, { id: string; name: string; scope: KeyScope; hash: Buffer }>();
-    for (const r of rows) next.set(r.keyHash, { id: r.id, name: r.name, scope: r.scope, hash: Buffer.from(r.keyHash, 'hex') });
+    for (const r of rows) {
+      if (this.pendingRevocations.has(r.keyHash)) continue;
+      next.set(r.keyHash, { id: r.id, name: r.name, scope: r.scope, hash: Buffer.from(r.keyHash, 'hex') });
+    }
     this.byHash = next;
+    this.generation++;
+    // Revoked before this read began, so the read already saw them revoked.
+    for (const h of settled) this.pendingRevocations.delete(h);
   }
 
   /** The hot path: synchronous, no I/O. Undefined when the key is not known in memory. */
   lookup(key: string): AuthenticatedKey | undefined {
     const hash = hashKey(key);
     if (this.adminHash && timingSafeEqual(hash, this.adminHash)) return { id: null, name: 'SLUICE_ADMIN_KEY', scope: 'admin' };
+    if (this.localAdminHash && timingSafeEqual(hash, this.localAdminHash)) return { id: null, name: 'local admin token', scope: 'admin' };
     const hex = hash.toString('hex');
     const hit = this.byHash.get(hex);
     // The Map finds the entry by hash; the constant-time compare keeps the final check free of early exits.
@@ -97,6 +153,7 @@ export class KeyStore {
     // The one place a request may wait on Postgres: bounded, and a database outage is a 503
     // (retryable), not a 500 and not a hung request.
     let row: ApiKeyRow | undefined;
+    const generation = this.generation;
     try {
       [row] = await withTimeout(this.database.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hex)).limit(1), 1_000);
     } catch {
@@ -107,6 +164,8 @@ export class KeyStore {
       this.misses.set(hex, this.now());
       return undefined;
     }
+    // A reload or revocation since the read began may know better: answer, but do not cache.
+    if (generation !== this.generation) return { id: row.id, name: row.name, scope: row.scope };
     this.byHash.set(hex, { id: row.id, name: row.name, scope: row.scope, hash: Buffer.from(hex, 'hex') });
     return this.lookup(key);
   }
@@ -144,6 +203,8 @@ export class KeyStore {
       .returning();
     if (!row) return undefined;
     this.byHash.delete(row.keyHash);
+    this.pendingRevocations.add(row.keyHash);
+    this.generation++;
     await this.database.notify(KEYS_CHANNEL, id).catch(() => {});
     return row;
   }

@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import { appendAudit } from '../../prompts/index.ts';
+import { appendAudit, serialized, startRefresher, type Refresher } from '../../prompts/index.ts';
 import type { RouteConfig } from '../config/routes-schema.ts';
 import type { Database } from '../db/client.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
@@ -16,7 +16,7 @@ export interface RouteWeightsStoreOptions {
   routes: Readonly<Record<string, RouteConfig>>;
   /** Poll period where LISTEN is unavailable (PGlite). Default 500 ms. */
   pollIntervalMs?: number;
-  /** Poll period while LISTENing, a safety net for a notification lost in a reconnect. Default 10 s. */
+  /** Poll period while LISTENing, a safety net should a re-LISTEN after a reconnect not happen. Default 10 s. */
   safetyPollIntervalMs?: number;
   /** Failures of background refreshes; the request path never sees them. */
   onError?: (err: unknown) => void;
@@ -46,8 +46,10 @@ type Tx = Parameters<Parameters<Database['db']['transaction']>[0]>[0];
  * Runtime route weights (canary), served from memory to the Router. A change is written with
  * its layout and audit row in one transaction and announced on `sluice_routes` (delivered on
  * commit); other instances reload on the NOTIFY (Postgres) or on a ~500 ms poll of one
- * aggregate (PGlite), so every instance serves the change within a second. The instance that
- * made the change reloads before answering (read-your-writes).
+ * aggregate (PGlite), so every instance serves the change within a second. On Postgres the
+ * same poll runs after every re-LISTEN (a NOTIFY sent while disconnected is lost) and every
+ * 10 s as a safety net (prompts/refresher.ts). The instance that made the change reloads
+ * before answering (read-your-writes).
  */
 export class RouteWeightsStore implements WeightsSource {
   readonly #database: Database;
@@ -56,12 +58,9 @@ export class RouteWeightsStore implements WeightsSource {
   #allocations = new Map<string, Allocation>();
   #meta = new Map<string, RouteWeightsMeta>();
   #token = '';
-  #chain: Promise<void> = Promise.resolve();
-  #queued: Promise<void> | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #reload = serialized(() => this.#load());
+  #refresher: Refresher | undefined;
   #running = false;
-  #polling = false;
-  #listening = false;
 
   constructor(opts: RouteWeightsStoreOptions) {
     this.#database = opts.database;
@@ -77,27 +76,30 @@ export class RouteWeightsStore implements WeightsSource {
 
   /** True when changes arrive by LISTEN/NOTIFY rather than polling. */
   get listening(): boolean {
-    return this.#listening;
+    return this.#refresher?.listening ?? false;
   }
 
-  /** Loads the current weights, subscribes to changes and starts polling. */
+  /** Subscribes to changes, loads the current weights (after the LISTEN is up, so nothing is missed) and starts polling. */
   async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
-    await this.reload();
-    this.#listening = await this.#database.listen(ROUTES_CHANNEL, () => {
-      if (this.#running) this.reload().catch((err: unknown) => this.#opts.onError(err));
+    this.#refresher = await startRefresher({
+      source: this.#database,
+      channel: ROUTES_CHANNEL,
+      onNotify: () => void this.reload().catch((err: unknown) => this.#opts.onError(err)),
+      refresh: () => this.#poll(),
+      pollIntervalMs: this.#opts.pollIntervalMs,
+      safetyPollIntervalMs: this.#opts.safetyPollIntervalMs,
+      onError: this.#opts.onError,
     });
-    const period = this.#listening ? this.#opts.safetyPollIntervalMs : this.#opts.pollIntervalMs;
-    this.#timer = setInterval(() => void this.#poll(), period);
-    this.#timer.unref();
+    await this.reload();
   }
 
   /** Stops polling and ignores further notifications (the Database interface has no UNLISTEN). */
   stop(): void {
     this.#running = false;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#refresher?.stop();
+    this.#refresher = undefined;
   }
 
   allocation(route: string): Allocation | undefined {
@@ -110,14 +112,7 @@ export class RouteWeightsStore implements WeightsSource {
 
   /** Re-reads every route's weights and layout. Runs one at a time; calls made meanwhile share the next run. */
   reload(): Promise<void> {
-    if (this.#queued) return this.#queued;
-    const run = this.#chain.then(() => {
-      this.#queued = undefined;
-      return this.#load();
-    });
-    this.#queued = run;
-    this.#chain = run.catch(() => {});
-    return run;
+    return this.#reload();
   }
 
   /**
@@ -228,19 +223,13 @@ export class RouteWeightsStore implements WeightsSource {
     this.#token = tokenOf(layoutRows.length, layoutRows.reduce((n, l) => n + l.revision, 0));
   }
 
+  /** One look at a cheap aggregate, reloading when it moved; the refresher runs it one at a time. */
   async #poll(): Promise<void> {
-    if (this.#polling || !this.#running) return;
-    this.#polling = true;
-    try {
-      const [row] = await this.#database.db
-        .select({ n: sql<number>`count(*)::int`, r: sql<string>`coalesce(sum(${routeLayouts.revision}), 0)::text` })
-        .from(routeLayouts);
-      if (tokenOf(row?.n ?? 0, Number(row?.r ?? 0)) !== this.#token) await this.reload();
-    } catch (err) {
-      this.#opts.onError(err);
-    } finally {
-      this.#polling = false;
-    }
+    if (!this.#running) return;
+    const [row] = await this.#database.db
+      .select({ n: sql<number>`count(*)::int`, r: sql<string>`coalesce(sum(${routeLayouts.revision}), 0)::text` })
+      .from(routeLayouts);
+    if (tokenOf(row?.n ?? 0, Number(row?.r ?? 0)) !== this.#token) await this.reload();
   }
 }
 
