@@ -1,3 +1,4 @@
+import type { AuthenticatedKey } from '../auth/key-store.ts';
 import type { CallTracker } from '../calls/tracker.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import { fromResponsesRequest, normalizeInput } from '../faces/responses/from-responses-request.ts';
@@ -17,10 +18,15 @@ export interface ResponsesDeps extends PipelineDeps {
 /**
  * POST /v1/responses: the OpenAI Responses face. `previous_response_id` chains are kept in
  * Postgres; the request becomes a canonical chat request and runs through the shared pipeline.
+ *
+ * A stored turn belongs to `key`: only it (or an admin-scope key) may continue or read it.
+ * What is stored is redacted like the call log, and earlier turns are replayed to the model
+ * as stored, so a secret the redaction policy removes is `[redacted]` in later turns on every
+ * instance alike (the turn that carries it reaches the model as sent).
  */
-export async function createResponse(input: CallInput, call: CallTracker, deps: ResponsesDeps): Promise<Response> {
+export async function createResponse(input: CallInput, call: CallTracker, deps: ResponsesDeps, key: AuthenticatedKey): Promise<Response> {
   const req = parseResponsesRequest(input.body);
-  const previous = req.previous_response_id ? await deps.responses.chain(req.previous_response_id) : [];
+  const previous = req.previous_response_id ? await deps.responses.chain(req.previous_response_id, key) : [];
   const chat = fromResponsesRequest(req, previous) as unknown as Record<string, unknown>;
   const ctx: ResponseContext = {
     id: newResponseId(),
@@ -43,6 +49,10 @@ export async function createResponse(input: CallInput, call: CallTracker, deps: 
         outputItems: response.output,
         response,
         callId: call.record.id,
+        apiKeyId: key.id,
+      })
+      .then((stored) => {
+        if (stored.truncated) deps.logger.warn('response stored cut to the payload cap; it cannot be continued', { id: ctx.id, bytes: stored.storedBytes });
       })
       .catch((err: unknown) => deps.logger.error('could not store response', { id: ctx.id, err: String(err) }));
   };
@@ -70,9 +80,9 @@ export async function createResponse(input: CallInput, call: CallTracker, deps: 
   );
 }
 
-/** GET /v1/responses/{id}. */
-export async function getResponse(id: string, store: ResponsesStore): Promise<ResponseObject> {
-  const stored = await store.get(id);
+/** GET /v1/responses/{id}: 404 alike for an unknown id and for another key's response. */
+export async function getResponse(id: string, store: ResponsesStore, key: AuthenticatedKey): Promise<ResponseObject> {
+  const stored = await store.get(id, key);
   if (!stored) throw new GatewayError('not_found', `No response with id '${id.slice(0, 100)}'`, { param: 'response_id' });
   return stored.response;
 }

@@ -36,6 +36,9 @@ function stored(id: string, previous: string | null, body: Record<string, unknow
     outputItems: response.output,
     response,
     callId: '0198a1b2-c3d4-7e5f-a7b8-c9d0e1f2a3b4',
+    apiKeyId: null,
+    truncated: false,
+    storedBytes: 0,
   };
 }
 

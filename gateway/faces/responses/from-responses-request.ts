@@ -26,7 +26,7 @@ import type { StoredResponse } from './store.ts';
  * (no chat equivalent; the default applies), and reasoning items in the input (we never
  * produce them; their encrypted content only means something to OpenAI).
  */
-export function fromResponsesRequest(req: ResponsesRequest, previous: readonly StoredResponse[]): ChatRequest {
+export function fromResponsesRequest(req: ResponsesRequest, previous: ReadonlyArray<Pick<StoredResponse, 'inputItems' | 'outputItems'>>): ChatRequest {
   const messages: ChatCompletionMessageParam[] = [];
   if (req.instructions) messages.push({ role: 'system', content: req.instructions });
   for (const turn of previous) {

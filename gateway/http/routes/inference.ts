@@ -71,9 +71,10 @@ export function inferenceRoutes(deps: InferenceRouteDeps): Hono<AppEnv> {
   app.post('/v1/responses', trackCall('responses', deps.tracker), auth, limit, async (c) => {
     const body = await readJsonObject(c);
     const input = { body, header: (name: string) => c.req.header(name), signal: c.req.raw.signal };
-    return createResponse(input, c.get('call')!, { ...deps.pipeline, responses: deps.responses });
+    return createResponse(input, c.get('call')!, { ...deps.pipeline, responses: deps.responses }, c.get('key'));
   });
-  app.get('/v1/responses/:id', auth, async (c) => c.json(await getResponse(c.req.param('id'), deps.responses)));
+  // Stored responses belong to the key that created them (admin-scope keys see all).
+  app.get('/v1/responses/:id', auth, async (c) => c.json(await getResponse(c.req.param('id'), deps.responses, c.get('key'))));
 
   app.get('/v1/models', auth, async (c) => c.json(await deps.models.list()));
   // Model ids contain a slash (provider/model), so the parameter takes the rest of the path.
