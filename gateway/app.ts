@@ -18,6 +18,7 @@ import type { AppEnv } from './http/env.ts';
 import { errorHandler, renderError } from './http/error-handler.ts';
 import { requireKey } from './http/middleware/auth.ts';
 import { requestId } from './http/middleware/request-id.ts';
+import { RejectionCounters } from './http/rejections.ts';
 import { healthRoutes, type HealthReport } from './http/routes/health.ts';
 import { inferenceRoutes } from './http/routes/inference.ts';
 import { keyRoutes } from './http/routes/keys.ts';
@@ -48,17 +49,21 @@ export interface AppDeps {
   clock: () => number;
   random: () => number;
   health?: HealthReport;
+  /** Requests turned away without a call row (401s); /healthz and /metrics read it. */
+  rejections?: RejectionCounters;
   /** More admin routes under /api (the eval API, mounted by the CLI entry: gateway/ never imports evals/). */
   extraRoutes?: Array<{ path: string; app: Hono<AppEnv> }>;
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const rejections = deps.rejections ?? new RejectionCounters();
   const tracker = { sink: deps.calls, pricer: deps.pricer, now: deps.now };
   const resolveModel = createModelResolver(deps.config, deps.providers);
   const pipeline = {
     resolveModel,
     prompts: deps.prompts.resolver,
+    maxN: deps.config.server.max_n,
     cache: deps.cache,
     cacheDefaults: deps.config.cache,
     routeCache: (route: string) => deps.config.routes[route]?.cache,
@@ -72,7 +77,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   };
 
   app.use(requestId());
-  app.route('/', healthRoutes(deps.health ?? (() => ({}))));
+  app.route('/', healthRoutes(deps.health ?? (() => ({})), rejections));
   app.route(
     '/',
     inferenceRoutes({
@@ -93,8 +98,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/api/prompts', promptRoutes<AppEnv>({ store: deps.prompts.store, actor: (c) => c.get('key').id ?? c.get('key').name }));
 
   app.notFound((c) =>
-    renderError(new GatewayError('not_found', `Unknown endpoint: ${c.req.method} ${c.req.path.slice(0, 200)}`), c, deps.logger),
+    renderError(new GatewayError('not_found', `Unknown endpoint: ${c.req.method} ${c.req.path.slice(0, 200)}`), c, deps.logger, rejections),
   );
-  app.onError(errorHandler(deps.logger));
+  app.onError(errorHandler(deps.logger, rejections));
   return app;
 }

@@ -1,11 +1,14 @@
 import { PromptResolver, PromptStore } from '../prompts/index.ts';
 import { performance } from 'node:perf_hooks';
 import { KeyStore } from './auth/key-store.ts';
+import { compilePayloadPolicy } from './calls/payloads.ts';
+import { providerSecrets } from './providers/scrub-secrets.ts';
+import { DEFAULT_RESPONSES_RETENTION_DAYS, ResponsesRetention } from './faces/responses/retention.ts';
 import { ResponsesStore } from './faces/responses/store.ts';
 import { providerEmbedder } from './pipeline/embed.ts';
 import { createRag, type RagService } from './rag/index.ts';
 import { createModelResolver } from './routing/resolve-model.ts';
-import { validateRoutePrompts } from './routing/prompt-check.ts';
+import { HOW_TO_CREATE_A_PROMPT, routePromptProblems } from './routing/prompt-check.ts';
 import { Router } from './routing/router.ts';
 import { RouteWeightsStore } from './routing/weights-store.ts';
 import { createCache, type CacheServices } from './cache/index.ts';
@@ -31,6 +34,8 @@ export interface Services {
 
 export interface ServiceOptions {
   adminKey?: string | undefined;
+  /** Also accepted as an admin key: the embedded server's local token for the CLI (gateway/db/data-dir-owner.ts). */
+  localAdminKey?: string | undefined;
   redisUrl?: string | undefined;
   /** Replaces the providers built from config (tests). */
   providers?: Providers | undefined;
@@ -52,8 +57,8 @@ function pricingOverrides(config: SluiceConfig): Record<string, PriceOverride> {
 }
 
 export async function startServices(config: SluiceConfig, database: Database, opts: ServiceOptions): Promise<Services> {
-  const keys = new KeyStore(database, { adminKey: opts.adminKey });
-  await keys.start();
+  const keys = new KeyStore(database, { adminKey: opts.adminKey, localAdminKey: opts.localAdminKey });
+  await keys.start({ onError: (err) => opts.logger.warn('key refresh failed', { err: err instanceof Error ? err.message : String(err) }) });
   const store = new PromptStore(database);
   const resolver = new PromptResolver({
     store,
@@ -62,7 +67,9 @@ export async function startServices(config: SluiceConfig, database: Database, op
   await resolver.start();
   const providers = opts.providers ?? createProviders(config, { now: Date.now });
   try {
-    await validateRoutePrompts(config, store);
+    for (const problem of await routePromptProblems(config, store)) {
+      opts.logger.warn(`${problem}: calls to it answer 404 until it exists; ${HOW_TO_CREATE_A_PROMPT}`);
+    }
   } catch (err) {
     resolver.stop();
     await keys.stop();
@@ -86,9 +93,20 @@ export async function startServices(config: SluiceConfig, database: Database, op
   // Embedded PGlite runs on the event loop and serves one process: a shared tier there would
   // only add an in-process query per miss, so the cache stays in memory.
   const sharedDb = database.kind === 'pglite' && config.cache.shared === 'auto' ? undefined : database;
+  // Stored Responses keep what the call log keeps (same redaction and per-part cap) and expire
+  // with it: logging.retention_days, else 30 days (OpenAI's default for stored responses).
+  const logging = config.logging;
+  const responsesDays = logging.retention_days ?? DEFAULT_RESPONSES_RETENTION_DAYS;
+  const responses = new ResponsesStore(database, {
+    policy: compilePayloadPolicy({ enabled: true, maxBytes: logging.payload_max_bytes, redactFields: logging.redact_fields, redactPatterns: logging.redact_patterns, secrets: Object.values(config.providers).flatMap((p) => providerSecrets(p)) }),
+    maxAgeMs: responsesDays * 86_400_000,
+    now: Date.now,
+  });
+  const responsesRetention = new ResponsesRetention({ database, retentionDays: responsesDays, logger: opts.logger });
+  responsesRetention.start();
   const cache = createCache({ config: config.cache, redisUrl: opts.redisUrl, database: sharedDb, logger: opts.logger });
   return {
-    responses: new ResponsesStore(database),
+    responses,
     rag,
     router,
     weights,
@@ -100,6 +118,7 @@ export async function startServices(config: SluiceConfig, database: Database, op
     async stop() {
       resolver.stop();
       weights.stop();
+      await responsesRetention.stop();
       await cache.close();
       await keys.stop();
       await closeProviders(providers);

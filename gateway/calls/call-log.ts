@@ -3,6 +3,7 @@ import type { SluiceConfig } from '../config/schema.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { PartitionMaintainer } from './partitions.ts';
+import { providerSecrets } from '../providers/scrub-secrets.ts';
 import { discardSink, type CallSink } from './record.ts';
 import { CallLogWriter, type CallLogStats } from './writer.ts';
 
@@ -23,6 +24,7 @@ export async function startCallLog(config: SluiceConfig, database: Database, opt
     database,
     spoolDir: join(opts.dataDir, 'spool'),
     queueMax: logging.queue_max,
+    queueMaxBytes: logging.queue_max_bytes,
     // Embedded PGlite runs on the event loop: smaller batches keep each write's pause short.
     batchSize: database.kind === 'pglite' ? Math.min(logging.batch_size, 100) : logging.batch_size,
     flushMs: logging.flush_ms,
@@ -31,6 +33,8 @@ export async function startCallLog(config: SluiceConfig, database: Database, opt
       maxBytes: logging.payload_max_bytes,
       redactFields: logging.redact_fields,
       redactPatterns: logging.redact_patterns,
+      // Provider credentials are scrubbed from everything stored, wherever an upstream echoed them.
+      secrets: Object.values(config.providers).flatMap((p) => providerSecrets(p)),
     },
     logger: opts.logger,
   });

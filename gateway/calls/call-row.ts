@@ -1,6 +1,6 @@
-import { scrubSecrets } from '../providers/scrub-secrets.ts';
-import { prepareBody, storableText, type PayloadPolicy } from './payloads.ts';
+import { prepareBody, type PayloadPolicy } from './payloads.ts';
 import type { CallRecord } from './record.ts';
+import { cleanMetadata, cleanName, cleanText, TEXT_LIMITS } from './record-text.ts';
 import type { StoredAttempt } from './schema.ts';
 
 /**
@@ -10,14 +10,12 @@ import type { StoredAttempt } from './schema.ts';
  */
 export type CallRowJson = string;
 
-// Indexed text columns: a btree entry over ~2.7 kB fails the insert, so keep them short.
-const INDEXED_MAX = 512;
-const MESSAGE_MAX = 2000;
-
-function text(s: string | null | undefined, max: number): string | null {
-  if (s === null || s === undefined) return null;
-  return storableText(s.length > max ? s.slice(0, max) : s);
-}
+const INDEXED_MAX = TEXT_LIMITS.indexed;
+/**
+ * Retries, fallbacks and an `n` fan-out stay far below this; past it the first tries and the
+ * last one (the one that answered) are kept, so a pathological chain cannot swell the row.
+ */
+const ATTEMPTS_MAX = 128;
 
 const finite = (n: number | null | undefined): number | null =>
   typeof n === 'number' && Number.isFinite(n) ? n : null;
@@ -26,64 +24,64 @@ const int = (n: number | null | undefined): number | null => {
   return v === null ? null : Math.max(-2147483648, Math.min(2147483647, Math.round(v)));
 };
 
-function attempts(list: CallRecord['attempts']): StoredAttempt[] {
-  const out: StoredAttempt[] = new Array(list.length);
-  for (let i = 0; i < list.length; i++) {
-    const a = list[i]!;
-    // The model is the client's string (NUL, lone surrogates): jsonb would refuse the row.
-    out[i] = {
-      provider: storableText(a.provider),
-      model: storableText(a.model),
-      status: a.status,
-      error: a.error,
-      latency_ms: finite(a.latencyMs) ?? 0,
-    };
-  }
+function attempt(a: CallRecord['attempts'][number], policy: PayloadPolicy): StoredAttempt {
+  // The model is the client's string (NUL, lone surrogates, any length): jsonb would refuse it.
+  return {
+    provider: cleanName(a.provider) ?? '',
+    model: cleanText(a.model, policy, INDEXED_MAX) ?? '',
+    status: a.status,
+    error: cleanName(a.error),
+    latency_ms: finite(a.latencyMs) ?? 0,
+  };
+}
+
+function attempts(list: CallRecord['attempts'], policy: PayloadPolicy): StoredAttempt[] {
+  if (list.length <= ATTEMPTS_MAX) return list.map((a) => attempt(a, policy));
+  const out = list.slice(0, ATTEMPTS_MAX - 1).map((a) => attempt(a, policy));
+  out.push(attempt(list[list.length - 1]!, policy));
   return out;
 }
 
-function metadata(m: Record<string, string> | null): Record<string, string> | null {
-  if (!m) return null;
-  const out: Record<string, string> = {};
-  for (const k of Object.keys(m)) {
-    const v = m[k];
-    out[storableText(k)] = typeof v === 'string' ? storableText(v) : String(v);
-  }
-  return out;
-}
+// Retrieved ids come from the corpus, not the client, but a route's top_k is its own business.
+const DOC_IDS_MAX = 256;
 
 function docIds(ids: string[] | null): string[] | null {
   if (!ids) return null;
-  const out: string[] = new Array(ids.length);
-  for (let i = 0; i < ids.length; i++) out[i] = storableText(String(ids[i]));
+  const n = Math.min(ids.length, DOC_IDS_MAX);
+  const out: string[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = cleanName(String(ids[i]))!;
   return out;
 }
 
-/** The record as a row (JSON text). Bodies are capped and redacted here when payloads are on. */
-export function toCallRow(r: CallRecord, payloads: PayloadPolicy, nowMs: number): CallRowJson {
+/**
+ * The record as a row (JSON text). Every client string is redacted and capped here (user,
+ * metadata, model, error message, request id), and the bodies too when payloads are on.
+ */
+export function toCallRow(r: CallRecord, policy: PayloadPolicy, nowMs: number): CallRowJson {
   const started = r.startedAt instanceof Date && Number.isFinite(r.startedAt.getTime()) ? r.startedAt : new Date(nowMs);
   const u = r.usage;
   const row = {
     id: r.id,
-    request_id: text(r.requestId, INDEXED_MAX) ?? '',
+    request_id: cleanText(r.requestId, policy, INDEXED_MAX) ?? '',
     started_at: started.toISOString(),
     endpoint: r.endpoint,
     api_key_id: r.apiKeyId,
-    route: text(r.route, INDEXED_MAX),
-    variant: text(r.variant, INDEXED_MAX),
+    route: cleanName(r.route),
+    variant: cleanName(r.variant),
     assignment: finite(r.assignment),
     shadow: r.shadow === true,
     parent_call_id: r.parentCallId,
-    provider: text(r.provider, INDEXED_MAX),
-    model: text(r.model, INDEXED_MAX),
-    prompt_name: text(r.promptName, INDEXED_MAX),
+    provider: cleanName(r.provider),
+    model: cleanText(r.model, policy, INDEXED_MAX),
+    prompt_name: cleanName(r.promptName),
     prompt_version: int(r.promptVersion),
     stream: r.stream === true,
     status: r.status,
     http_status: Math.max(0, Math.min(32767, int(r.httpStatus) ?? 0)),
-    error_code: text(r.errorCode, INDEXED_MAX),
-    error_message: r.errorMessage === null ? null : text(scrubSecrets(r.errorMessage, []), MESSAGE_MAX),
-    attempts: attempts(r.attempts),
+    error_code: cleanName(r.errorCode),
+    // Messages echo client input (a model name, a field's value) and upstream words.
+    error_message: cleanText(r.errorMessage, policy, TEXT_LIMITS.message),
+    attempts: attempts(r.attempts, policy),
     latency_ms: finite(r.latencyMs) ?? 0,
     ttft_ms: finite(r.ttftMs),
     overhead_ms: finite(r.overheadMs),
@@ -97,16 +95,16 @@ export function toCallRow(r: CallRecord, payloads: PayloadPolicy, nowMs: number)
     cost_saved_micros: finite(r.costSavedMicros),
     fallback_used: r.fallbackUsed === true,
     cache_status: r.cacheStatus,
-    user: text(r.user, INDEXED_MAX),
-    metadata: metadata(r.metadata),
+    user: cleanText(r.user, policy, INDEXED_MAX),
+    metadata: cleanMetadata(r.metadata, policy),
     retrieved_doc_ids: docIds(r.retrievedDocIds),
     retrieval_ms: finite(r.retrievalMs),
   };
   const json = JSON.stringify(row);
-  if (!payloads.enabled) return json;
-  const req = prepareBody(r.requestBody, payloads);
-  const res = prepareBody(r.responseBody, payloads);
-  const rag = r.rag === null || r.rag === undefined ? null : prepareBody(r.rag, payloads);
+  if (!policy.enabled) return json;
+  const req = prepareBody(r.requestBody, policy);
+  const res = prepareBody(r.responseBody, policy);
+  const rag = r.rag === null || r.rag === undefined ? null : prepareBody(r.rag, policy);
   if (req.json === null && res.json === null && rag?.json == null) return json;
   // Splice the bodies in as raw JSON: serialised once, never escaped into a string.
   const truncated = req.truncated || res.truncated || rag?.truncated === true;

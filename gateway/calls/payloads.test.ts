@@ -29,6 +29,25 @@ describe('redactValue', () => {
     expect(json).toContain('my key is [redacted]');
   });
 
+  it('always replaces credential-shaped names (password, *_api_key, *_secret, *_token), never ordinary fields', () => {
+    const body = {
+      metadata: { password: 'p1', openai_api_key: 'k1', 'db-password': 'p2', client_secret: 'c1', refresh_token: 'r1', Cookie: 'sid=1' },
+      max_tokens: 10,
+      logprobs: { content: [{ token: 'hi', logprob: -0.1 }] },
+      usage: { prompt_tokens: 3, completion_tokens_details: { reasoning_tokens: 0 } },
+    };
+    const out = redactValue(body, policy({ redactFields: [] })) as typeof body;
+    expect(Object.values(out.metadata)).toEqual(Array(6).fill('[redacted]'));
+    expect(out.max_tokens).toBe(10);
+    expect(out.logprobs).toBe(body.logprobs);
+    expect(out.usage).toBe(body.usage);
+  });
+
+  it('removes configured secrets (provider credentials) from every string', () => {
+    const out = redactValue({ error: { message: 'got x-auth: tenant-token-abc123xyz' } }, policy({ secrets: ['tenant-token-abc123xyz'] }));
+    expect(out).toEqual({ error: { message: 'got x-auth: [redacted]' } });
+  });
+
   it('applies configured patterns inside strings', () => {
     const out = redactValue({ text: 'call 555-123-4567 or 555-987-6543' }, policy({ redactPatterns: ['\\d{3}-\\d{3}-\\d{4}'] }));
     expect(out).toEqual({ text: 'call [redacted] or [redacted]' });

@@ -9,6 +9,8 @@ export interface PayloadOptions {
   redactFields: readonly string[];
   /** Regular expressions (source text) whose matches inside any string are replaced. */
   redactPatterns: readonly string[];
+  /** Credentials from the config (provider keys, credential header values), removed from every string. */
+  secrets?: readonly string[];
 }
 
 export interface PayloadPolicy {
@@ -16,6 +18,7 @@ export interface PayloadPolicy {
   readonly maxBytes: number;
   readonly fields: ReadonlySet<string>;
   readonly patterns: readonly RegExp[];
+  readonly secrets: readonly string[];
 }
 
 /** One body, ready to store: valid JSON text (null when there is no body). */
@@ -27,7 +30,18 @@ export interface PreparedBody {
 export const REDACTED = '[redacted]';
 const MAX_DEPTH = 64;
 /** Never kept, whatever the config says: these carry credentials. */
-const ALWAYS_REDACTED = ['authorization', 'api_key', 'api-key', 'x-api-key', 'apikey', 'proxy-authorization'];
+const ALWAYS_REDACTED = ['authorization', 'api_key', 'api-key', 'x-api-key', 'apikey', 'proxy-authorization', 'password', 'cookie', 'set-cookie'];
+/**
+ * Credential-shaped names beyond the exact list (`openai_api_key`, `db-password`,
+ * `client_secret`, `refresh_token`). Whole words at the end only: a bare `token` is a logprobs
+ * field and `max_tokens` a parameter, neither a secret.
+ */
+const CREDENTIAL_NAME = /(?:^|[-_])(?:api[-_]?key|password|passwd|secret|(?:access|refresh|auth|session|bearer)[-_]?token|authorization)$/i;
+
+/** True when a field of this name is replaced whole, at any depth (configured or credential-shaped). */
+export function isRedactedField(key: string, policy: PayloadPolicy): boolean {
+  return policy.fields.has(key.toLowerCase()) || CREDENTIAL_NAME.test(key);
+}
 
 /** Compiles the options once; an invalid pattern fails here, at boot, naming the pattern. */
 export function compilePayloadPolicy(opts: PayloadOptions): PayloadPolicy {
@@ -39,7 +53,9 @@ export function compilePayloadPolicy(opts: PayloadOptions): PayloadPolicy {
     }
   });
   const fields = new Set([...ALWAYS_REDACTED, ...opts.redactFields.map((f) => f.toLowerCase())]);
-  return { enabled: opts.enabled, maxBytes: Math.max(64, Math.floor(opts.maxBytes)), fields, patterns };
+  // Longest first, so a secret is removed before a shorter one that is part of it.
+  const secrets = [...new Set(opts.secrets ?? [])].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+  return { enabled: opts.enabled, maxBytes: Math.max(64, Math.floor(opts.maxBytes)), fields, patterns, secrets };
 }
 
 // Postgres text and jsonb cannot hold NUL, and jsonb rejects unpaired surrogates; one such
@@ -55,7 +71,7 @@ export function storableText(s: string): string {
 
 /** Credentials and configured patterns out of one string. */
 export function redactString(s: string, policy: PayloadPolicy): string {
-  let out = scrubSecrets(s, []);
+  let out = scrubSecrets(s, policy.secrets);
   for (const re of policy.patterns) {
     re.lastIndex = 0;
     if (re.test(out)) {
@@ -96,7 +112,7 @@ export function redactValue(value: unknown, policy: PayloadPolicy, depth = 0): u
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
     const v = src[k];
-    const r = policy.fields.has(k.toLowerCase()) && v !== null && v !== undefined ? REDACTED : redactValue(v, policy, depth + 1);
+    const r = v !== null && v !== undefined && isRedactedField(k, policy) ? REDACTED : redactValue(v, policy, depth + 1);
     const key = storableText(k);
     if ((r !== v || key !== k) && !out) {
       out = {};

@@ -19,6 +19,8 @@ export interface ReplayChunk {
 export interface SpoolReplayOptions {
   spool: Spool;
   chunkSize: number;
+  /** A chunk also ends once its rows reach this many characters. */
+  chunkChars?: number;
   logger: Pick<Logger, 'info' | 'error'>;
   /** Settles pending appends, so a listing sees them. */
   settle: () => Promise<void>;
@@ -87,7 +89,7 @@ export class SpoolReplay {
         const path = this.queue.shift()!;
         this.open.add(path);
         const file: ReplayFile = { path, rows: 0, pending: 0, done: false };
-        this.current = { file, chunks: spool.read(path, this.opts.chunkSize, () => this.opts.onBadLine(path)) };
+        this.current = { file, chunks: spool.read(path, this.opts.chunkSize, () => this.opts.onBadLine(path), this.opts.chunkChars) };
       }
       const { file, chunks } = this.current;
       let next: IteratorResult<string[]>;

@@ -107,10 +107,15 @@ export class Spool {
     return out.map((f) => f.name);
   }
 
-  /** Lines of a spool file in chunks; a torn last line (crash mid-append) is reported, not returned. */
-  async *read(path: string, chunk: number, onBadLine: (line: string) => void): AsyncGenerator<string[]> {
+  /**
+   * Lines of a spool file in chunks of at most `chunk` lines and about `maxChars` characters
+   * (a chunk of large rows is held in memory while it is written); a torn last line (crash
+   * mid-append) is reported, not returned.
+   */
+  async *read(path: string, chunk: number, onBadLine: (line: string) => void, maxChars = Infinity): AsyncGenerator<string[]> {
     const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
     let batch: string[] = [];
+    let chars = 0;
     for await (const line of lines) {
       if (line.length === 0) continue;
       if (!isJsonObjectLine(line)) {
@@ -118,9 +123,11 @@ export class Spool {
         continue;
       }
       batch.push(line);
-      if (batch.length >= chunk) {
+      chars += line.length;
+      if (batch.length >= chunk || chars >= maxChars) {
         yield batch;
         batch = [];
+        chars = 0;
       }
     }
     if (batch.length > 0) yield batch;

@@ -19,9 +19,24 @@ function statusOf(err: GatewayError): CallStatus {
   return 'client_error';
 }
 
+export interface TrackerInit {
+  id: string;
+  requestId: string;
+  endpoint: CallEndpoint;
+  startedAt: Date;
+  t0: number;
+  /**
+   * Opened before authentication (so its time counts from arrival): the record is only kept
+   * once setKey() is called. A request that never authenticates leaves no row (issue 14 item
+   * 7): anyone could otherwise fill the call log without a key.
+   */
+  awaitingKey?: boolean;
+}
+
 /**
  * The life of one call's record: created when the request arrives, filled in as the pipeline
- * goes, finished exactly once (success, error or client abort) and handed to the sink.
+ * goes, finished exactly once (success, error or client abort) and handed to the sink, unless
+ * it was waiting for a key that never came.
  */
 export class CallTracker {
   readonly record: CallRecord;
@@ -29,12 +44,14 @@ export class CallTracker {
   private providerType: Provider['type'] | null = null;
   private waitedMs = 0;
   private done = false;
+  private keyed: boolean;
 
   constructor(
-    init: { id: string; requestId: string; endpoint: CallEndpoint; startedAt: Date; t0: number },
+    init: TrackerInit,
     private readonly deps: TrackerDeps,
   ) {
     this.t0 = init.t0;
+    this.keyed = init.awaitingKey !== true;
     this.record = {
       id: init.id,
       requestId: init.requestId,
@@ -79,12 +96,18 @@ export class CallTracker {
     return this.done;
   }
 
+  /** False while the call has no authenticated key: finishing it then writes nothing. */
+  get logged(): boolean {
+    return this.keyed;
+  }
+
   get attempts(): Attempt[] {
     return this.record.attempts;
   }
 
   setKey(key: AuthenticatedKey): void {
     this.record.apiKeyId = key.id;
+    this.keyed = true;
   }
 
   setTarget(provider: Provider, model: string): void {
@@ -154,6 +177,7 @@ export class CallTracker {
 
   private finish(): void {
     this.done = true;
+    if (!this.keyed) return;
     this.record.latencyMs = this.deps.now() - this.t0;
     if (this.record.overheadMs === null) this.record.overheadMs = this.overheadMs();
     this.deps.sink.enqueue(this.record);

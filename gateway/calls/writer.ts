@@ -2,58 +2,34 @@ import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { rowId, toCallRow, type CallRowJson } from './call-row.ts';
 import { describeDbError, insertIsolatingBadRows } from './insert.ts';
-import { compilePayloadPolicy, type PayloadOptions, type PayloadPolicy } from './payloads.ts';
+import { LiveQueue } from './live-queue.ts';
+import { compilePayloadPolicy, type PayloadPolicy } from './payloads.ts';
 import type { CallRecord, CallSink } from './record.ts';
+import { estimateRecordBytes } from './record-size.ts';
+import { RetryBackoff } from './retry-backoff.ts';
+import { Spiller } from './spiller.ts';
 import { SpoolReplay, type ReplayFile } from './spool-replay.ts';
 import { Spool } from './spool.ts';
+import { DEFAULT_QUEUE_MAX_BYTES, type CallLogStats, type CallLogWriterOptions } from './writer-options.ts';
 
-export interface CallLogWriterOptions {
-  database: Pick<Database, 'db' | 'kind'>;
-  /** Where overflow and undeliverable records are kept (DESIGN §2: ./.sluice/spool). */
-  spoolDir: string;
-  /** Records held in memory before new ones spill to the spool. */
-  queueMax?: number;
-  batchSize?: number;
-  /** A partial batch is written at most this long after its first record arrived. */
-  flushMs?: number;
-  payloads: PayloadOptions;
-  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
-  /** Wall clock (epoch ms), for spool file names and records without a valid start time. */
-  now?: () => number;
-  /** Batches written at once; default 2 on a Postgres server, 1 on PGlite (single-threaded). */
-  concurrency?: number;
-  /** Retry delays after a failed batch: initial, doubling to max, with jitter. */
-  backoff?: { initialMs?: number; maxMs?: number };
-  spoolFileMaxBytes?: number;
-  /** How long close() tries the database before putting the rest in the spool. */
-  closeTimeoutMs?: number;
-  /** A batch also ends when its rows reach this many characters of JSON. */
-  maxBatchChars?: number;
-}
-
-export interface CallLogStats {
-  /** Records only in memory (queue, overflow on its way to the spool, batches awaiting retry). */
-  queued: number;
-  written: number;
-  spooled: number;
-  replayed: number;
-  dropped: number;
-  failedBatches: number;
-  lastError: string | null;
-}
+export type { CallLogStats, CallLogWriterOptions } from './writer-options.ts';
 
 interface Batch {
   rows: CallRowJson[];
   /** Set when the rows came from a spool file, which is removed once every chunk is in. */
   replay: ReplayFile | null;
+  /** What its records reserved of the byte bound (live batches), released once written. */
+  bytes: number;
 }
 
 /**
  * The call log sink (DESIGN §2): `enqueue` is an array push; batches are written off the
- * request path as one statement each (insert.ts). When Postgres fails, batches are retried
- * with backoff while new records keep queueing; past `queueMax` they go to the spool file and
- * are replayed once the database answers. A record is only ever dropped when the spool itself
- * cannot be written, or when Postgres rejects that one row; both are counted and logged.
+ * request path as one statement each (insert.ts). When Postgres fails or lags, batches are
+ * retried with backoff while new records keep queueing; past `queueMax` records or
+ * `queueMaxBytes` (estimated, record-size.ts) they go to the spool file (spiller.ts) and are
+ * replayed once the database answers (spool-replay.ts). A record is only ever dropped when the
+ * spool itself cannot be written, or when Postgres rejects that one row; both are counted and
+ * logged.
  */
 export class CallLogWriter implements CallSink {
   private readonly database: Pick<Database, 'db' | 'kind'>;
@@ -62,28 +38,25 @@ export class CallLogWriter implements CallSink {
   private readonly spool: Spool;
   private readonly now: () => number;
   private readonly queueMax: number;
+  private readonly queueMaxBytes: number;
   private readonly batchSize: number;
   private readonly flushMs: number;
   private readonly concurrency: number;
-  private readonly backoffInitial: number;
-  private readonly backoffMax: number;
   private readonly closeTimeoutMs: number;
   private readonly maxBatchChars: number;
 
-  private queue: CallRecord[] = [];
-  private overflow: CallRecord[] = [];
+  private readonly queue = new LiveQueue();
   private retry: Batch[] = [];
   private readonly inflight = new Set<Batch>();
+  /** Bytes reserved by live batches (in flight or awaiting a retry). */
+  private batchBytes = 0;
   private readonly workers = new Set<Promise<void>>();
+  private readonly spiller: Spiller;
 
   private healthy = true;
-  private failures = 0;
-  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly backoff: RetryBackoff;
   private tick: NodeJS.Timeout | null = null;
   private sizeTriggered = false;
-  private spillScheduled = false;
-  private spilling: Promise<void> = Promise.resolve();
-  private spillWarned = false;
 
   private readonly replay: SpoolReplay;
 
@@ -101,19 +74,33 @@ export class CallLogWriter implements CallSink {
     this.policy = compilePayloadPolicy(opts.payloads);
     this.now = opts.now ?? Date.now;
     this.queueMax = Math.max(1, opts.queueMax ?? 50_000);
+    this.queueMaxBytes = Math.max(1, opts.queueMaxBytes ?? DEFAULT_QUEUE_MAX_BYTES);
     this.batchSize = Math.max(1, opts.batchSize ?? 500);
     this.flushMs = Math.max(1, opts.flushMs ?? 200);
     this.concurrency = Math.max(1, opts.concurrency ?? (opts.database.kind === 'postgres' ? 2 : 1));
-    this.backoffInitial = opts.backoff?.initialMs ?? 100;
-    this.backoffMax = opts.backoff?.maxMs ?? 10_000;
+    this.backoff = new RetryBackoff({
+      initialMs: opts.backoff?.initialMs ?? 100,
+      maxMs: opts.backoff?.maxMs ?? 10_000,
+      random: opts.random ?? Math.random,
+    });
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
-    this.maxBatchChars = opts.maxBatchChars ?? 8 * 1024 * 1024;
+    // A batch is never larger than the byte bound itself.
+    this.maxBatchChars = Math.min(opts.maxBatchChars ?? 8 * 1024 * 1024, this.queueMaxBytes);
     this.spool = new Spool({ dir: opts.spoolDir, maxFileBytes: opts.spoolFileMaxBytes ?? 64 * 1024 * 1024, now: this.now });
+    this.spiller = new Spiller({
+      spool: this.spool,
+      prepare: (records) => this.prepare(records),
+      maxPendingChars: this.queueMaxBytes,
+      counters: this.counters,
+      onSpooled: () => this.replay.markPending(),
+      logger: this.logger,
+    });
     this.replay = new SpoolReplay({
       spool: this.spool,
       chunkSize: this.batchSize,
+      chunkChars: this.maxBatchChars,
       logger: this.logger,
-      settle: () => this.spilling,
+      settle: () => this.spiller.settled(),
       onBadLine: (path) => {
         this.counters.dropped++;
         this.logger.error('call log: dropped a torn line in a spool file (written when a process died)', { path });
@@ -121,20 +108,21 @@ export class CallLogWriter implements CallSink {
     });
   }
 
-  /** O(1) on the request path: a push, and at most one timer scheduled. Never throws. */
+  /**
+   * On the request path: a size estimate bounded by construction (record-size.ts), a push, and
+   * at most one callback scheduled. Never throws.
+   */
   enqueue(record: CallRecord): void {
     try {
-      if (this.closed) return this.spoolAfterClose(record);
-      if (this.queue.length >= this.queueMax) {
-        this.overflow.push(record);
-        if (!this.spillScheduled) {
-          this.spillScheduled = true;
-          setImmediate(this.spillOverflow);
-        }
-        return;
+      if (this.closed) return this.spiller.writeSync(this.prepare([record]));
+      const bytes = estimateRecordBytes(record);
+      if (this.queue.length >= this.queueMax) return this.spiller.add(record, bytes, `queue full (${this.queueMax} records)`);
+      // Everything held for the database counts: the queue and the batches awaiting it.
+      if (this.queue.bytes + this.batchBytes + bytes > this.queueMaxBytes) {
+        return this.spiller.add(record, bytes, `queue over ${this.queueMaxBytes} bytes`);
       }
-      this.queue.push(record);
-      if (this.queue.length >= this.batchSize && !this.sizeTriggered) {
+      this.queue.push(record, bytes);
+      if ((this.queue.length >= this.batchSize || this.queue.bytes >= this.maxBatchChars) && !this.sizeTriggered) {
         this.sizeTriggered = true;
         setImmediate(this.onBatchFull);
       }
@@ -167,15 +155,12 @@ export class CallLogWriter implements CallSink {
   async flush(): Promise<void> {
     await this.scan;
     while (!this.stopped) {
-      this.spillOverflow();
-      await this.spilling;
+      this.spiller.spill();
+      await this.spiller.settled();
       await this.idle();
       if (this.queue.length === 0 && this.retry.length === 0 && !this.replay.pending) return;
       const { failedBatches, written, replayed, dropped } = this.counters;
-      if (this.retryTimer) {
-        clearTimeout(this.retryTimer);
-        this.retryTimer = null;
-      }
+      this.backoff.cancel();
       this.kick(true);
       await this.idle();
       const c = this.counters;
@@ -197,12 +182,18 @@ export class CallLogWriter implements CallSink {
   }
 
   stats(): CallLogStats {
-    let held = this.queue.length + this.overflow.length;
+    let held = this.queue.length + this.spiller.count;
     if (!this.closed) {
       for (const b of this.retry) if (!b.replay) held += b.rows.length;
       for (const b of this.inflight) if (!b.replay) held += b.rows.length;
     }
-    return { queued: held, ...this.counters, lastError: this.lastError };
+    return {
+      queued: held,
+      queuedBytes: this.queue.bytes + this.batchBytes,
+      spillingBytes: this.spiller.bytes,
+      ...this.counters,
+      lastError: this.lastError,
+    };
   }
 
   private async shutdown(): Promise<void> {
@@ -225,8 +216,7 @@ export class CallLogWriter implements CallSink {
     }
     this.stopped = true;
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.backoff.cancel();
 
     // Rows of replayed chunks still live in their spool file, which is only removed once
     // every chunk is in; live rows in a batch still awaiting an answer are spooled too (a
@@ -235,9 +225,10 @@ export class CallLogWriter implements CallSink {
     for (const b of this.retry) if (!b.replay) rows.push(...b.rows);
     for (const b of this.inflight) if (!b.replay) rows.push(...b.rows);
     this.retry = [];
-    rows.push(...this.prepare(this.queue.splice(0)), ...this.prepare(this.overflow.splice(0)));
-    await this.spilling;
-    if (rows.length > 0) await this.toSpool(rows);
+    this.batchBytes = 0;
+    rows.push(...this.prepare(this.queue.drain()), ...this.prepare(this.spiller.takeOverflow()));
+    await this.spiller.settled();
+    await this.spiller.write(rows);
     await this.spool.close().catch((err: unknown) => this.logger.error('call log: cannot seal spool file', { err: String(err) }));
   }
 
@@ -248,7 +239,7 @@ export class CallLogWriter implements CallSink {
 
   /** Starts writers up to the concurrency (one probe while the database is failing). */
   private kick(partial: boolean): void {
-    if (this.stopped || this.retryTimer) return;
+    if (this.stopped || this.backoff.waiting) return;
     const want = this.healthy ? this.concurrency : 1;
     while (this.workers.size < want) {
       const worker: Promise<void> = this.work(partial).finally(() => this.workers.delete(worker));
@@ -268,7 +259,7 @@ export class CallLogWriter implements CallSink {
     await Promise.resolve();
     let takePartial = partial;
     try {
-      while (!this.stopped && !this.retryTimer) {
+      while (!this.stopped && !this.backoff.waiting) {
         const batch = this.nextLiveBatch(takePartial) ?? (await this.nextReplayBatch());
         takePartial = false;
         if (!batch) return;
@@ -285,26 +276,28 @@ export class CallLogWriter implements CallSink {
     const retry = this.retry.pop();
     if (retry) return retry;
     const n = this.queue.length;
-    if (n === 0 || (n < this.batchSize && !partial)) return null;
-    const rows: CallRowJson[] = [];
-    let chars = 0;
-    let taken = 0;
-    while (taken < n && rows.length < this.batchSize && chars < this.maxBatchChars) {
-      const row = this.rowOf(this.queue[taken]!);
-      taken++;
-      if (row === null) continue;
-      rows.push(row);
-      chars += row.length;
-    }
-    this.queue.splice(0, taken);
-    return rows.length > 0 ? { rows, replay: null } : this.nextLiveBatch(partial);
+    if (n === 0 || (n < this.batchSize && this.queue.bytes < this.maxBatchChars && !partial)) return null;
+    let count = 0;
+    let bytes = 0;
+    // Up to batchSize records and maxBatchChars bytes (always at least one record).
+    const taken = this.queue.takeWhile((_, size) => {
+      if (count > 0 && (count >= this.batchSize || bytes + size > this.maxBatchChars)) return false;
+      count++;
+      bytes += size;
+      return true;
+    });
+    const rows = this.prepare(taken.records);
+    if (rows.length === 0) return this.nextLiveBatch(partial);
+    // The records' reservation moves to the batch until the database has it.
+    this.batchBytes += taken.bytes;
+    return { rows, replay: null, bytes: taken.bytes };
   }
 
   /** The next chunk of the spool, once the live queue is under a batch (live records first). */
   private async nextReplayBatch(): Promise<Batch | null> {
     if (!this.replay.pending || this.queue.length >= this.batchSize) return null;
     const chunk = await this.replay.next();
-    return chunk ? { rows: chunk.rows, replay: chunk.file } : null;
+    return chunk ? { rows: chunk.rows, replay: chunk.file, bytes: 0 } : null;
   }
 
   /** True when the batch is in (refused rows set aside and counted); false when it waits for a retry. */
@@ -332,11 +325,12 @@ export class CallLogWriter implements CallSink {
       void this.replay.acknowledge(batch.replay);
     } else {
       this.counters.written += batch.rows.length;
+      this.batchBytes -= batch.bytes;
     }
-    this.failures = 0;
+    this.backoff.succeeded();
     if (!this.healthy) {
       this.healthy = true;
-      this.spillWarned = false;
+      this.spiller.rearm();
       this.logger.info('call log: database writes resumed', { ...this.counters, queued: this.queue.length });
       this.kick(true);
     }
@@ -350,57 +344,7 @@ export class CallLogWriter implements CallSink {
       this.healthy = false;
       this.logger.warn('call log: database write failed; retrying with backoff', { err: this.lastError });
     }
-    this.failures++;
-    if (this.retryTimer || this.stopped) return;
-    const base = Math.min(this.backoffMax, this.backoffInitial * 2 ** Math.min(20, this.failures - 1));
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      this.kick(true);
-    }, base * (0.5 + Math.random() * 0.5));
-    this.retryTimer.unref();
-  }
-
-  private readonly spillOverflow = (): void => {
-    this.spillScheduled = false;
-    if (this.overflow.length === 0) return;
-    const records = this.overflow;
-    this.overflow = [];
-    if (!this.spillWarned) {
-      this.spillWarned = true;
-      this.logger.warn('call log: queue full; spilling records to the spool', { queueMax: this.queueMax, dir: this.spool.dir });
-    }
-    const rows = this.prepare(records);
-    this.spilling = this.spilling.then(() => this.toSpool(rows));
-  };
-
-  private async toSpool(rows: CallRowJson[]): Promise<void> {
-    try {
-      await this.spool.append(rows);
-      this.counters.spooled += rows.length;
-      this.replay.markPending();
-    } catch (err) {
-      this.counters.dropped += rows.length;
-      this.logger.error('call log: cannot write the spool; records dropped', {
-        count: rows.length,
-        dir: this.spool.dir,
-        err: String(err),
-      });
-    }
-  }
-
-  private spoolAfterClose(record: CallRecord): void {
-    const rows = this.prepare([record]);
-    if (rows.length === 0) return;
-    try {
-      this.spool.appendSync(rows);
-      this.counters.spooled++;
-    } catch (err) {
-      this.counters.dropped++;
-      this.logger.error('call log: record arrived after close and the spool is unwritable; dropped', {
-        callId: record.id,
-        err: String(err),
-      });
-    }
+    if (!this.stopped) this.backoff.failed(() => this.kick(true));
   }
 
   private prepare(records: readonly CallRecord[]): CallRowJson[] {

@@ -83,6 +83,7 @@ describe('parseConfig', () => {
         redact_fields: [],
         redact_patterns: [],
         queue_max: 50_000,
+        queue_max_bytes: 64 * 1024 * 1024,
         batch_size: 500,
         flush_ms: 200,
       });

@@ -35,6 +35,12 @@ export const providerSchema = z
     retry: retry.optional(),
     /** Anthropic requires max_tokens; used when the request gives none. */
     default_max_tokens: z.number().int().positive().optional(),
+    /**
+     * Anthropic only: send `json_schema` response formats as structured outputs
+     * (`output_config.format`) instead of a forced tool. Only some models support it, and it
+     * accepts a subset of JSON Schema, so it is opt-in per provider.
+     */
+    structured_outputs: z.boolean().optional(),
     connections: z.number().int().positive().max(1024).optional(),
   })
   .strict();
@@ -66,6 +72,11 @@ export const configSchema = z
     server: z
       .object({
         body_limit_bytes: z.number().int().positive().default(10 * 1024 * 1024),
+        /**
+         * Most choices (`n`) one chat request may ask for; above it is a 400. Providers without a
+         * native `n` (Anthropic) make one upstream call per choice, so this bounds the fan-out.
+         */
+        max_n: z.number().int().min(1).max(128).default(16),
       })
       .strict()
       .prefault({}),
@@ -77,6 +88,8 @@ export const configSchema = z
         redact_fields: z.array(z.string()).default([]),
         redact_patterns: z.array(z.string()).default([]),
         queue_max: z.number().int().positive().default(50_000),
+        /** Estimated bytes of call records held in memory before new ones spill to the spool. */
+        queue_max_bytes: z.number().int().positive().default(64 * 1024 * 1024),
         batch_size: z.number().int().positive().default(500),
         flush_ms: z.number().int().positive().default(200),
         retention_days: z.number().int().positive().optional(),

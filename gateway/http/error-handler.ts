@@ -1,16 +1,22 @@
 import type { Context, ErrorHandler } from 'hono';
+import type { AuthenticatedKey } from '../auth/key-store.ts';
 import { HTTPException } from 'hono/http-exception';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.ts';
 import { anthropicErrorBody, openaiErrorBody } from '../errors/render.ts';
 import type { Logger } from '../logger.ts';
 import type { AppEnv } from './env.ts';
+import type { RejectionCounters } from './rejections.ts';
 
 /** Where every error is rendered: OpenAI's shape, Anthropic's on /v1/messages. */
-export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {
-  return (thrown, c) => renderError(thrown, c, logger);
+export function errorHandler(logger: Logger, rejections?: RejectionCounters): ErrorHandler<AppEnv> {
+  return (thrown, c) => renderError(thrown, c, logger, rejections);
 }
 
-export function renderError(thrown: unknown, c: Context<AppEnv>, logger: Logger): Response {
+/**
+ * Renders an error, finishes the call's record with it (one record per authenticated call;
+ * a call that never authenticated writes none) and counts rejections that leave no row.
+ */
+export function renderError(thrown: unknown, c: Context<AppEnv>, logger: Logger, rejections?: RejectionCounters): Response {
   {
     const err =
       thrown instanceof HTTPException && !(thrown instanceof GatewayError)
@@ -28,8 +34,10 @@ export function renderError(thrown: unknown, c: Context<AppEnv>, logger: Logger)
     }
     const body = c.req.path.startsWith('/v1/messages') ? anthropicErrorBody(err) : openaiErrorBody(err);
     call?.finishError(err, body);
+    rejections?.count(err.code, (c.get('key') as AuthenticatedKey | undefined) !== undefined);
     const headers: Record<string, string> = {};
-    if (call) {
+    // No call id for a call that left no record (it never authenticated).
+    if (call?.logged) {
       headers['x-sluice-call-id'] = call.record.id;
       if (call.record.route) headers['x-sluice-route'] = call.record.route;
       if (call.record.variant) headers['x-sluice-variant'] = call.record.variant;

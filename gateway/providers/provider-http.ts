@@ -1,5 +1,6 @@
 import type { ProviderConfig } from '../config/schema.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
+import { providerSecrets } from './scrub-secrets.ts';
 import { UpstreamClient, type UpstreamResponse } from './upstream-client.ts';
 
 export const DEFAULT_TIMEOUTS = { connect_ms: 5_000, first_byte_ms: 60_000, total_ms: 600_000 } as const;
@@ -17,7 +18,8 @@ export function clientFor(
     headers: { 'user-agent': 'sluice/0.1', ...config.headers, ...authHeaders },
     timeouts: config.timeouts ?? DEFAULT_TIMEOUTS,
     connections: config.connections,
-    secrets: config.api_key ? [config.api_key] : [],
+    // Header values too: a custom auth header is as secret as the api_key (issue 14 item 7).
+    secrets: providerSecrets(config),
   });
 }
 

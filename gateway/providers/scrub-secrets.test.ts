@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scrubSecrets } from './scrub-secrets.ts';
+import { providerSecrets, scrubSecrets } from './scrub-secrets.ts';
 
 describe('scrubSecrets', () => {
   it('removes the configured secret wherever it appears, even when it has no key shape', () => {
@@ -50,5 +50,25 @@ describe('scrubSecrets', () => {
     '',
   ])('leaves ordinary text untouched: %j', (text) => {
     expect(scrubSecrets(text, ['sk-real-provider-key-0000'])).toBe(text);
+  });
+});
+
+describe('providerSecrets', () => {
+  it('takes the api_key, every header value and its token, and URL credentials; longest first', () => {
+    const secrets = providerSecrets({
+      api_key: 'sk-provider-key-123',
+      headers: { 'x-tenant-auth': 'Token tnt_9f8e7d6c5b4a', 'x-team': 'ops', 'anthropic-beta': 'tools-2024-04-04' },
+      base_url: 'https://svc-user:p%40ss-w0rd-long@llm.example.com/v1',
+    });
+    expect(secrets).toEqual(expect.arrayContaining(['sk-provider-key-123', 'Token tnt_9f8e7d6c5b4a', 'tnt_9f8e7d6c5b4a', 'p@ss-w0rd-long', 'svc-user']));
+    expect(secrets).not.toContain('ops'); // too short to be a credential; would cut ordinary words
+    expect(secrets).not.toContain('Token');
+    for (let i = 1; i < secrets.length; i++) expect(secrets[i - 1]!.length).toBeGreaterThanOrEqual(secrets[i]!.length);
+    const echoed = 'got headers {"x-tenant-auth":"Token tnt_9f8e7d6c5b4a"} and token tnt_9f8e7d6c5b4a alone';
+    expect(scrubSecrets(echoed, secrets)).toBe('got headers {"x-tenant-auth":"[redacted]"} and token [redacted] alone');
+  });
+
+  it('is empty for a provider with no credentials', () => {
+    expect(providerSecrets({ base_url: 'http://127.0.0.1:11434/v1' })).toEqual([]);
   });
 });

@@ -15,7 +15,7 @@ export interface UpstreamClientOptions {
   headers: Readonly<Record<string, string>>;
   timeouts: UpstreamTimeouts;
   connections?: number | undefined;
-  /** Values that must never leave the gateway (the provider key). */
+  /** Values that must never leave the gateway (the provider key, credential headers). */
   secrets: readonly string[];
 }
 
@@ -92,6 +92,11 @@ export class UpstreamClient {
     } catch (err) {
       throw this.networkError(err, signal, undefined);
     }
+  }
+
+  /** Text from the upstream (an error event mid-stream) without this provider's credentials. */
+  scrub(text: string): string {
+    return scrubSecrets(text, this.opts.secrets);
   }
 
   /** A non-2xx response as a GatewayError (reads and releases the body). */

@@ -133,14 +133,15 @@ describe('OpenAI-shaped errors', () => {
     await expect(admin.chat.completions.create({ ...ok, model: 'nope/x' } as never)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
 
-  it('logs a record for every rejected call too', async () => {
+  it('logs a record for every rejected authenticated call, and none for a call without a valid key', async () => {
     const before = gw.sink.records.length;
-    await post('/v1/chat/completions', '{bad');
     await post('/v1/chat/completions', JSON.stringify(ok), {});
-    await gw.sink.waitFor(before + 2);
-    const [a, b] = gw.sink.records.slice(before);
-    expect(a).toMatchObject({ status: 'client_error', errorCode: 'invalid_json', httpStatus: 400 });
-    expect(b).toMatchObject({ status: 'client_error', errorCode: 'missing_api_key', apiKeyId: null });
+    await post('/v1/chat/completions', JSON.stringify(ok), { authorization: 'Bearer sk-sluice-wrong-000000' });
+    await post('/v1/chat/completions', '{bad');
+    await gw.sink.waitFor(before + 1);
+    // Records are enqueued in order: had the 401s left one, it would come first.
+    expect(gw.sink.records.slice(before)).toHaveLength(1);
+    expect(gw.sink.records[before]).toMatchObject({ status: 'client_error', errorCode: 'invalid_json', httpStatus: 400 });
   });
 });
 

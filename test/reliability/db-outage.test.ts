@@ -105,7 +105,10 @@ describe.skipIf(reason !== null)('a database outage under load', () => {
     } finally {
       agent.destroy();
     }
-    const n = answers.length + (stranger ? 1 : 0);
+    // A request whose key could not be checked never authenticated: it leaves no call row (issue 14
+    // item 7), only a count in the rejection counters.
+    const n = answers.length;
+    expect(stranger?.headers['x-sluice-call-id']).toBeUndefined();
     console.info(`[db-outage] an unknown key while the database was down got ${stranger?.status}`);
     const failed = answers.filter((a) => a.status !== 200 || (a.events.length > 0 && a.events.at(-1) !== '[DONE]'));
     expect(failed.map((a) => `${a.status} ${a.text.slice(0, 200)}`), 'client calls that failed').toEqual([]);
@@ -123,7 +126,7 @@ describe.skipIf(reason !== null)('a database outage under load', () => {
     phase('all in');
     console.info(`[db-outage] timeline (ms): ${phases.join(', ')}`);
     expect(await count()).toEqual({ n, ids: n, payloads: n });
-    const ids = new Set([...answers, ...(stranger ? [stranger] : [])].map((a) => String(a.headers['x-sluice-call-id'])));
+    const ids = new Set(answers.map((a) => String(a.headers['x-sluice-call-id'])));
     expect(ids.size).toBe(n);
     const rows = (await database.db.execute(sql`select id::text as id from calls`)) as unknown as Array<{ id: string }>;
     expect(new Set(rows.map((r) => r.id))).toEqual(ids);

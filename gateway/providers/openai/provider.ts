@@ -80,9 +80,9 @@ function openaiStream(client: UpstreamClient, provider: string, res: UpstreamRes
         throw new GatewayError('upstream_bad_response', `provider ${provider} sent a stream event that is not valid JSON`, { provider });
       }
       if (chunk.error) {
-        throw new GatewayError('upstream_error', `provider ${provider} failed mid-stream: ${String(chunk.error.message ?? 'unknown error')}`, {
-          provider,
-        });
+        // The upstream's words reach the client's SSE error event: no credential may ride along.
+        const said = client.scrub(String(chunk.error.message ?? 'unknown error')).slice(0, 1000);
+        throw new GatewayError('upstream_error', `provider ${provider} failed mid-stream: ${said}`, { provider });
       }
       if (chunk.usage) usage = usageFromOpenAI(chunk.usage);
       yield { data: event.data, chunk };
