@@ -86,6 +86,21 @@ describe('compareTargets', () => {
     expect(s.regression).toBe(false);
   });
 
+  it('keeps every target interval of 0–1 scores inside [0, 1] (the t interval said 1.04 for these)', () => {
+    const col = (xs: number[]) => new Map<string, number | null>(xs.map((v, i) => [String(i), v]));
+    const table: ScoreTable = new Map([
+      ['a', new Map([['near_one', col([0.96, 1, 0.9, 1])], ['pass', col([1, 1, 1, 1, 0])], ['near_zero', col([0.1, 0, 0.05, 0.2, 0])]])],
+    ]);
+    const s = compareTargets(table, { baseline: null, gate: null, seed: 1, resamples: 50 });
+    for (const [scorer, summary] of Object.entries(s.targets.a!)) {
+      expect(summary.ci, scorer).not.toBeNull();
+      expect(summary.ci![0], scorer).toBeGreaterThanOrEqual(0);
+      expect(summary.ci![1], scorer).toBeLessThanOrEqual(1);
+    }
+    expect(s.targets.a!.near_one!.ci![1]).toBeCloseTo(0.9995957286074713, 9); // scipy, Korn–Graubard
+    expect(s.method.mean_ci).toMatch(/Clopper–Pearson/);
+  });
+
   it('skips the gate without a baseline', () => {
     const table: ScoreTable = new Map([['only', new Map([['x', new Map<string, number | null>([['1', 1]])]])]]);
     const s = compareTargets(table, { baseline: null, gate: { scorer: 'x', max_drop: 0, confidence: 0.95 } });

@@ -1,7 +1,8 @@
-import { meanInterval, type Interval } from '../../gateway/routing/stats-math.ts';
+import { SCORE_INTERVAL_METHOD, scoreInterval } from '../../gateway/routing/stats-bounded.ts';
+import type { Interval } from '../../gateway/routing/stats-math.ts';
 import { benjaminiHochberg } from './bh.ts';
 import { pairedBootstrapCi } from './bootstrap.ts';
-import { isBinary, mean, sd } from './describe.ts';
+import { isBinary, mean } from './describe.ts';
 import { mcnemarLess } from './mcnemar.ts';
 import { signFlipLess } from './permutation.ts';
 import { createRng } from './prng.ts';
@@ -22,7 +23,10 @@ export interface ScorerSummary {
   n: number;
   nulls: number;
   mean: number | null;
-  /** Student t interval of the mean at the run's confidence. */
+  /**
+   * Interval of the mean at the run's confidence; inside [0, 1] for scores in [0, 1]
+   * (gateway/routing/stats-bounded.ts says which interval and why).
+   */
   ci: Interval | null;
 }
 
@@ -36,7 +40,7 @@ export interface Comparison {
   pairs: number;
   /** Mean of candidate − baseline over the pairs. */
   delta: number | null;
-  /** Paired bootstrap percentile interval of the delta. */
+  /** Paired bootstrap percentile interval of the delta (inside [−1, 1] for [0, 1] scores: it is a mean of differences). */
   delta_ci: Interval | null;
   /** One-sided p-value for "the candidate is worse". */
   p: number | null;
@@ -81,7 +85,7 @@ export interface CompareOptions {
 }
 
 export const METHOD: Record<string, string> = {
-  mean_ci: 'Student t interval of each target mean',
+  mean_ci: SCORE_INTERVAL_METHOD,
   delta_ci: 'paired bootstrap percentile interval of mean(candidate − baseline) over items scored for both',
   p: 'one-sided p for "candidate worse": exact McNemar (binomial, < 50 discordant pairs; χ² with continuity correction above) when both columns are 0/1, else a sign-flip permutation test',
   p_adjusted: 'Benjamini–Hochberg across all (target, scorer) comparisons of the run',
@@ -91,7 +95,7 @@ export const METHOD: Record<string, string> = {
 function summarise(col: ScoreColumn, confidence: number): ScorerSummary {
   const xs = [...col.values()].filter((v): v is number => v !== null);
   const m = xs.length ? mean(xs) : null;
-  return { n: xs.length, nulls: col.size - xs.length, mean: m, ci: m === null ? null : meanInterval(m, sd(xs), xs.length, confidence) };
+  return { n: xs.length, nulls: col.size - xs.length, mean: m, ci: scoreInterval(xs, confidence) };
 }
 
 function pairsOf(base: ScoreColumn, cand: ScoreColumn): { b: number[]; c: number[] } {

@@ -1,5 +1,4 @@
 import { parsePromptRef, PromptError } from '../../prompts/index.ts';
-import { ConfigError } from '../config/load.ts';
 import type { SluiceConfig } from '../config/schema.ts';
 
 /** The slice of PromptStore the check needs: where a prompt's labels and `latest` point. */
@@ -7,13 +6,20 @@ export interface PromptHeadsSource {
   heads(name: string): Promise<{ latest: number | null; labels: ReadonlyMap<string, number> }>;
 }
 
+/** What the boot warning and a call to such a variant tell the user to do. */
+export const HOW_TO_CREATE_A_PROMPT = 'create it with `npx sluice prompts push DIR` or POST /api/prompts';
+
 /**
- * Every prompt a route names (variants and shadow) must exist at boot, like its providers
- * (config/load.ts checks those). Throws one ConfigError listing each dangling reference by
- * its key path, e.g. `routes.support-bot.variants.1.prompt: prompt "support" has no label
+ * Each prompt reference of a route (variants and shadow) that does not resolve yet, by its
+ * key path, e.g. `routes.support-bot.variants.1.prompt: prompt "support" has no label
  * "candidate"`. A bare `name` means `name@latest`, as in parsePromptRef.
+ *
+ * Not a boot failure: on a fresh database the registry is empty until someone pushes the
+ * prompts, and that needs the gateway running (the CLI goes through the server). The server
+ * starts, warns with this list, and a call that lands on such a variant answers 404 naming the
+ * prompt and how to create it (pipeline/chat-call.ts) until it exists.
  */
-export async function validateRoutePrompts(config: SluiceConfig, prompts: PromptHeadsSource): Promise<void> {
+export async function routePromptProblems(config: SluiceConfig, prompts: PromptHeadsSource): Promise<string[]> {
   const refs: Array<{ path: string; spec: string }> = [];
   for (const [name, route] of Object.entries(config.routes)) {
     route.variants.forEach((v, i) => {
@@ -44,5 +50,5 @@ export async function validateRoutePrompts(config: SluiceConfig, prompts: Prompt
       problems.push(`${path}: prompt "${name}" has no label "${ref.label}"`);
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+  return problems;
 }

@@ -1,15 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Database } from '../db/client.ts';
-import {
-  meanInterval,
-  quantileRanks,
-  twoProportionZ,
-  welch,
-  wilson,
-  type Interval,
-  type Sample,
-  type TestResult,
-} from './stats-math.ts';
+import { clopperPearson, SCORE_INTERVAL_METHOD, scoreMeanInterval } from './stats-bounded.ts';
+import { meanInterval, quantileRanks, twoProportionZ, welch, type Interval, type Sample, type TestResult } from './stats-math.ts';
 
 /**
  * Per-variant stats of a route over a time window (GET /api/routes/{name}/stats), from the
@@ -18,13 +10,14 @@ import {
  * Definitions (also returned in `method`):
  * - error rate: calls with status upstream_error or gateway_error over calls the variant is
  *   answerable for (ok + upstream_error + gateway_error). client_error (bad input) and
- *   client_aborted are left out of both. Wilson score interval; vs control: pooled
- *   two-proportion z-test.
+ *   client_aborted are left out of both. Clopper–Pearson interval (stats-bounded.ts: it never
+ *   covers less than nominal, Wilson does near 0); vs control: pooled two-proportion z-test.
  * - latency (ms) and cost (micro-USD in the log, reported in USD): over ok calls (cost: ok
  *   calls that were priced). Mean with a Student t interval; vs control: Welch's t-test.
  *   p50/p95 from percentile_cont; their interval is the distribution-free order-statistic
  *   interval (stats-math quantileRanks), read with percentile_disc.
- * - scores: mean per scorer with a t interval; vs control: Welch's t-test.
+ * - scores: mean per scorer with an interval that stays inside [0, 1] for [0, 1] scores
+ *   (stats-bounded.ts scoreMeanInterval); vs control: Welch's t-test.
  * Counts, means, standard deviations and percentiles are computed in SQL; the intervals and
  * tests in TS. p-values are per comparison, not corrected for multiplicity.
  */
@@ -106,13 +99,16 @@ interface ScoreRow {
   n: number;
   mean: number | null;
   sd: number | null;
+  min: number;
+  max: number;
+  binary: boolean;
 }
 
 const METHOD: Record<string, string> = {
-  error_rate: 'errors (upstream_error, gateway_error) / (ok + upstream_error + gateway_error); Wilson score interval; vs control: pooled two-proportion z-test, two-sided',
+  error_rate: 'errors (upstream_error, gateway_error) / (ok + upstream_error + gateway_error); Clopper–Pearson (exact) interval; vs control: pooled two-proportion z-test, two-sided',
   latency_ms: 'ok calls; mean with Student t interval; p50/p95 by percentile_cont with a distribution-free order-statistic interval; vs control: Welch t-test on the means, two-sided',
   cost_usd: 'ok, priced calls; mean with Student t interval; vs control: Welch t-test, two-sided',
-  scores: 'mean of each scorer over scored calls; Student t interval; vs control: Welch t-test, two-sided',
+  scores: `mean of each scorer over scored calls; interval: ${SCORE_INTERVAL_METHOD}; vs control: Welch t-test, two-sided`,
 };
 
 
@@ -179,7 +175,7 @@ export async function routeStats(database: Database, q: StatsQuery): Promise<Rou
     const [p50ci, p95ci] = latN > 0 ? [await quantileCi(variant, latN, 0.5), await quantileCi(variant, latN, 0.95)] : [null, null];
     const scores: VariantStats['scores'] = {};
     for (const s of scoreRows.filter((r) => r.variant === variant)) {
-      scores[s.scorer] = { n: s.n, mean: meanEstimate(s.mean, s.sd, s.n, confidence) };
+      scores[s.scorer] = { n: s.n, mean: scoreEstimate(s, confidence) };
     }
     const costUsd = (v: number | null) => (v === null ? null : v / 1e6);
     variants.push({
@@ -188,7 +184,7 @@ export async function routeStats(database: Database, q: StatsQuery): Promise<Rou
       calls: a?.calls ?? 0,
       error_rate: {
         value: a && a.answerable > 0 ? a.errors / a.answerable : null,
-        ci: wilson(a?.errors ?? 0, a?.answerable ?? 0, confidence),
+        ci: clopperPearson(a?.errors ?? 0, a?.answerable ?? 0, confidence),
         errors: a?.errors ?? 0,
         n: a?.answerable ?? 0,
       },
@@ -247,6 +243,12 @@ function meanEstimate(mean: number | null, sd: number | null, n: number, confide
   return { value: mean, ci: sd === null ? null : meanInterval(mean, sd, n, confidence) };
 }
 
+function scoreEstimate(s: ScoreRow, confidence: number): Estimate {
+  if (s.mean === null || s.n === 0) return { value: null, ci: null };
+  const { ci } = scoreMeanInterval({ n: s.n, mean: s.mean, sd: s.sd ?? 0, min: s.min, max: s.max, binary: s.binary }, confidence);
+  return { value: s.mean, ci };
+}
+
 function scaleEstimate(e: Estimate, f: (v: number | null) => number | null): Estimate {
   return { value: f(e.value), ci: e.ci && [f(e.ci[0])!, f(e.ci[1])!] };
 }
@@ -259,12 +261,23 @@ async function scoresByVariant(database: Database, window: SQL, src: ScoreSource
   const rows = rowsOf<Record<string, unknown>>(
     await database.db.execute(sql`
       select c.variant, s.${s(src.name)}::text as scorer, count(*)::int as n,
-        avg(s.${s(src.value)}::float8)::float8 as mean, stddev_samp(s.${s(src.value)}::float8)::float8 as sd
+        avg(s.${s(src.value)}::float8)::float8 as mean, stddev_samp(s.${s(src.value)}::float8)::float8 as sd,
+        min(s.${s(src.value)}::float8)::float8 as min, max(s.${s(src.value)}::float8)::float8 as max,
+        bool_and(s.${s(src.value)}::float8 in (0, 1)) as binary
       from (select id, variant from calls where ${window}) c
       join ${s(src.table)} s on s.${s(src.callId)} = c.id
       where s.${s(src.value)} is not null
       group by 1, 2
       order by 1, 2`),
   );
-  return rows.map((r) => ({ variant: String(r.variant), scorer: String(r.scorer), n: Number(r.n), mean: num(r.mean), sd: num(r.sd) }));
+  return rows.map((r) => ({
+    variant: String(r.variant),
+    scorer: String(r.scorer),
+    n: Number(r.n),
+    mean: num(r.mean),
+    sd: num(r.sd),
+    min: Number(r.min),
+    max: Number(r.max),
+    binary: r.binary === true || r.binary === 't',
+  }));
 }
