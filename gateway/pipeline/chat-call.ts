@@ -1,11 +1,12 @@
 import type { CallTracker } from '../calls/tracker.ts';
 import { estimatePromptTokens, estimateTextTokens } from '../cost/estimate-tokens.ts';
-import { toGatewayError, type GatewayError } from '../errors/gateway-error.ts';
+import { GatewayError, toGatewayError } from '../errors/gateway-error.ts';
 import type { CallContext, ChatRequest, ChatStream, JsonResult } from '../providers/types.ts';
 import type { NormalizedUsage } from '../providers/usage.ts';
 import type { Target } from '../routing/resolve-model.ts';
 import { targetKey, type RouteDecision } from '../routing/router.ts';
-import { declaredVariables } from '../../prompts/index.ts';
+import { declaredVariables, PromptError } from '../../prompts/index.ts';
+import { HOW_TO_CREATE_A_PROMPT } from '../routing/prompt-check.ts';
 import type { RagPipeline, RagRun } from '../rag/index.ts';
 import { withContextVariable } from '../rag/inject.ts';
 import { setNativeBody } from '../providers/native-body.ts';
@@ -13,6 +14,7 @@ import { renderPrompt, resolvePrompt } from './apply-prompt.ts';
 import type { CallInput } from './call-input.ts';
 import { chatRequestSchema } from './chat-schema.ts';
 import { retryOptions, type PipelineDeps } from './deps.ts';
+import { addUsage, fanOutChat, fanOutStream, needsFanOut, UsageLedger } from './fan-out.ts';
 import { isRetryable, withRetry } from './retry.ts';
 import { validate } from './validate.ts';
 
@@ -46,7 +48,10 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
     const own = start.prompt as { id?: unknown } | undefined;
     if (promptSpec === undefined && typeof own?.id !== 'string' && route.prompt) promptSpec = route.prompt;
   }
-  const resolved = await resolvePrompt(start, promptSpec, deps.prompts);
+  const fromRoute = route !== null && promptSpec === route.prompt;
+  const resolved = await resolvePrompt(start, promptSpec, deps.prompts).catch((err: unknown) => {
+    throw fromRoute ? routePromptMissing(err, route, promptSpec!) : err;
+  });
   // Retrieval runs between resolving and rendering, so a prompt's {{context}} gets the documents.
   const rag = route ? deps.rag?.pipelineFor(route.route) : undefined;
   let ragRun: RagRun | undefined;
@@ -75,6 +80,10 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
     headers['x-sluice-prompt-version'] = `${applied.name}@${applied.version}`;
   }
   const req = validate(chatRequestSchema, body) as unknown as ChatRequest;
+  if (typeof req.n === 'number' && req.n > deps.maxN) {
+    // Checked after rendering: a variant's params or a prompt version may set n too.
+    throw new GatewayError('invalid_request', `n: at most ${deps.maxN} choices per request (server.max_n), got ${req.n}`, { param: 'n' });
+  }
   call.record.stream = req.stream === true;
   if (typeof req.user === 'string') call.record.user = req.user;
   if (req.metadata) call.record.metadata = req.metadata as Record<string, string>;
@@ -83,6 +92,19 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
   const targets = route ? route.targets : [deps.resolveModel(req.model)];
   call.setTarget(targets[0]!.provider, targets[0]!.model);
   return { req, targets, headers, route, rag: rag && ragRun ? { pipeline: rag, run: ragRun } : null };
+}
+
+/**
+ * A route's own prompt that does not resolve (not pushed yet on a fresh database): a 404 that
+ * names the route, the variant and how to create it, not the client's fault but theirs to see.
+ */
+function routePromptMissing(err: unknown, route: RouteDecision, spec: string): unknown {
+  if (!(err instanceof PromptError) || err.code !== 'not_found') return err;
+  return new GatewayError(
+    'not_found',
+    `Route '${route.route}' variant '${route.variant}' uses prompt '${spec}', which does not exist yet (${err.message}); ${HOW_TO_CREATE_A_PROMPT}`,
+    { param: 'model' },
+  );
 }
 
 /** Sticky variant assignment for a route (synchronous, from memory). */
@@ -103,10 +125,13 @@ function routeCall(body: Record<string, unknown>, input: CallInput, call: CallTr
 
 /**
  * Back half: the provider call, retried per target and then handed to the next fallback
- * target while the failure is one another target might not have.
+ * target while the failure is one another target might not have. `n` for a provider without
+ * a native `n` is fanned out (fan-out.ts); answers a failed fan-out already paid for stay on
+ * the call's usage, also when the call fails as a whole.
  */
 export async function executeChat(plan: ChatPlan, call: CallTracker, signal: AbortSignal, deps: PipelineDeps): Promise<ChatOutcome> {
   const ctx: CallContext = { signal, attempts: call.attempts };
+  const paid = new UsageLedger();
   let lastError: GatewayError | undefined;
   const router = plan.route ? deps.router : null;
   for (const [index, target] of plan.targets.entries()) {
@@ -115,25 +140,48 @@ export async function executeChat(plan: ChatPlan, call: CallTracker, signal: Abo
     // was open and it is not in the list at all.
     call.record.fallbackUsed = plan.route ? targetKey(target) !== plan.route.chosen.key : index > 0;
     const retry = retryOptions(target, call, signal, deps);
+    const fanOut = needsFanOut(plan.req, target.provider);
+    // Answers paid on earlier targets (a fan-out that failed part-way), added to this one's.
+    const earlier = paid.total();
     router?.begin(target);
     try {
-      const outcome: ChatOutcome =
-        plan.req.stream === true
-          ? { kind: 'stream', stream: await withRetry(() => target.provider.chatStream(plan.req, target.model, ctx), retry) }
-          : { kind: 'json', result: await withRetry(() => target.provider.chat(plan.req, target.model, ctx), retry) };
+      let outcome: ChatOutcome;
+      if (plan.req.stream === true) {
+        const stream = fanOut
+          ? await fanOutStream(target.provider, plan.req, target.model, retry)
+          : await withRetry(() => target.provider.chatStream(plan.req, target.model, ctx), retry);
+        outcome = { kind: 'stream', stream: earlier ? withEarlierUsage(stream, earlier) : stream };
+      } else {
+        const result = fanOut
+          ? await fanOutChat(target.provider, plan.req, target.model, retry, paid)
+          : await withRetry(() => target.provider.chat(plan.req, target.model, ctx), retry);
+        outcome = { kind: 'json', result: earlier ? { ...result, usage: addUsage(earlier, result.usage) } : result };
+      }
       router?.recordOutcome(target, true);
       return outcome;
     } catch (thrown) {
       lastError = toGatewayError(thrown);
       const targetFailed = isRetryable(lastError);
       router?.recordOutcome(target, !targetFailed);
-      if (!targetFailed || signal.aborted) throw lastError;
+      if (!targetFailed || signal.aborted) break;
     } finally {
       // In-flight counts cover a try until its answer (or stream) has started.
       router?.end(target);
     }
   }
+  // A failed call is still priced on every answer the upstream sent (and billed) for it.
+  const usage = paid.total();
+  if (usage) call.price(usage, false, 'chat');
   throw lastError ?? new Error('no target to call');
+}
+
+/** The stream's own usage plus what earlier targets already cost this call. */
+function withEarlierUsage(stream: ChatStream, earlier: NormalizedUsage): ChatStream {
+  return {
+    [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator](),
+    usage: () => addUsage(earlier, stream.usage()),
+    cancel: () => stream.cancel(),
+  };
 }
 
 /** Usage as reported, or a tiktoken estimate when the upstream reported none; priced on the record. */

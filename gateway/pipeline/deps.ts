@@ -17,6 +17,8 @@ export interface PipelineDeps extends ChatCacheDeps {
   /** For calls the pipeline starts itself (shadow traffic). */
   tracker: TrackerDeps;
   prompts: PromptResolver;
+  /** `server.max_n`: most choices one chat request may ask for. */
+  maxN: number;
   /** Monotonic milliseconds. */
   now(): number;
   random(): number;

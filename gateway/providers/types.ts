@@ -58,6 +58,12 @@ export interface Provider {
   readonly name: string;
   readonly type: ProviderType;
   readonly config: ProviderConfig;
+  /**
+   * Whether the upstream answers `n` > 1 choices in one request. When false, the pipeline
+   * fans out n single-choice calls (gateway/pipeline/fan-out.ts) and `chat`/`chatStream` only
+   * ever see requests for one choice. Absent means true: the request is sent as it is.
+   */
+  readonly nativeN?: boolean;
   /** Performs one try (the pipeline retries). `model` is the upstream model id. */
   chat(req: ChatRequest, model: string, ctx: CallContext): Promise<JsonResult>;
   /** Starts a stream; resolves once the upstream accepted it (status 200). */

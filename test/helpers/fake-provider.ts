@@ -82,11 +82,21 @@
  *   - tool_use when tools non-empty, tool_choice.type !== 'none', last message is a user message
  *     without tool_result blocks: tool_choice {type:'tool', name} -> that one; else first two
  *     tools unless tool_choice.disable_parallel_tool_use; else the first. Blocks
- *     `{type:'tool_use', id:'toolu_<n>', name, input:{query}, caller:{type:'direct'}}` (same
- *     counter as call_<n>), stop_reason `tool_use`.
+ *     `{type:'tool_use', id:'toolu_<n>', name, input, caller:{type:'direct'}}` (same counter as
+ *     call_<n>), stop_reason `tool_use`. `input` is a JSON value that fits the tool's
+ *     input_schema (fake-provider/json-sample.ts): strings are the last user text, numbers its
+ *     word count, booleans true, arrays one item (or minItems), enum/const/first anyOf branch,
+ *     $ref into $defs/definitions; every declared property is present, and an object that
+ *     declares none is `{answer: <reply text>}` — so `{query: {type:'string'}}` gives
+ *     `{query: <last user text>}`.
  *   - Otherwise one text block `{type:'text', text, citations:null}`; stop_sequences cut ->
  *     stop_reason `stop_sequence` + stop_sequence; max_tokens word limit -> `max_tokens`;
- *     else `end_turn`. `system` (string | text blocks) accepted.
+ *     else `end_turn`. `system` (string | text blocks) accepted, never obeyed (a system prompt
+ *     asking for JSON still gets plain text).
+ *   - JSON modes (option `anthropicJson`, or setAnthropicJson): 'structured_outputs' (default)
+ *     honours `output_config.format` {type:'json_schema', schema}: the text is
+ *     JSON.stringify(<value that fits the schema, as for tool input>), then stop/limit apply;
+ *     'forced_tool' ignores output_config (plain text), so only a tool call yields JSON.
  *   - usage: input_tokens = (system words + 1 if a system prompt is given) + sum over messages of
  *     (words of text blocks and tool_result texts + 1); output_tokens = words of the text
  *     (tool_use: words of JSON.stringify(input)); cache_creation_input_tokens = cacheWrite ?? 0,
@@ -108,10 +118,14 @@
  *
  * Faults (enqueue): FIFO, one-shot; each request consumes the first queued fault whose `path`
  * is absent or equals the request pathname (query excluded). A fault object may combine
- * fields; they apply in this order: delayMs (wait, then continue), reset (destroy socket),
+ * fields; they apply in this order: delayMs (wait, then continue), afterAnswers N (hold the
+ * request until N responses have been sent in full since start or reset(); `answered()` tells
+ * how many), reset (destroy socket),
  * hang (never answer), status (answer immediately with `body` — a string is sent verbatim,
  * anything else as JSON — or the path's provider error
- * shape, message "Injected fault: HTTP <status>", plus `headers`), then the normal answer
+ * shape, message "Injected fault: HTTP <status>" — with `echoHeaders`, followed by
+ * "; request headers: <the request's headers as JSON>", as some upstreams quote what they got —
+ * plus `headers`), then the normal answer
  * shaped by: malformed (JSON answers -> 200 with a truncated JSON body; streams -> a broken
  * `data:` line right after the first event, then the rest), dripMs (pause between SSE events),
  * cutAfterChunks N (send N events — the ping and the malformed line count — then destroy the
@@ -129,4 +143,4 @@ export { startFakeProvider } from './fake-provider/index.ts';
 export { maskKey, embeddingVector, float32Base64 } from './fake-provider/openai.ts';
 export { countWords, wordPieces } from './fake-provider/text.ts';
 export { DEFAULT_MODELS } from './fake-provider/types.ts';
-export type { Fault, FakeProvider, FakeProviderOptions, QueuedFault, RecordedRequest, UsageOverride } from './fake-provider/types.ts';
+export type { AnthropicJson, Fault, FakeProvider, FakeProviderOptions, QueuedFault, RecordedRequest, UsageOverride } from './fake-provider/types.ts';

@@ -459,27 +459,43 @@ describe.each(testDatabases())('routes through the gateway ($kind)', (target) =>
     ).rejects.toThrow(/routes\.r\.fallbacks\.0: unknown provider "nowhere"/);
   });
 
-  it('a route naming a prompt, label or version that does not exist fails the boot, naming the key', async () => {
+  it('a route naming a prompt that does not exist yet boots with a warning, answers 404 saying how to create it, then serves once it exists', async () => {
     const providers = { pa: { type: 'openai-compatible', base_url: pa.openaiBaseUrl } };
-    await expect(
-      startTestGateway({ config: { providers, routes: { r: { variants: [{ name: 'v', target: 'pa/gpt-4o-mini', prompt: 'missing@production' }] } } }, database }),
-    ).rejects.toThrow(/routes\.r\.variants\.0\.prompt: prompt "missing" does not exist/);
-    await expect(
-      startTestGateway({
-        config: {
-          providers,
-          routes: {
-            r: {
-              variants: [
-                { name: 'v', target: 'pa/gpt-4o-mini', prompt: 'greeter@production' },
-                { name: 'w', target: 'pa/gpt-4o-mini', prompt: 'greeter@staging' },
-              ],
-              shadow: { target: 'pa/gpt-4o', prompt: 'greeter@9' },
-            },
+    const warnings: string[] = [];
+    const logger = { info() {}, error() {}, warn: (msg: string) => void warnings.push(msg) };
+    const gw = await startTestGateway({
+      config: {
+        providers,
+        routes: {
+          later: {
+            variants: [{ name: 'v', target: 'pa/gpt-4o-mini', prompt: 'later-prompt@production' }],
+            shadow: { target: 'pa/gpt-4o', prompt: 'greeter@9' },
           },
         },
-        database,
-      }),
-    ).rejects.toThrow(/routes\.r\.variants\.1\.prompt: prompt "greeter" has no label "staging".*routes\.r\.shadow\.prompt: prompt "greeter" has no version 9/);
+      },
+      database,
+      logger,
+    });
+    try {
+      expect(warnings).toEqual([
+        expect.stringMatching(/^routes\.later\.variants\.0\.prompt: prompt "later-prompt" does not exist: .*404.*sluice prompts push/),
+        expect.stringMatching(/^routes\.later\.shadow\.prompt: prompt "greeter" has no version 9/),
+      ]);
+      const client = new OpenAI({ baseURL: gw.baseURL, apiKey: ADMIN_KEY, maxRetries: 0 });
+      const ask = () => client.chat.completions.create({ model: 'later', messages: [{ role: 'user', content: 'hi' }] });
+      const err = await ask().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OpenAI.NotFoundError);
+      expect((err as Error).message).toMatch(/Route 'later' variant 'v' uses prompt 'later-prompt@production', which does not exist yet.*npx sluice prompts push/);
+
+      const api = (path: string, method: string, body: unknown) =>
+        fetch(`${gw.url}/api/prompts${path}`, { method, headers: admin, body: JSON.stringify(body) });
+      expect((await api('', 'POST', { name: 'later-prompt' })).status).toBe(201);
+      expect((await api('/later-prompt/versions', 'POST', { messages: [{ role: 'system', content: 'Be brief.' }] })).status).toBe(201);
+      expect((await api('/later-prompt/labels/production', 'PUT', { version: 1 })).status).toBe(200);
+      const ok = await ask();
+      expect(ok.choices[0]!.message.content).toBe('Echo: hi');
+    } finally {
+      await gw.close();
+    }
   });
 });

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { StopReason } from '@anthropic-ai/sdk/resources/messages';
+import type { ContentBlock, StopReason } from '@anthropic-ai/sdk/resources/messages';
 import { expectValidAgainstSpec } from '../../../test/helpers/openapi.ts';
 import { anthropicMessage, anthropicUsage, weatherMessage } from '../../../test/fixtures/anthropic/weather-turn.ts';
 import { fromAnthropicResponse } from './from-anthropic-response.ts';
+import { JSON_TOOL } from './response-format.ts';
 
 const opts = { id: 'chatcmpl-7Qy1', created: 1_767_225_600, model: 'anthropic/claude-sonnet-4-5' };
 
@@ -118,5 +119,45 @@ describe('fromAnthropicResponse', () => {
     const completion = fromAnthropicResponse(anthropicMessage({ content: [], stop_reason: 'max_tokens' }), opts);
     expect(completion.choices[0]?.message.content).toBe('');
     expectValidAgainstSpec('CreateChatCompletionResponse', completion);
+  });
+
+  describe('an answer through the reserved JSON tool', () => {
+    const json = { tool: JSON_TOOL, unwrap: false };
+    const toolUse = (name: string, input: unknown, id = 'toolu_1') =>
+      ({ type: 'tool_use', id, name, input, caller: { type: 'direct' } }) as ContentBlock;
+
+    it('is the message content, finish_reason stop, no tool_calls', () => {
+      const msg = anthropicMessage({ content: [toolUse(JSON_TOOL, { name: 'Ann', tags: ['a'] })], stop_reason: 'tool_use' });
+      const completion = fromAnthropicResponse(msg, { ...opts, json });
+      const choice = completion.choices[0]!;
+      expect(choice.finish_reason).toBe('stop');
+      expect(choice.message.tool_calls).toBeUndefined();
+      expect(JSON.parse(choice.message.content!)).toEqual({ name: 'Ann', tags: ['a'] });
+      expectValidAgainstSpec('CreateChatCompletionResponse', completion);
+    });
+
+    it('drops text around it (the content must stay JSON) and unwraps a wrapped schema', () => {
+      const msg = anthropicMessage({
+        content: [{ type: 'text', text: 'Here you go:', citations: null }, toolUse(JSON_TOOL, { value: [1, 2] })],
+        stop_reason: 'tool_use',
+      });
+      const completion = fromAnthropicResponse(msg, { ...opts, json: { tool: JSON_TOOL, unwrap: true } });
+      expect(completion.choices[0]!.message.content).toBe('[1,2]');
+    });
+
+    it("keeps the client's own tool calls beside it, finishing with tool_calls", () => {
+      const msg = anthropicMessage({ content: [toolUse('get_weather', { city: 'Oslo' }, 'toolu_2'), toolUse(JSON_TOOL, {})], stop_reason: 'tool_use' });
+      const choice = fromAnthropicResponse(msg, { ...opts, json }).choices[0]!;
+      expect(choice.finish_reason).toBe('tool_calls');
+      expect(choice.message.content).toBe('{}');
+      expect(choice.message.tool_calls?.map((c) => (c.type === 'function' ? c.function.name : ''))).toEqual(['get_weather']);
+    });
+
+    it('without the option, the same block is an ordinary tool call', () => {
+      const msg = anthropicMessage({ content: [toolUse(JSON_TOOL, { a: 1 })], stop_reason: 'tool_use' });
+      const choice = fromAnthropicResponse(msg, opts).choices[0]!;
+      expect(choice.finish_reason).toBe('tool_calls');
+      expect(choice.message.content).toBeNull();
+    });
   });
 });

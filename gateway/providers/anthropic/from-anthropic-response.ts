@@ -5,6 +5,7 @@ import type {
 } from 'openai/resources/chat/completions';
 import type { Message, StopReason } from '@anthropic-ai/sdk/resources/messages';
 import { openaiUsageFromNormalized, usageFromAnthropic } from '../usage.ts';
+import type { JsonToolAnswer } from './response-format.ts';
 
 /**
  * Anthropic Message → OpenAI chat.completion, valid against the official OpenAI OpenAPI
@@ -17,6 +18,8 @@ export interface FromAnthropicOptions {
   created: number;
   /** The model name to report (usually what the client asked for). */
   model: string;
+  /** The request asked for JSON through the reserved tool (response-format.ts). */
+  json?: JsonToolAnswer | undefined;
 }
 
 export type FinishReason = ChatCompletion.Choice['finish_reason'];
@@ -43,12 +46,15 @@ export function finishReasonFromAnthropic(reason: StopReason | string | null | u
 export function fromAnthropicResponse(msg: Message, opts: FromAnthropicOptions): ChatCompletion {
   let text = '';
   let sawText = false;
+  let json: string | undefined;
   const toolCalls: ChatCompletionMessageFunctionToolCall[] = [];
   for (const block of msg.content) {
     // Thinking, redacted thinking and server-tool blocks have no place in an OpenAI message.
     if (block.type === 'text') {
       text += block.text;
       sawText = true;
+    } else if (block.type === 'tool_use' && block.name === opts.json?.tool) {
+      json ??= jsonContent(block.input, opts.json.unwrap);
     } else if (block.type === 'tool_use') {
       toolCalls.push({
         id: block.id,
@@ -58,20 +64,29 @@ export function fromAnthropicResponse(msg: Message, opts: FromAnthropicOptions):
     }
   }
 
+  // An answer through the reserved tool is the content, alone: any text would break the JSON.
+  const content = json ?? (!sawText && toolCalls.length > 0 ? null : text);
   const message: ChatCompletionMessage = {
     role: 'assistant',
     // OpenAI sends null content for a pure tool-call turn, and a string otherwise.
-    content: !sawText && toolCalls.length > 0 ? null : text,
+    content,
     refusal: null,
   };
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
+  const answered = json !== undefined && toolCalls.length === 0 && msg.stop_reason === 'tool_use';
 
   return {
     id: opts.id ?? msg.id,
     object: 'chat.completion',
     created: opts.created,
     model: opts.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReasonFromAnthropic(msg.stop_reason) }],
+    choices: [{ index: 0, message, logprobs: null, finish_reason: answered ? 'stop' : finishReasonFromAnthropic(msg.stop_reason) }],
     usage: openaiUsageFromNormalized(usageFromAnthropic(msg.usage)),
   };
+}
+
+/** The reserved tool's input as message content (`input.value` when the schema was wrapped). */
+export function jsonContent(input: unknown, unwrap: boolean): string {
+  const value = unwrap && typeof input === 'object' && input !== null ? (input as Record<string, unknown>)['value'] : input;
+  return JSON.stringify(value ?? (unwrap ? null : {}));
 }

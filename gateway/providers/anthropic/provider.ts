@@ -1,4 +1,4 @@
-import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
 import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../../errors/gateway-error.ts';
@@ -6,8 +6,9 @@ import { upstreamEvents } from '../../streaming/upstream-events.ts';
 import { clientFor, parseUpstreamJson, postJson, startStream } from '../provider-http.ts';
 import { nativeBody } from '../native-body.ts';
 import type { CallContext, ChatRequest, ChatStream, JsonResult, Provider, ProviderFactory, StreamChunk } from '../types.ts';
-import { openaiUsageFromNormalized, usageFromAnthropic, type NormalizedUsage } from '../usage.ts';
+import { usageFromAnthropic } from '../usage.ts';
 import { fromAnthropicResponse } from './from-anthropic-response.ts';
+import { planJsonOutput, type JsonToolAnswer } from './response-format.ts';
 import { createAnthropicStreamTranslator } from './stream-translator.ts';
 import { toAnthropicRequest } from './to-anthropic-request.ts';
 
@@ -19,7 +20,12 @@ function completionId(): string {
   return `chatcmpl-${randomUUID().replaceAll('-', '')}`;
 }
 
-/** Anthropic Messages API behind the OpenAI chat-completions face (translated both ways). */
+/**
+ * Anthropic Messages API behind the OpenAI chat-completions face (translated both ways).
+ * Anthropic has no `n`: the provider says so (`nativeN: false`) and the pipeline fans a request
+ * for n choices out into n calls (gateway/pipeline/fan-out.ts), so `chat` and `chatStream`
+ * only ever answer one choice.
+ */
 export const createAnthropicProvider: ProviderFactory = (name, config, deps) => {
   const baseUrl = config.base_url ?? ANTHROPIC_BASE_URL;
   const client = clientFor(name, config, baseUrl, {
@@ -27,14 +33,22 @@ export const createAnthropicProvider: ProviderFactory = (name, config, deps) => 
     ...(config.api_key ? { 'x-api-key': config.api_key } : {}),
   });
   const defaultMaxTokens = config.default_max_tokens ?? DEFAULT_MAX_TOKENS;
+  const structuredOutputs = config.structured_outputs === true;
   const created = (): number => Math.floor(deps.now() / 1000);
 
   /** The Messages body: the client's own when it passes through, else translated. */
   function messagesBody(req: ChatRequest, model: string): Record<string, unknown> {
     const own = nativeBody(req, 'anthropic');
-    if (!own) return toAnthropicRequest(req, { model, defaultMaxTokens }) as unknown as Record<string, unknown>;
+    if (!own) return toAnthropicRequest(req, { model, defaultMaxTokens, structuredOutputs }) as unknown as Record<string, unknown>;
     const { prompt: _prompt, stream: _stream, ...rest } = own;
     return { ...rest, model };
+  }
+
+  /** How the answer is read back when JSON was asked for through the reserved tool. */
+  function jsonAnswer(req: ChatRequest): JsonToolAnswer | undefined {
+    if (nativeBody(req, 'anthropic')) return undefined; // passed through: the client's own format
+    const plan = planJsonOutput(req, { structuredOutputs });
+    return plan?.kind === 'tool' ? plan.answer : undefined;
   }
 
   async function once(req: ChatRequest, model: string, ctx: CallContext): Promise<{ message: Message; text: string }> {
@@ -49,34 +63,20 @@ export const createAnthropicProvider: ProviderFactory = (name, config, deps) => 
     name,
     type: config.type,
     config,
+    nativeN: false,
     async chat(req, model, ctx) {
-      // Anthropic has no `n`: ask n times in parallel and merge the answers as choices.
-      const n = typeof req.n === 'number' && req.n > 1 ? req.n : 1;
-      const answers = await Promise.all(Array.from({ length: n }, () => once(req, model, ctx)));
-      const messages = answers.map((a) => a.message);
-      const opts = { id: completionId(), created: created(), model };
-      const completions = messages.map((m) => fromAnthropicResponse(m, opts));
-      const body: ChatCompletion = completions[0]!;
-      const usage = messages.map((m) => usageFromAnthropic(m.usage)).reduce(addUsage);
-      if (n > 1) {
-        body.choices = completions.map((c, index) => ({ ...c.choices[0]!, index }));
-        body.usage = openaiUsageFromNormalized(usage);
-      }
-      const result: JsonResult = { text: JSON.stringify(body), body: body as unknown as Record<string, unknown>, usage };
-      if (nativeBody(req, 'anthropic') && answers.length === 1) result.native = answers[0]!.text;
+      const { message, text } = await once(req, model, ctx);
+      const body = fromAnthropicResponse(message, { id: completionId(), created: created(), model, json: jsonAnswer(req) });
+      const result: JsonResult = { text: JSON.stringify(body), body: body as unknown as Record<string, unknown>, usage: usageFromAnthropic(message.usage) };
+      if (nativeBody(req, 'anthropic')) result.native = text;
       return result;
     },
     async chatStream(req, model, ctx) {
-      if (typeof req.n === 'number' && req.n > 1) {
-        throw new GatewayError('invalid_request', `n > 1 cannot be streamed from provider ${name} (anthropic); use stream: false`, {
-          param: 'n',
-        });
-      }
       const passThrough = nativeBody(req, 'anthropic') !== undefined;
       const body = { ...messagesBody(req, model), stream: true };
       const res = await startStream(client, '/v1/messages', body, ctx.signal);
       const id = completionId();
-      const translator = createAnthropicStreamTranslator({ id, created: created(), model });
+      const translator = createAnthropicStreamTranslator({ id, created: created(), model, json: jsonAnswer(req) });
       async function* chunks(): AsyncGenerator<StreamChunk> {
         for await (const event of upstreamEvents(client, res, ctx.signal)) {
           // After message_stop, read on to the end of the body so the connection stays alive.
@@ -125,13 +125,3 @@ export const createAnthropicProvider: ProviderFactory = (name, config, deps) => 
   };
   return provider;
 };
-
-function addUsage(a: NormalizedUsage, b: NormalizedUsage): NormalizedUsage {
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
-    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
-    reasoningTokens: a.reasoningTokens + b.reasoningTokens,
-  };
-}

@@ -5,6 +5,7 @@ import { weatherMessage, weatherStreamText } from '../../../test/fixtures/anthro
 import { GatewayError } from '../../errors/gateway-error.ts';
 import { SseParser } from '../../streaming/sse-parser.ts';
 import { fromAnthropicResponse } from './from-anthropic-response.ts';
+import { JSON_TOOL } from './response-format.ts';
 import { createAnthropicStreamTranslator, usageChunk } from './stream-translator.ts';
 import type { AnthropicSseEvent } from './stream-translator.ts';
 
@@ -158,6 +159,83 @@ describe('createAnthropicStreamTranslator', () => {
     expect(() => t.push(ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'hi' } }))).toThrow(
       expect.objectContaining({ code: 'upstream_bad_response' }),
     );
+  });
+});
+
+describe('createAnthropicStreamTranslator: JSON through the reserved tool', () => {
+  const jsonOpts = { ...opts, json: { tool: JSON_TOOL, unwrap: false } };
+  const start = (index: number, name: string) =>
+    ev('content_block_start', { index, content_block: { type: 'tool_use', id: `toolu_${index}`, name, input: {} } });
+  const part = (index: number, partial_json: string) => ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json } });
+
+  function run(events: AnthropicSseEvent[], o: Parameters<typeof createAnthropicStreamTranslator>[0] = jsonOpts): ChatCompletionChunk[] {
+    const t = createAnthropicStreamTranslator(o);
+    return events.flatMap((e) => t.push(e));
+  }
+
+  it('streams the input_json_delta fragments as content deltas and finishes with stop', () => {
+    const chunks = run([
+      messageStart,
+      start(0, JSON_TOOL),
+      part(0, '{"name": "An'),
+      part(0, 'n", "age": 3'),
+      part(0, '}'),
+      ev('content_block_stop', { index: 0 }),
+      ev('message_delta', { delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 12 } }),
+      ev('message_stop'),
+    ]);
+    for (const chunk of chunks) expectValidAgainstSpec('CreateChatCompletionStreamResponse', chunk);
+    expect(chunks.map((c) => c.choices[0]!.delta.content ?? null)).toEqual(['', '{"name": "An', 'n", "age": 3', '}', null]);
+    expect(chunks.some((c) => c.choices[0]!.delta.tool_calls)).toBe(false);
+    expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('stop');
+  });
+
+  it('reassembles to the non-stream content', () => {
+    const input = { name: 'Ann', age: 3 };
+    const text = JSON.stringify(input);
+    const chunks = run([messageStart, start(0, JSON_TOOL), part(0, text.slice(0, 5)), part(0, text.slice(5)), ev('content_block_stop', { index: 0 })]);
+    const streamed = chunks.map((c) => c.choices[0]!.delta.content ?? '').join('');
+    const block = { type: 'tool_use' as const, id: 't', name: JSON_TOOL, input, caller: { type: 'direct' as const } };
+    const msg = { ...weatherMessage, content: [block], stop_reason: 'tool_use' as const };
+    expect(JSON.parse(streamed)).toEqual(JSON.parse(fromAnthropicResponse(msg, jsonOpts).choices[0]!.message.content!));
+  });
+
+  it('drops text blocks, gives "{}" for an empty input, and unwraps a wrapped schema at the block end', () => {
+    const empty = run([
+      messageStart,
+      ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+      ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Sure:' } }),
+      ev('content_block_stop', { index: 0 }),
+      start(1, JSON_TOOL),
+      ev('content_block_stop', { index: 1 }),
+    ]);
+    expect(empty.map((c) => c.choices[0]!.delta.content)).toEqual(['', '{}']);
+    const wrapped = run(
+      [messageStart, start(0, JSON_TOOL), part(0, '{"value": [1,'), part(0, ' 2]}'), ev('content_block_stop', { index: 0 })],
+      { ...opts, json: { tool: JSON_TOOL, unwrap: true } },
+    );
+    expect(wrapped.map((c) => c.choices[0]!.delta.content)).toEqual(['', '[1,2]']);
+  });
+
+  it("keeps the client's tool calls, counted from 0, and then finishes with tool_calls", () => {
+    const chunks = run([
+      messageStart,
+      start(0, 'get_weather'),
+      part(0, '{"city":"Oslo"}'),
+      ev('content_block_stop', { index: 0 }),
+      start(1, JSON_TOOL),
+      part(1, '{}'),
+      ev('content_block_stop', { index: 1 }),
+      ev('message_delta', { delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 12 } }),
+    ]);
+    expect(chunks.flatMap((c) => c.choices[0]!.delta.tool_calls ?? []).map((t) => t.index)).toEqual([0, 0]);
+    expect(chunks.map((c) => c.choices[0]!.delta.content).filter((x) => x)).toEqual(['{}']);
+    expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('tool_calls');
+  });
+
+  it('without the option, the reserved name is an ordinary tool call', () => {
+    const chunks = run([messageStart, start(0, JSON_TOOL), part(0, '{}')], opts);
+    expect(chunks[1]!.choices[0]!.delta.tool_calls?.[0]?.function?.name).toBe(JSON_TOOL);
   });
 });
 

@@ -2,8 +2,9 @@ import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { GatewayError } from '../../errors/gateway-error.ts';
 import { openaiUsageFromNormalized, usageFromAnthropic } from '../usage.ts';
 import type { AnthropicUsageLike, NormalizedUsage } from '../usage.ts';
-import { finishReasonFromAnthropic } from './from-anthropic-response.ts';
+import { finishReasonFromAnthropic, jsonContent } from './from-anthropic-response.ts';
 import type { FinishReason } from './from-anthropic-response.ts';
+import type { JsonToolAnswer } from './response-format.ts';
 
 /**
  * Anthropic Messages SSE events → OpenAI chat.completion.chunk objects, one event at a time.
@@ -11,11 +12,17 @@ import type { FinishReason } from './from-anthropic-response.ts';
  * message_start, then per content block start / delta* / stop, then message_delta (stop
  * reason, cumulative usage) and message_stop; `ping` and future event types may appear
  * anywhere and are skipped, `error` may arrive mid-stream instead of the rest.
+ *
+ * JSON through the reserved tool (response-format.ts): that tool_use block's input_json_delta
+ * fragments become content deltas as they come (buffered to the block's end only when the
+ * schema was wrapped, to take `value` out), text blocks are dropped as in the non-stream
+ * translation, and a turn that ended by answering through it finishes with `stop`.
  */
 export interface StreamTranslatorOptions {
   id: string;
   created: number;
   model: string;
+  json?: JsonToolAnswer | undefined;
 }
 
 /** One parsed SSE event; `event` is undefined when the upstream sent no `event:` line. */
@@ -48,6 +55,8 @@ export function createAnthropicStreamTranslator(opts: StreamTranslatorOptions): 
   let finishSent = false;
   let usage: AnthropicUsageLike = {};
   const tools = new Map<number, ToolBlock>();
+  /** The reserved tool's block, when the model answered through it. */
+  let jsonBlock: { index: number; sent: boolean; buffer: string } | undefined;
 
   const chunk = (delta: Delta, finish: FinishReason | null = null): ChatCompletionChunk => ({
     id: opts.id,
@@ -58,6 +67,24 @@ export function createAnthropicStreamTranslator(opts: StreamTranslatorOptions): 
   });
   const toolDelta = (index: number, args: string): ChatCompletionChunk =>
     chunk({ tool_calls: [{ index, function: { arguments: args } }] });
+
+  /** The rest of the reserved tool's answer once its block ends. */
+  function jsonBlockEnd(block: { sent: boolean; buffer: string }): ChatCompletionChunk[] {
+    if (opts.json?.unwrap) {
+      block.sent = true;
+      let content: string;
+      try {
+        content = jsonContent(block.buffer === '' ? {} : JSON.parse(block.buffer), true);
+      } catch {
+        content = block.buffer; // cut short (max_tokens): the partial JSON, as OpenAI would send it
+      }
+      return [chunk({ content })];
+    }
+    if (block.sent) return [];
+    // No streamed input at all: the empty object, as the non-stream translation gives.
+    block.sent = true;
+    return [chunk({ content: '{}' })];
+  }
 
   function handle(type: string, data: Json): ChatCompletionChunk[] {
     if (type === 'error') throw upstreamError(data);
@@ -74,12 +101,16 @@ export function createAnthropicStreamTranslator(opts: StreamTranslatorOptions): 
         const block = record(data['content_block'], 'content_block_start.content_block');
         if (block['type'] === 'text') {
           const text = block['text'];
-          return typeof text === 'string' && text !== '' ? [chunk({ content: text })] : [];
+          return typeof text === 'string' && text !== '' && !opts.json ? [chunk({ content: text })] : [];
         }
         if (block['type'] !== 'tool_use') return []; // thinking, server tools: not for OpenAI clients
         const id = block['id'];
         const name = block['name'];
         if (typeof id !== 'string' || typeof name !== 'string') bad('tool_use block without id or name');
+        if (name === opts.json?.tool && jsonBlock === undefined) {
+          jsonBlock = { index, sent: false, buffer: '' };
+          return [];
+        }
         const tool: ToolBlock = { index: tools.size, sentArguments: false };
         tools.set(index, tool);
         return [chunk({ tool_calls: [{ index: tool.index, id, type: 'function', function: { name, arguments: '' } }] })];
@@ -90,10 +121,17 @@ export function createAnthropicStreamTranslator(opts: StreamTranslatorOptions): 
         if (delta['type'] === 'text_delta') {
           const text = delta['text'];
           if (typeof text !== 'string') bad('text_delta without text');
-          return text === '' ? [] : [chunk({ content: text })];
+          return text === '' || opts.json ? [] : [chunk({ content: text })];
         }
         if (delta['type'] !== 'input_json_delta') return []; // thinking, signature, citations
         const partial = delta['partial_json'];
+        if (jsonBlock?.index === index) {
+          if (typeof partial !== 'string') bad('input_json_delta without partial_json');
+          if (opts.json?.unwrap) jsonBlock.buffer += partial;
+          if (partial === '' || opts.json?.unwrap) return [];
+          jsonBlock.sent = true;
+          return [chunk({ content: partial })];
+        }
         const tool = tools.get(index);
         if (typeof partial !== 'string' || tool === undefined) bad('input_json_delta outside a tool_use block');
         if (partial === '') return [];
@@ -101,7 +139,9 @@ export function createAnthropicStreamTranslator(opts: StreamTranslatorOptions): 
         return [toolDelta(tool.index, partial)];
       }
       case 'content_block_stop': {
-        const tool = tools.get(blockIndex(data));
+        const index = blockIndex(data);
+        if (jsonBlock?.index === index) return jsonBlockEnd(jsonBlock);
+        const tool = tools.get(index);
         // A call with no arguments may stream no JSON at all; OpenAI clients expect "{}".
         if (tool === undefined || tool.sentArguments) return [];
         tool.sentArguments = true;
@@ -113,7 +153,10 @@ export function createAnthropicStreamTranslator(opts: StreamTranslatorOptions): 
         const update = Object.entries(record(data['usage'] ?? {}, 'message_delta.usage')).filter(([, v]) => v !== null);
         usage = { ...usage, ...Object.fromEntries(update) };
         finishSent = true;
-        return [chunk({}, finishReasonFromAnthropic(typeof delta['stop_reason'] === 'string' ? delta['stop_reason'] : null))];
+        const reason = typeof delta['stop_reason'] === 'string' ? delta['stop_reason'] : null;
+        // Answered through the reserved tool and called no other: a plain answer, as OpenAI's.
+        const answered = jsonBlock !== undefined && tools.size === 0 && reason === 'tool_use';
+        return [chunk({}, answered ? 'stop' : finishReasonFromAnthropic(reason))];
       }
       case 'message_stop':
         done = true;

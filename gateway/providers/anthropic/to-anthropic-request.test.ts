@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions';
+import type { Tool } from '@anthropic-ai/sdk/resources/messages';
 import { GatewayError } from '../../errors/gateway-error.ts';
+import { JSON_TOOL } from './response-format.ts';
 import { toAnthropicRequest } from './to-anthropic-request.ts';
 
 const opts = { model: 'claude-sonnet-4-5', defaultMaxTokens: 4096 };
 const PNG_1PX =
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
 
-function translate(req: Omit<ChatCompletionCreateParams, 'model'>, o: Partial<typeof opts> & { omitSamplingParams?: boolean } = {}) {
+function translate(req: Omit<ChatCompletionCreateParams, 'model'>, o: Partial<typeof opts> & { omitSamplingParams?: boolean; structuredOutputs?: boolean } = {}) {
   return toAnthropicRequest({ model: 'anthropic/claude-sonnet-4-5', ...req } as ChatCompletionCreateParams, { ...opts, ...o });
 }
 
@@ -226,40 +228,95 @@ describe('toAnthropicRequest: prompt cache breakpoints', () => {
 });
 
 describe('toAnthropicRequest: response_format', () => {
-  it('json_object appends a JSON-only instruction to the system prompt', () => {
-    const body = translate({
-      messages: [
-        { role: 'system', content: 'You extract contacts.' },
-        { role: 'user', content: 'Ann, ann@example.com' },
-      ],
-      response_format: { type: 'json_object' },
-    });
-    expect(body.system).toBe(
-      'You extract contacts.\n\nRespond with a single valid JSON object and nothing else: ' +
-        'no text before or after it and no Markdown code fences.',
-    );
+  const toolNames = (body: { tools?: unknown[] }): string[] => (body.tools ?? []).map((t) => (t as Tool).name);
+  const schema = {
+    type: 'object',
+    properties: { name: { type: 'string' }, email: { type: 'string' } },
+    required: ['name', 'email'],
+    additionalProperties: false,
+  };
+  const contact = { type: 'json_schema' as const, json_schema: { name: 'contact', description: 'One contact', schema, strict: true } };
+  const messages = [
+    { role: 'system' as const, content: 'You extract contacts.' },
+    { role: 'user' as const, content: 'Ann, ann@example.com' },
+  ];
+  const weather: ChatCompletionCreateParams['tools'] = [
+    { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } },
+  ];
+
+  it('json_object forces the reserved tool with any object as its input, leaving the system prompt alone', () => {
+    const body = translate({ messages, response_format: { type: 'json_object' } });
+    expect(body.system).toBe('You extract contacts.');
+    expect(body.tools).toEqual([
+      { name: JSON_TOOL, description: expect.stringContaining('as a JSON object') as string, input_schema: { type: 'object', additionalProperties: true } },
+    ]);
+    expect(body.tool_choice).toEqual({ type: 'tool', name: JSON_TOOL, disable_parallel_tool_use: true });
+    expect(body).not.toHaveProperty('output_config');
   });
 
-  it('json_schema puts the schema in the instruction', () => {
-    const schema = {
+  it('json_schema forces the reserved tool with the schema, named and described in the tool', () => {
+    const body = translate({ messages, response_format: contact });
+    expect(body.tools).toEqual([{ name: JSON_TOOL, description: expect.stringContaining('(contact: One contact)') as string, input_schema: schema }]);
+    expect(body.tool_choice).toMatchObject({ type: 'tool', name: JSON_TOOL });
+  });
+
+  it('json_schema uses structured outputs when the provider has them', () => {
+    const body = translate({ messages, response_format: contact }, { structuredOutputs: true });
+    expect(body.output_config).toEqual({ format: { type: 'json_schema', schema } });
+    expect(body).not.toHaveProperty('tools');
+    expect(body).not.toHaveProperty('tool_choice');
+    // json_object has no schema to give: a forced tool, even then.
+    const object = translate({ messages, response_format: { type: 'json_object' } }, { structuredOutputs: true });
+    expect(object).not.toHaveProperty('output_config');
+    expect(object.tool_choice).toMatchObject({ type: 'tool', name: JSON_TOOL });
+  });
+
+  it('wraps a schema whose root is not an object, moving its $defs to the root', () => {
+    const list = { type: 'array', items: { $ref: '#/$defs/c' }, $defs: { c: schema } };
+    const body = translate({ messages, response_format: { type: 'json_schema', json_schema: { name: 'list', schema: list } } });
+    expect((body.tools![0] as Tool).input_schema).toEqual({
       type: 'object',
-      properties: { name: { type: 'string' }, email: { type: 'string' } },
-      required: ['name', 'email'],
+      properties: { value: { type: 'array', items: { $ref: '#/$defs/c' } } },
+      required: ['value'],
       additionalProperties: false,
-    };
-    const body = translate({
-      messages: [{ role: 'user', content: 'Ann, ann@example.com' }],
-      response_format: { type: 'json_schema', json_schema: { name: 'contact', description: 'One contact', schema, strict: true } },
+      $defs: { c: schema },
     });
-    expect(body.system).toBe(
-      'Respond with a single valid JSON object (contact: One contact) that conforms to this JSON Schema, ' +
-        'and nothing else: no text before or after it and no Markdown code fences.\n\n' +
-        JSON.stringify(schema),
-    );
+  });
+
+  it("beside the client's tools: added, with tool_choice any, so the model calls a tool or answers", () => {
+    const auto = translate({ messages, response_format: contact, tools: weather });
+    expect(toolNames(auto)).toEqual(['get_weather', JSON_TOOL]);
+    expect(auto.tool_choice).toEqual({ type: 'any' });
+    const single = translate({ messages, response_format: contact, tools: weather, parallel_tool_calls: false });
+    expect(single.tool_choice).toEqual({ type: 'any', disable_parallel_tool_use: true });
+    // tool_choice none: the client's tools stay listed, only the answer is forced.
+    const none = translate({ messages, response_format: contact, tools: weather, tool_choice: 'none' });
+    expect(toolNames(none)).toEqual(['get_weather', JSON_TOOL]);
+    expect(none.tool_choice).toMatchObject({ type: 'tool', name: JSON_TOOL });
+  });
+
+  it('adds nothing when the client demands a tool call (the answer is never text)', () => {
+    const cases = [
+      ['required', { type: 'any' }],
+      [{ type: 'function', function: { name: 'get_weather' } }, { type: 'tool', name: 'get_weather' }],
+    ] as const;
+    for (const [tool_choice, expected] of cases) {
+      const body = translate({ messages, response_format: contact, tools: weather, tool_choice });
+      expect(toolNames(body)).toEqual(['get_weather']);
+      expect(body.tool_choice).toEqual(expected);
+    }
+  });
+
+  it("rejects a client tool that takes the reserved name, naming it", () => {
+    const clash: ChatCompletionCreateParams['tools'] = [{ type: 'function', function: { name: JSON_TOOL } }];
+    expect(invalidParam(() => translate({ messages, response_format: { type: 'json_object' }, tools: clash }))).toBe('tools[0].function.name');
+    // Without a JSON format the name is the client's to use.
+    expect(toolNames(translate({ messages, tools: clash }))[0]).toBe(JSON_TOOL);
   });
 
   it('text adds nothing', () => {
     const body = translate({ messages: [{ role: 'user', content: 'Hi' }], response_format: { type: 'text' } });
     expect(body).not.toHaveProperty('system');
+    expect(body).not.toHaveProperty('tools');
   });
 });

@@ -1,7 +1,7 @@
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions';
 import type { MessageCreateParamsNonStreaming, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import { GatewayError } from '../../errors/gateway-error.ts';
-import { responseFormatInstruction } from './response-format.ts';
+import { jsonToolChoice, planJsonOutput } from './response-format.ts';
 import { toAnthropicMessages } from './to-anthropic-messages.ts';
 import { toAnthropicToolChoice, toAnthropicTools } from './to-anthropic-tools.ts';
 
@@ -13,7 +13,7 @@ import { toAnthropicToolChoice, toAnthropicTools } from './to-anthropic-tools.ts
  * (responses carry `logprobs: null`), frequency/presence_penalty, logit_bias, service_tier,
  * store, metadata (the gateway logs it), prompt_cache_key/retention, prediction, verbosity,
  * reasoning_effort, modalities/audio, web_search_options, stream_options (the caller uses it),
- * message `name`s, image `detail`, function `strict`. `n` is fanned out by the caller.
+ * message `name`s, image `detail`, function `strict`. `n` is fanned out by the pipeline (the provider declares `nativeN: false`).
  */
 export interface ToAnthropicOptions {
   /** Upstream model id (the part after `anthropic/`). */
@@ -25,6 +25,8 @@ export interface ToAnthropicOptions {
    * @anthropic-ai/sdk ≥ 1.0) and newer models reject them with a 400, even at default values.
    */
   omitSamplingParams?: boolean;
+  /** The provider's `structured_outputs`: `json_schema` as `output_config.format` (response-format.ts). */
+  structuredOutputs?: boolean;
 }
 
 /**
@@ -46,8 +48,7 @@ export function toAnthropicRequest(req: ChatCompletionCreateParams, opts: ToAnth
     });
   }
   const conversation = toAnthropicMessages(req.messages);
-  const instruction = responseFormatInstruction(req.response_format);
-  const system = instruction === null ? conversation.system : [...conversation.system, { type: 'text' as const, text: instruction }];
+  const system = conversation.system;
   limitCacheBreakpoints([...system, ...conversation.messages.flatMap((m) => (typeof m.content === 'string' ? [] : m.content))]);
 
   const body: AnthropicRequest = {
@@ -62,6 +63,13 @@ export function toAnthropicRequest(req: ChatCompletionCreateParams, opts: ToAnth
     body.tools = tools;
     const choice = toAnthropicToolChoice(req.tool_choice, req.parallel_tool_calls);
     if (choice !== undefined) body.tool_choice = choice;
+  }
+  // JSON modes (response-format.ts): structured outputs, or the reserved tool forced.
+  const json = planJsonOutput(req, { structuredOutputs: opts.structuredOutputs === true });
+  if (json?.kind === 'structured') body.output_config = json.outputConfig;
+  else if (json?.kind === 'tool') {
+    body.tools = [...tools, json.tool];
+    body.tool_choice = jsonToolChoice(json, req.parallel_tool_calls);
   }
 
   if (typeof req.stop === 'string') body.stop_sequences = [req.stop];

@@ -8,6 +8,7 @@ import type {
   Usage,
 } from '@anthropic-ai/sdk/resources/messages';
 import type { HandlerContext, JsonPlan, Plan } from './types.ts';
+import { sampleJson } from './json-sample.ts';
 import { contentText, countWords, finishText, fragments, isRecord, optNumber, randomId, sse, stopList, wordPieces } from './text.ts';
 
 const MODEL_CREATED_AT = '2025-01-01T00:00:00Z';
@@ -99,6 +100,11 @@ export function messages(body: unknown, ctx: HandlerContext): Plan {
 
   const tools = Array.isArray(b['tools']) ? b['tools'] : [];
   const tc = isRecord(b['tool_choice']) ? b['tool_choice'] : undefined;
+  const replyText = (): string =>
+    ctx.reply ? ctx.reply(body) : lastResults.length > 0 ? 'Tool said: ' + lastResults.join(' ') : 'Echo: ' + lastUserText;
+  // Structured outputs: honoured unless this fake plays a model without them (then ignored: plain text).
+  const format = isRecord(b['output_config']) && isRecord(b['output_config']['format']) ? b['output_config']['format'] : undefined;
+  const schema = ctx.anthropicJson === 'structured_outputs' && format?.['type'] === 'json_schema' ? format['schema'] : undefined;
   const content: ContentBlock[] = [];
   let stopReason: Message['stop_reason'];
   let stopSequence: string | null = null;
@@ -110,17 +116,20 @@ export function messages(body: unknown, ctx: HandlerContext): Plan {
     if (tc?.['type'] === 'tool' && typeof tc['name'] === 'string') callNames = [tc['name']];
     else if (tc?.['disable_parallel_tool_use'] !== true && names.length >= 2) callNames = names.slice(0, 2);
     else callNames = names.slice(0, 1);
+    const schemaOf = (name: string): unknown => {
+      const tool = tools.find((t) => isRecord(t) && t['name'] === name);
+      return isRecord(tool) ? tool['input_schema'] : undefined;
+    };
     for (const name of callNames) {
-      const block: ToolUseBlock = { type: 'tool_use', id: `toolu_${ctx.nextToolId()}`, name, input: { query: lastUserText }, caller: { type: 'direct' } };
+      const input = sampleJson(schemaOf(name), lastUserText, replyText()) as Record<string, unknown>;
+      const block: ToolUseBlock = { type: 'tool_use', id: `toolu_${ctx.nextToolId()}`, name, input, caller: { type: 'direct' } };
       content.push(block);
       outputTokens += countWords(JSON.stringify(block.input));
     }
     stopReason = 'tool_use';
   } else {
-    const base = ctx.reply ? ctx.reply(body) : lastResults.length > 0 ? 'Tool said: ' + lastResults.join(' ') : 'Echo: ' + lastUserText;
+    const base = schema !== undefined ? JSON.stringify(sampleJson(schema, lastUserText, replyText())) : replyText();
     const fin = finishText(base, stopList(b['stop_sequences']), optNumber(b['max_tokens']));
-    // Like a model that follows a "respond with a single valid JSON object" system instruction.
-    if (/single valid JSON object/.test(contentText(b['system'] ?? ''))) fin.text = JSON.stringify({ answer: fin.text });
     const block: TextBlock = { type: 'text', text: fin.text, citations: null };
     content.push(block);
     outputTokens = countWords(fin.text);

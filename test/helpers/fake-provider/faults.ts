@@ -7,6 +7,7 @@ export interface FaultFields {
   status?: number;
   body?: unknown;
   headers?: Record<string, string>;
+  echoHeaders?: true;
   reset?: true;
   delayMs?: number;
   hang?: true;
@@ -14,6 +15,8 @@ export interface FaultFields {
   malformed?: true;
   dripMs?: number;
   streamError?: { message: string; type?: string };
+  /** Hold the request until this many responses have been sent in full (since start or reset). */
+  afterAnswers?: number;
   path?: string;
 }
 

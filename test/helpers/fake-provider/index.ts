@@ -11,6 +11,7 @@ import {
   type FakeProviderOptions,
   type HandlerContext,
   type Plan,
+  type AnthropicJson,
   type RecordedRequest,
   type UsageOverride,
 } from './types.ts';
@@ -69,12 +70,28 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
   let toolCounter = 0;
   let closing = false;
   const models = opts.models ?? DEFAULT_MODELS;
+  let anthropicJson: AnthropicJson = opts.anthropicJson ?? 'structured_outputs';
+  // Responses sent in full, and requests held (afterAnswers) until there are enough of them.
+  let answered = 0;
+  let held: Array<{ n: number; release: () => void }> = [];
+  const countAnswer = (): void => {
+    answered++;
+    held = held.filter((h) => (answered >= h.n ? (h.release(), false) : true));
+  };
+  const afterAnswers = (n: number, res: ServerResponse): Promise<void> =>
+    answered >= n
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          held.push({ n, release: resolve });
+          res.once('close', () => resolve());
+        });
 
   const ctx = (): HandlerContext => ({
     reply,
     usage,
     models,
     embeddingDimensions: opts.embeddingDimensions ?? 8,
+    anthropicJson,
     nextToolId: () => ++toolCounter,
   });
 
@@ -121,22 +138,25 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
     res.on('close', () => {
       if (!res.writableFinished && !ex.serverKilled && !closing) rec.aborted = true;
     });
+    res.on('finish', countAnswer);
 
     const { body, json } = parseBody(await readBody(req));
     rec.body = body;
     const fault: FaultFields | undefined = faults.take(pathname);
 
     if (fault?.delayMs) await sleep(fault.delayMs, res);
+    if (fault?.afterAnswers !== undefined) await afterAnswers(fault.afterAnswers, res);
     if (res.destroyed) return;
     if (fault?.reset) return kill(ex);
     if (fault?.hang) return; // never answered; close() or the client ends it
     if (fault?.status !== undefined) {
+      const said = `Injected fault: HTTP ${fault.status}${fault.echoHeaders ? `; request headers: ${JSON.stringify(req.headers)}` : ''}`;
       const errBody =
         fault.body !== undefined
           ? fault.body
           : flavor === 'anthropic'
-            ? anthropicErrorBody(fault.status, `Injected fault: HTTP ${fault.status}`)
-            : openaiErrorBody(fault.status, `Injected fault: HTTP ${fault.status}`);
+            ? anthropicErrorBody(fault.status, said)
+            : openaiErrorBody(fault.status, said);
       return sendJson(ex, { kind: 'json', status: fault.status, body: errBody, ...(fault.headers ? { headers: fault.headers } : {}) });
     }
     let plan: Plan;
@@ -179,12 +199,18 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
     setUsage: (u) => {
       usage = u;
     },
+    setAnthropicJson: (mode) => {
+      anthropicJson = mode ?? opts.anthropicJson ?? 'structured_outputs';
+    },
+    answered: () => answered,
     reset: () => {
       requests.length = 0;
       faults.clear();
       reply = null;
       usage = null;
       toolCounter = 0;
+      anthropicJson = opts.anthropicJson ?? 'structured_outputs';
+      answered = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

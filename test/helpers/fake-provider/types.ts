@@ -11,7 +11,18 @@ export interface FakeProviderOptions {
   models?: string[];
   /** Embedding vector length when the request has no `dimensions` (default 8). */
   embeddingDimensions?: number;
+  /** How the fake Anthropic model can be asked for JSON (default 'structured_outputs'); see {@link AnthropicJson}. */
+  anthropicJson?: AnthropicJson;
 }
+
+/**
+ * - 'structured_outputs': a model with structured outputs: `output_config.format` json_schema
+ *   is honoured (the text is JSON that fits the schema); tools work as always.
+ * - 'forced_tool': a model without them: `output_config` is ignored and the answer is plain
+ *   text; only a tool call (e.g. a forced one) yields JSON.
+ * In both, a system prompt asking for JSON is not followed: the answer stays plain text.
+ */
+export type AnthropicJson = 'structured_outputs' | 'forced_tool';
 
 export interface RecordedRequest {
   method: string;
@@ -25,14 +36,15 @@ export interface RecordedRequest {
 }
 
 export type Fault =
-  | { status: number; body?: unknown; headers?: Record<string, string> }
+  | { status: number; body?: unknown; headers?: Record<string, string>; echoHeaders?: true }
   | { reset: true }
   | { delayMs: number }
   | { hang: true }
   | { cutAfterChunks: number }
   | { malformed: true }
   | { dripMs: number }
-  | { streamError: { message: string; type?: string } };
+  | { streamError: { message: string; type?: string } }
+  | { afterAnswers: number; status?: number; body?: unknown };
 
 export type QueuedFault = Fault & { path?: string };
 
@@ -58,6 +70,10 @@ export interface FakeProvider {
   setReply(fn: ((req: unknown) => string) | null): void;
   /** Override reported usage; `null` restores the computed usage. */
   setUsage(u: Partial<UsageOverride> | null): void;
+  /** Switch how the fake Anthropic model can be asked for JSON; `null` restores the option's. */
+  setAnthropicJson(mode: AnthropicJson | null): void;
+  /** Responses sent in full since start or `reset()` (what `afterAnswers` counts). */
+  answered(): number;
   /** Clear requests, queued faults, overrides and the tool-call id counter. */
   reset(): void;
   /** Stop listening and destroy open sockets, including hung ones. */
@@ -100,6 +116,7 @@ export interface HandlerContext {
   usage: Partial<UsageOverride> | null;
   models: readonly string[];
   embeddingDimensions: number;
+  anthropicJson: AnthropicJson;
   /** Next tool-call number (`call_<n>` / `toolu_<n>`); per server, from 1, reset by `reset()`. */
   nextToolId: () => number;
 }
