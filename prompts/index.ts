@@ -1,7 +1,7 @@
 /** The prompt registry's public surface (DESIGN §4.2), for the gateway, the CLI and evals. */
 export { appendAudit, type AuditEntry } from './audit.ts';
-export { canonicalJson, contentHash } from './canonical.ts';
-export { deepestIssue, NAME_PATTERN, paramPath } from './content.ts';
+export { contentHash } from './canonical.ts';
+export { checkName, deepestIssue, NAME_PATTERN, paramPath } from './content.ts';
 export { diffVersions, type PromptDiff } from './diff.ts';
 export { PromptError, promptErrorBody, type PromptErrorCode, type PromptErrorStatus } from './errors.ts';
 export { pullPrompts, pushPrompts, type PromptFilesStore, type PushSummary } from './files.ts';

@@ -34,8 +34,11 @@ export class PromptResolver {
   readonly #opts: Required<Omit<PromptResolverOptions, 'store'>>;
   readonly #versions: LRUCache<string, PromptVersion>;
   readonly #heads = new Map<string, PromptHeads>();
-  /** Prompt names known not to exist (cleared when a change mentions them). */
-  readonly #missing = new Set<string>();
+  /**
+   * Prompt names known not to exist (cleared when a change mentions them). Bounded: the names
+   * come from clients, and a client sending endless made-up names must not grow it.
+   */
+  readonly #missing = new LRUCache<string, true>({ max: 10_000 });
   /** Bumped per prompt on every change, so a load that started before it is not stored. */
   readonly #generation = new Map<string, number>();
   readonly #inflight = new Map<string, Promise<PromptHeads>>();
@@ -150,7 +153,7 @@ export class PromptResolver {
       try {
         heads = await this.#store.heads(name);
       } catch (err) {
-        if (err instanceof PromptError && err.code === 'not_found' && this.#generation.get(name) === generation) this.#missing.add(name);
+        if (err instanceof PromptError && err.code === 'not_found' && this.#generation.get(name) === generation) this.#missing.set(name, true);
         throw err;
       }
       const wanted = [heads.latest, ...heads.labels.values()].filter((v): v is number => v !== null && !this.#versions.has(key(name, v)));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalModelId, createModelIdResolver, stripProviderPrefix } from './model-id.ts';
+import { canonicalModelId, createModelIdResolver, MODEL_ID_MEMO_BYTES, stripProviderPrefix } from './model-id.ts';
 import { PRICE_TABLE } from './price-table.ts';
 
 const known = new Set(PRICE_TABLE.map((e) => e.model));
@@ -77,8 +77,30 @@ describe('stripProviderPrefix', () => {
 
 describe('createModelIdResolver', () => {
   it('answers the same as canonicalModelId after its cache evicts entries', () => {
-    const resolve = createModelIdResolver(known, 2);
+    // 1 KB holds about four of these names: the repeat below reads evicted ones again.
+    const resolve = createModelIdResolver(known, 1024);
     const inputs = ['gpt-4o-2024-08-06', 'claude-3-5-haiku-latest', 'gpt-4o-mini', 'gpt-4o-2024-08-06', 'x/y'];
     for (const m of [...inputs, ...inputs]) expect(resolve(m)).toBe(canon(m));
+  });
+
+  it('holds at most its byte bound, whatever names clients send (issue 14)', () => {
+    const resolve = createModelIdResolver(known);
+    // 60 two-megabyte names: each is above a sixteenth of the bound, so none is kept.
+    for (let i = 0; i < 60; i++) expect(resolve(`gpt-4o-${String(i)}${'x'.repeat(2 * 1024 * 1024)}`)).toMatch(/^gpt-4o-/);
+    expect(resolve.memoBytes).toBe(0);
+    // 20,000 distinct 400-character names cycle through the memo without outgrowing it.
+    for (let i = 0; i < 20_000; i++) resolve(`acme/${String(i).padStart(395, 'm')}`);
+    expect(resolve.memoBytes).toBeGreaterThan(MODEL_ID_MEMO_BYTES / 2);
+    expect(resolve.memoBytes).toBeLessThanOrEqual(MODEL_ID_MEMO_BYTES);
+    expect(resolve('openai/gpt-4o-2024-08-06')).toBe(canon('openai/gpt-4o-2024-08-06'));
+  });
+});
+
+describe('canonicalModelId on hostile names', () => {
+  it('returns an overlong id as it is instead of stripping markers one at a time', () => {
+    const id = `x${'-2024'.repeat(200_000)}`;
+    expect(canonicalModelId(id, known)).toBe(id);
+    // Under the limit, every marker is still stripped.
+    expect(canonicalModelId(`gpt-4o${'-2024'.repeat(40)}`, known)).toBe('gpt-4o');
   });
 });

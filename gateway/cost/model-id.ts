@@ -8,12 +8,25 @@
  * (`gpt-4o-mini-2024-07-18` is `gpt-4o-mini`, never `gpt-4o`; `gpt-4o-audio-preview` stays
  * itself and is simply unpriced). Nothing is matched by bare prefix.
  */
+import { createStringMemo, stringBytes } from '../cache/string-memo.ts';
 
 /**
  * A trailing snapshot marker: `-2024-08-06` (OpenAI), `-20251001` (Anthropic), `-0613`
  * (OpenAI's older snapshots), `-latest` (moving aliases).
  */
 const SNAPSHOT_SUFFIX = /-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{4}|latest)$/;
+
+/** Longer than any model id that has a price: such ids are returned as they are. */
+const MAX_KNOWN_ID_CHARS = 256;
+
+/** Default bound of the memo in createModelIdResolver: ~1,500 names of 40 characters. */
+export const MODEL_ID_MEMO_BYTES = 256 * 1024;
+
+export interface ModelIdResolver {
+  (model: string): string;
+  /** Bytes the memo holds now (at most its maxBytes). */
+  readonly memoBytes: number;
+}
 
 /** Anthropic aliases that are not a snapshot suffix of the canonical id. */
 const ALIASES: ReadonlyMap<string, string> = new Map([
@@ -34,6 +47,8 @@ export function stripProviderPrefix(model: string): string {
  */
 export function canonicalModelId(model: string, known?: ReadonlySet<string>): string {
   let id = stripProviderPrefix(model);
+  // No priced id is this long; stripping markers one at a time would be quadratic in the name.
+  if (id.length > MAX_KNOWN_ID_CHARS) return id;
   for (;;) {
     const aliased = ALIASES.get(id) ?? id;
     if (known?.has(aliased)) return aliased;
@@ -45,23 +60,16 @@ export function canonicalModelId(model: string, known?: ReadonlySet<string>): st
 
 /**
  * `canonicalModelId` against a fixed set of known ids, memoised because it runs on every
- * request. The cache is bounded (oldest entry evicted first) since model names come from
- * clients and are unbounded.
+ * request. Model names come from clients, so the memo is bounded by bytes (string-memo.ts).
  */
-export function createModelIdResolver(
-  known: ReadonlySet<string>,
-  maxEntries = 1024,
-): (model: string) => string {
-  const cache = new Map<string, string>();
-  return (model) => {
-    const hit = cache.get(model);
+export function createModelIdResolver(known: ReadonlySet<string>, maxBytes = MODEL_ID_MEMO_BYTES): ModelIdResolver {
+  const memo = createStringMemo<string>({ maxBytes, valueBytes: stringBytes });
+  const resolve = (model: string): string => {
+    const hit = memo.get(model);
     if (hit !== undefined) return hit;
     const id = canonicalModelId(model, known);
-    if (cache.size >= maxEntries) {
-      const oldest = cache.keys().next();
-      if (!oldest.done) cache.delete(oldest.value);
-    }
-    cache.set(model, id);
+    memo.set(model, id);
     return id;
   };
+  return Object.defineProperty(resolve, 'memoBytes', { get: () => memo.calculatedSize }) as ModelIdResolver;
 }

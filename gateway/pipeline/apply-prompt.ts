@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parsePromptRef, renderMessages, type PromptRef, type PromptResolver, type PromptVersion } from '../../prompts/index.ts';
+import { checkName, parsePromptRef, renderMessages, type PromptRef, type PromptResolver, type PromptVersion } from '../../prompts/index.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import { validate } from './validate.ts';
 
@@ -18,7 +18,7 @@ export interface AppliedPrompt {
 
 function refOf(field: z.output<typeof promptField> | undefined, header: string | undefined): { name: string; ref: PromptRef } | null {
   if (header !== undefined) {
-    const parsed = parsePromptRef(header.trim());
+    const parsed = checkedRef(parsePromptRef(header.trim()), 'x-sluice-prompt');
     if (field?.id !== undefined && field.id !== parsed.name) {
       throw new GatewayError('invalid_request', `x-sluice-prompt names '${parsed.name}' but prompt.id is '${field.id}'`, { param: 'prompt.id' });
     }
@@ -29,8 +29,19 @@ function refOf(field: z.output<typeof promptField> | undefined, header: string |
   if (field.version !== undefined && field.label !== undefined) {
     throw new GatewayError('invalid_request', "Give 'prompt.version' or 'prompt.label', not both", { param: 'prompt' });
   }
+  checkName(field.id, 'prompt.id');
   if (field.version !== undefined) return { name: field.id, ref: { version: Number(field.version) } };
-  return { name: field.id, ref: { label: field.label ?? 'latest' } };
+  return checkedRef({ name: field.id, ref: { label: field.label ?? 'latest' } }, 'prompt.label');
+}
+
+/**
+ * Names and labels are bounded and checked before anything is looked up or remembered, so a
+ * client cannot grow the resolver's memory (or a log line) with megabyte-long prompt names.
+ */
+function checkedRef(target: { name: string; ref: PromptRef }, param: string): { name: string; ref: PromptRef } {
+  checkName(target.name, param === 'prompt.label' ? 'prompt.id' : param);
+  if ('label' in target.ref) checkName(target.ref.label, param, 'label');
+  return target;
 }
 
 /** A registry prompt a request asked for, resolved to its version (not yet rendered). */

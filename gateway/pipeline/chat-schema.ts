@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { modelName } from './model-name.ts';
 
 /**
  * What the gateway checks in a chat request before spending an upstream call. Objects stay
@@ -61,7 +62,7 @@ const responseFormat = z.discriminatedUnion('type', [
 const stringMap = z.record(z.string(), z.string());
 
 export const chatRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: modelName,
   messages: z.array(message).min(1),
   stream: z.boolean().nullable().optional(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
@@ -85,7 +86,7 @@ export const chatRequestSchema = z.looseObject({
 });
 
 export const embeddingsRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: modelName,
   input: z.union([
     z.string(),
     z.array(z.string()).min(1).max(2048),

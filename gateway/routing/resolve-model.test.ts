@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import { closeProviders, createProviders, type Providers } from '../providers/registry.ts';
-import { createModelResolver } from './resolve-model.ts';
+import { createModelResolver, MODEL_MEMO_BYTES } from './resolve-model.ts';
 
 const opened: Providers[] = [];
 afterAll(async () => {
@@ -164,5 +164,31 @@ describe('createModelResolver: ambiguity and single providers', () => {
   it('with no providers at all every model is not found', () => {
     const resolve = resolverFor({ providers: {} });
     notFound(() => resolve('gpt-4o-mini'));
+  });
+});
+
+describe('the resolution memo (issue 14: client strings held in memory)', () => {
+  const config = parseConfig({ providers: { local: LOCAL, openai: OPENAI } }, {});
+  const providers = createProviders(config, { now: Date.now });
+  opened.push(providers);
+
+  it('stays within MODEL_MEMO_BYTES over 20,000 distinct names that resolve', () => {
+    const resolve = createModelResolver(config, providers);
+    for (let i = 0; i < 20_000; i++) {
+      expect(resolve(`local/${String(i).padStart(390, 'm')}`).provider.name).toBe('local');
+    }
+    expect(resolve.memoBytes).toBeGreaterThan(MODEL_MEMO_BYTES / 2);
+    expect(resolve.memoBytes).toBeLessThanOrEqual(MODEL_MEMO_BYTES);
+  });
+
+  it('keeps no entry for a huge name, and none for a name that does not resolve', () => {
+    const resolve = createModelResolver(config, providers, 64 * 1024);
+    for (let i = 0; i < 60; i++) expect(resolve(`local/${String(i)}${'x'.repeat(2 * 1024 * 1024)}`).provider.name).toBe('local');
+    expect(resolve.memoBytes).toBe(0);
+    for (let i = 0; i < 100; i++) notFound(() => resolve(`nowhere-${String(i)}`));
+    expect(resolve.memoBytes).toBe(0);
+    resolve('openai/gpt-4o');
+    expect(resolve.memoBytes).toBeGreaterThan(0);
+    expect(resolve.memoBytes).toBeLessThan(1024);
   });
 });

@@ -2,11 +2,21 @@ import type { SluiceConfig } from '../config/schema.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Providers } from '../providers/registry.ts';
 import type { Provider } from '../providers/types.ts';
+import { createStringMemo, stringBytes } from '../cache/string-memo.ts';
 
 export interface Target {
   provider: Provider;
   /** The model id the upstream knows. */
   model: string;
+}
+
+/** Default bound of the resolution memo: ~4,000 names of 40 characters. */
+export const MODEL_MEMO_BYTES = 1024 * 1024;
+
+export interface ModelResolver {
+  (model: string): Target;
+  /** Bytes the memo holds now (at most its maxBytes). */
+  readonly memoBytes: number;
 }
 
 /** Bare model names an unchanged SDK sends, recognised by family when the config maps nothing. */
@@ -19,10 +29,12 @@ const FAMILY_HINTS: ReadonlyArray<[RegExp, 'openai' | 'anthropic']> = [
  * Resolves a request's `model` to a provider and upstream model id, in this order:
  * `provider/model`; a configured alias (`models:`); a provider that lists the model; the
  * only provider of the model's family (gpt-… → openai, claude-… → anthropic); the only
- * provider there is. Memoised: the set of names clients send is small.
+ * provider there is. Memoised, and since names come from clients the memo is bounded by bytes
+ * (string-memo.ts): the names a deployment really serves stay, a flood of made-up ones cycles.
  */
-export function createModelResolver(config: SluiceConfig, providers: Providers): (model: string) => Target {
-  const memo = new Map<string, Target>();
+export function createModelResolver(config: SluiceConfig, providers: Providers, memoBytes = MODEL_MEMO_BYTES): ModelResolver {
+  // An entry holds the key and a Target (shared provider; its model counted as if a copy).
+  const memo = createStringMemo<Target>({ maxBytes: memoBytes, valueBytes: (t) => 48 + stringBytes(t.model) });
 
   function resolveUncached(model: string): Target | undefined {
     const slash = model.indexOf('/');
@@ -55,7 +67,7 @@ export function createModelResolver(config: SluiceConfig, providers: Providers):
     return undefined;
   }
 
-  return (model: string): Target => {
+  const resolve = (model: string): Target => {
     const hit = memo.get(model);
     if (hit) return hit;
     const target = resolveUncached(model);
@@ -64,7 +76,8 @@ export function createModelResolver(config: SluiceConfig, providers: Providers):
         param: 'model',
       });
     }
-    if (memo.size < 10_000) memo.set(model, target);
+    memo.set(model, target);
     return target;
   };
+  return Object.defineProperty(resolve, 'memoBytes', { get: () => memo.calculatedSize }) as ModelResolver;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { modelName } from '../../pipeline/model-name.ts';
 import { validate } from '../../pipeline/validate.ts';
 import { tagged } from '../tagged-union.ts';
 
@@ -121,7 +122,7 @@ const outputFormat = tagged('output_config.format', [
 ]);
 
 export const anthropicMessagesSchema = z.looseObject({
-  model: z.string().min(1),
+  model: modelName,
   max_tokens: z.number().int().positive(),
   messages: z.array(message).min(1),
   system: z.union([z.string(), z.array(textBlock)]).optional(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { modelName } from '../../pipeline/model-name.ts';
 import { validate } from '../../pipeline/validate.ts';
 import { tagged } from '../tagged-union.ts';
 
@@ -147,7 +148,7 @@ const unsupportedFlag = (what: string) =>
 
 export const responsesRequestSchema = z
   .looseObject({
-    model: z.string().min(1).optional(),
+    model: modelName.optional(),
     input: z.union([z.string(), z.array(inputItem)]).optional(),
     instructions: z.string().nullable().optional(),
     tools: z.array(tool).optional(),
