@@ -2,7 +2,8 @@
  * `npm run bench [-- flags]`: starts a fake upstream, a bare pass-through proxy and the gateway
  * as separate processes on 127.0.0.1, drives them from a separate load generator process, and
  * reports throughput, latency, streaming first byte, cache hits and gateway memory against the
- * goals of issue 4. See bench/README.md.
+ * goals of issue 4, then token-estimate timings and /healthz latency under hostile count_tokens
+ * requests (issue 14, token-estimate.ts). See bench/README.md.
  *
  *   (no flag)   3 rounds × 4 s per trial, ~3 min; writes bench/results.json and README results
  *   --quick     short trials for a CI smoke test (< 60 s); writes bench/results-quick.json only
@@ -24,6 +25,7 @@ import { runSoak } from './soak.ts';
 import { runSuite, type SuiteOptions } from './suite.ts';
 import { summarise } from './summary.ts';
 import { describeCallLog, startBareProxy, startGateway, startUpstream, type GatewayTarget, type Target } from './targets.ts';
+import { runTokenEstimate } from './token-estimate.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -123,6 +125,7 @@ async function measured(
     afterMs: 5_000,
   };
   const suite = await runSuite(client, targets, gateway, opts, print);
+  const tokens = await runTokenEstimate(gateway.origin, { durationMs: quick ? 2_000 : 8_000, idleProbes: quick ? 200 : 500 }, print);
   const summary = summarise(suite);
   const info: RunInfo = {
     mode,
@@ -146,6 +149,7 @@ async function measured(
     rss: suite.rss,
     gatewayRequests: suite.gatewayRequests,
     callLog: suite.callLog,
+    tokenEstimate: tokens,
     gatewayLog: gateway.log,
     medians: summary.medians,
     ratios: summary.ratios,

@@ -1,6 +1,6 @@
 import type { CallTracker } from '../calls/tracker.ts';
 import type { CallInput } from './call-input.ts';
-import { estimateTextTokens } from '../cost/estimate-tokens.ts';
+import { createTokenEstimator } from '../cost/estimate-tokens.ts';
 import { formatUsd } from '../cost/pricing.ts';
 import type { EmbeddingsRequest } from '../providers/types.ts';
 import { embeddingsRequestSchema } from './chat-schema.ts';
@@ -38,11 +38,13 @@ export async function embeddings(input: CallInput, call: CallTracker, deps: Pipe
   return new Response(result.text, { status: 200, headers });
 }
 
+/** One estimator for all inputs, so the work is bounded per request (up to 2,048 strings). */
 function estimateInput(input: EmbeddingsRequest['input'], model: string): number {
-  if (typeof input === 'string') return estimateTextTokens(input, model);
+  const estimator = createTokenEstimator(model);
+  if (typeof input === 'string') return estimator.text(input);
   let total = 0;
   for (const item of input as unknown[]) {
-    if (typeof item === 'string') total += estimateTextTokens(item, model);
+    if (typeof item === 'string') total += estimator.text(item);
     else if (Array.isArray(item)) total += item.length;
     else total += 1;
   }

@@ -1,17 +1,14 @@
-import { createRequire } from 'node:module';
-import { Tiktoken, type TiktokenBPE } from 'js-tiktoken/lite';
+import type { Tiktoken } from 'js-tiktoken/lite';
+import { encodeBounded, loadEncoding } from '../cost/tokenizer.ts';
 
 /**
  * Token chunking for ingest. cl100k_base is the tokenizer of OpenAI's embeddings models
- * (text-embedding-3-*), which is what chunk sizes are usually chosen for. Loaded on first use
- * (the rank file is megabytes) the same way cost/estimate-tokens.ts loads it.
+ * (text-embedding-3-*), which is what chunk sizes are usually chosen for. Text is encoded in
+ * bounded pieces (cost/tokenizer.ts), so a long run without spaces in a document costs linear
+ * time, not the minutes plain tiktoken spends on it; chunks need every token, so there is no
+ * budget here — ingest is operator-fed and its documents are capped by the ingest API.
  */
-const requireCjs = createRequire(import.meta.url);
-let encoder: Tiktoken | undefined;
-function enc(): Tiktoken {
-  encoder ??= new Tiktoken(requireCjs('js-tiktoken/ranks/cl100k_base') as TiktokenBPE);
-  return encoder;
-}
+const enc = (): Tiktoken => loadEncoding('cl100k_base');
 
 export interface ChunkOptions {
   chunkTokens: number;
@@ -19,7 +16,7 @@ export interface ChunkOptions {
 }
 
 export function countTokens(text: string): number {
-  return text === '' ? 0 : enc().encode(text, [], []).length;
+  return text === '' ? 0 : encodeBounded(enc(), text).length;
 }
 
 /**
@@ -33,7 +30,7 @@ export function chunkText(text: string, { chunkTokens, overlapTokens }: ChunkOpt
   if (!(chunkTokens >= 8)) throw new RangeError('chunkTokens must be at least 8');
   if (!(overlapTokens >= 0 && overlapTokens <= chunkTokens / 2)) throw new RangeError('overlapTokens must be between 0 and chunkTokens / 2');
   const e = enc();
-  const tokens = e.encode(text, [], []);
+  const tokens = encodeBounded(e, text);
   if (tokens.length <= chunkTokens) return text.trim() === '' ? [] : [text.trim()];
   const startsWord = wordStarts(e, tokens);
   const slack = Math.floor(chunkTokens / 4);

@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { estimatePromptTokens } from '../../cost/estimate-tokens.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { runWithoutSpaces } from '../../../test/helpers/text-samples.ts';
+import { encodingForModel, estimatePromptTokens, EXACT_BUDGET_BYTES } from '../../cost/estimate-tokens.ts';
+import { loadEncoding, MAX_PIECE_BYTES } from '../../cost/tokenizer.ts';
 import { GatewayError } from '../../errors/gateway-error.ts';
 import { countTokens } from './count-tokens.ts';
 
@@ -38,6 +40,29 @@ describe('countTokens', () => {
     } catch (err) {
       expect(err).toBeInstanceOf(GatewayError);
       expect((err as GatewayError).param).toBe('messages[0].content[0].type');
+    }
+  });
+
+  it('counts a 200K-character run without spaces, plus tools, with one bounded budget', () => {
+    const spy = vi.spyOn(loadEncoding(encodingForModel(body.model)), 'encode');
+    const tool = { name: 'lookup', description: runWithoutSpaces(50_000, 2), input_schema: { type: 'object' } };
+    const result = countTokens({ ...body, tools: [tool], messages: [{ role: 'user', content: runWithoutSpaces(200_000) }] });
+    const sizes = spy.mock.calls.map((args) => Buffer.byteLength(args[0], 'utf8'));
+    spy.mockRestore();
+    expect(result.input_tokens).toBeGreaterThan(250_000 / 8);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(MAX_PIECE_BYTES);
+    // The messages and the tool definitions share one estimator: one budget for the request.
+    expect(sizes.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(EXACT_BUDGET_BYTES);
+  });
+
+  it('rejects a model name over 400 characters naming `model`', () => {
+    try {
+      countTokens({ ...body, model: 'm'.repeat(401) });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(GatewayError);
+      expect(err).toMatchObject({ status: 400, param: 'model' });
+      expect((err as GatewayError).message).toMatch(/at most 400 characters/);
     }
   });
 });
