@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['gateway/**/*.test.ts', 'prompts/**/*.test.ts', 'evals/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['core/**/*.test.ts', 'gateway/**/*.test.ts', 'prompts/**/*.test.ts', 'evals/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Integration tests start real servers and databases; two cores, so keep parallelism modest.

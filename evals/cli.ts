@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { asc, eq, and, lte } from 'drizzle-orm';
+import { parseEnv, type RawEnv, type SluiceEnv } from '../gateway/config/env.ts';
 import { ConfigError } from '../gateway/config/load.ts';
 import { dataAccess, throughServerNote, withDirectDatabase } from '../gateway/cli/data-access.ts';
 import { CliRefusal, ServerRequestError, type ServerClient } from '../gateway/cli/server-client.ts';
@@ -19,8 +20,6 @@ import { runViaServer } from './run-via-server.ts';
 import { loadSchedules } from './schedule/schedules.ts';
 import { evalRuns } from './schema.ts';
 import { startWorker } from './worker.ts';
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 export const EVAL_USAGE = `  eval run <job.yaml> [--json out.json] [--gateway URL --key K]
                       run an eval job; prints progress, a results table and the verdict;
@@ -56,7 +55,7 @@ function parseFlags(args: readonly string[], known: readonly string[]): Flags | 
   return { positional, values };
 }
 
-async function gatewayFor(flags: Flags, env: Env, database: Database, logger: Logger): Promise<GatewayClient> {
+async function gatewayFor(flags: Flags, env: SluiceEnv, database: Database, logger: Logger): Promise<GatewayClient> {
   const url = flags.values.get('gateway');
   if (url) {
     const key = flags.values.get('key') ?? env.SLUICE_API_KEY ?? env.SLUICE_ADMIN_KEY;
@@ -66,7 +65,7 @@ async function gatewayFor(flags: Flags, env: Env, database: Database, logger: Lo
   return inProcessGateway({ env, database, logger });
 }
 
-async function evalRun(args: readonly string[], env: Env, io: CliIo): Promise<number> {
+async function evalRun(args: readonly string[], env: SluiceEnv, io: CliIo): Promise<number> {
   const flags = parseFlags(args, ['json', 'gateway', 'key']);
   if (typeof flags === 'string' || flags.positional.length !== 1) {
     io.err(`${typeof flags === 'string' ? `${flags}\n` : ''}usage: sluice eval run <job.yaml> [--json out.json] [--gateway URL --key K]\n`);
@@ -116,7 +115,7 @@ async function evalRunViaServer(server: ServerClient, raw: Record<string, unknow
   return finish(out.runId, out.summary, out.items, flags, io);
 }
 
-async function evalReport(args: readonly string[], env: Env, io: CliIo): Promise<number> {
+async function evalReport(args: readonly string[], env: SluiceEnv, io: CliIo): Promise<number> {
   const flags = parseFlags(args, ['html']);
   if (typeof flags === 'string' || flags.positional.length !== 1) {
     io.err(`${typeof flags === 'string' ? `${flags}\n` : ''}usage: sluice eval report <run-id> [--html out.html]\n`);
@@ -156,7 +155,7 @@ async function evalReport(args: readonly string[], env: Env, io: CliIo): Promise
   });
 }
 
-async function worker(args: readonly string[], env: Env, io: CliIo): Promise<number> {
+async function worker(args: readonly string[], env: SluiceEnv, io: CliIo): Promise<number> {
   const flags = parseFlags(args, ['concurrency', 'schedules']);
   const concurrency = typeof flags === 'string' ? Number.NaN : Number(flags.values.get('concurrency') ?? '1');
   if (typeof flags === 'string' || flags.positional.length > 0 || !Number.isInteger(concurrency) || concurrency < 1) {
@@ -218,11 +217,12 @@ const processIo = (): CliIo => ({
 
 /**
  * The eval commands of the `sluice` CLI: `eval run`, `eval report`, `worker` (argv from the
- * command word on). Returns the exit code.
+ * command word on; `vars` is the process environment, parsed here once). Returns the exit code.
  */
-export async function runEvalCli(argv: readonly string[], env: Env, io: CliIo = processIo()): Promise<number> {
+export async function runEvalCli(argv: readonly string[], vars: RawEnv, io: CliIo = processIo()): Promise<number> {
   const [command, sub, ...rest] = argv;
   try {
+    const env = parseEnv(vars);
     if (command === 'worker') return await worker(argv.slice(1), env, io);
     if (command === 'eval' && sub === 'run') return await evalRun(rest, env, io);
     if (command === 'eval' && sub === 'report') return await evalReport(rest, env, io);

@@ -6,7 +6,7 @@ import { testDatabases } from '../test/helpers/test-db.ts';
 import { remoteGateway } from './gateway-client.ts';
 import { runJob } from './runner.ts';
 import { runScores } from './run/store.ts';
-import { judgeKind, judgeReply } from './test-support.ts';
+import { judgeKind, judgeReply } from '../test/helpers/evals.ts';
 
 /** `--gateway URL --key K`: the same job through a running gateway, over the official OpenAI SDK. */
 describe.each(testDatabases().slice(0, 1))('eval calls to a running gateway ($kind)', (target) => {

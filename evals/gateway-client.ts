@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
+import type { SluiceEnv } from '../gateway/config/env.ts';
 import { loadConfig } from '../gateway/config/load.ts';
 import type { SluiceConfig } from '../gateway/config/schema.ts';
 import type { Database } from '../gateway/db/client.ts';
@@ -40,8 +40,6 @@ export interface GatewayClient {
   ensurePrompt(name: string, content: JudgePromptContent): Promise<void>;
   close(): Promise<void>;
 }
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 function resultFrom(status: number, body: unknown, headers: Headers, latencyMs: number): ChatResult {
   const b = (body ?? {}) as { choices?: Array<{ message?: { content?: unknown } }>; error?: { message?: string } };
@@ -85,7 +83,7 @@ async function ensureInStore(store: PromptStore, name: string, content: JudgePro
 }
 
 export interface InProcessOptions {
-  env: Env;
+  env: SluiceEnv;
   database: Database;
   logger: Logger;
   /** Parsed config instead of loading SLUICE_CONFIG (tests). */
@@ -96,9 +94,9 @@ export interface InProcessOptions {
 /** The gateway app built in-process, as gateway/server.ts builds it, but never listening. */
 export async function inProcessGateway(opts: InProcessOptions): Promise<GatewayClient> {
   const { env, database, logger } = opts;
-  const config = opts.config ?? loadConfig(env);
+  const config = opts.config ?? loadConfig(env.vars);
   // A key only this process knows, unless an admin key is configured anyway.
-  const key = env.SLUICE_ADMIN_KEY || `sk-sluice-eval-${randomBytes(24).toString('hex')}`;
+  const key = env.SLUICE_ADMIN_KEY ?? `sk-sluice-eval-${randomBytes(24).toString('hex')}`;
   const { app, services, close } = await composeGateway({ config, database, env, logger, adminKey: key, providers: opts.providers });
   return {
     kind: 'in-process',
@@ -166,8 +164,4 @@ export function remoteGateway(url: string, key: string): GatewayClient {
     },
     async close() {},
   };
-}
-
-export function dataDirOf(env: Env): string {
-  return join(env.SLUICE_DATA_DIR || './.sluice', 'pgdata');
 }

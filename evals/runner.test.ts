@@ -7,7 +7,7 @@ import { DocumentStore } from '../gateway/rag/index.ts';
 import type { GatewayClient } from './gateway-client.ts';
 import { runJob } from './runner.ts';
 import { runScores } from './run/store.ts';
-import { judgeKind, judgeReply, testClient } from './test-support.ts';
+import { judgeKind, judgeReply, testClient } from '../test/helpers/evals.ts';
 
 describe.each(testDatabases())('eval runner through the in-process gateway ($kind)', (target) => {
   let fake: FakeProvider;

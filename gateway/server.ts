@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
@@ -8,17 +7,17 @@ import type { Hono } from 'hono';
 import { createApp } from './app.ts';
 import { apiKeys } from './auth/schema.ts';
 import { startCallLog } from './calls/call-log.ts';
+import { parseEnv, type RawEnv, type SluiceEnv } from './config/env.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import type { SluiceConfig } from './config/schema.ts';
-import { openDatabase, type Database } from './db/client.ts';
+import type { Database } from './db/client.ts';
 import { claimDataDir, DataDirBusyError, type DataDirClaim } from './db/data-dir-owner.ts';
+import { openConfiguredDatabase, pgliteDir } from './db/open-configured.ts';
 import type { AppEnv } from './http/env.ts';
 import { createJsonLogger, type Logger } from './logger.ts';
 import type { Providers } from './providers/registry.ts';
 import { startServices, type Services } from './services.ts';
 import { startBanner } from './start-banner.ts';
-
-export type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * Node's defaults check slow clients only every 30 s and allow 300 s for a request: a
@@ -46,7 +45,7 @@ export interface Extension {
   stop(): Promise<void>;
 }
 
-export type ExtendFn = (ctx: { database: Database; config: SluiceConfig; logger: Logger; env: Env }) => Promise<Extension>;
+export type ExtendFn = (ctx: { database: Database; config: SluiceConfig; logger: Logger; env: SluiceEnv }) => Promise<Extension>;
 
 export interface BuiltGateway {
   app: Hono<AppEnv>;
@@ -67,10 +66,10 @@ export interface BuiltGateway {
  * selects a Postgres server; without it an embedded PGlite keeps its data in SLUICE_DATA_DIR
  * (default ./.sluice). Builds the app without listening (evals call it in-process).
  */
-export async function buildGateway(env: Env, logger: Logger = createJsonLogger(), extend?: ExtendFn): Promise<BuiltGateway> {
-  const config = loadConfig(env);
+export async function buildGateway(env: SluiceEnv, logger: Logger = createJsonLogger(), extend?: ExtendFn): Promise<BuiltGateway> {
+  const config = loadConfig(env.vars);
   const embedded = !env.DATABASE_URL;
-  const dataDir = env.SLUICE_DATA_DIR || './.sluice';
+  const dataDir = env.SLUICE_DATA_DIR;
   // DESIGN §2: the embedded data directory has one owner. Claimed before PGlite opens it, so a
   // second server or a CLI never works on a copy this server cannot see (DataDirBusyError).
   const claim: DataDirClaim | undefined = embedded ? claimDataDir(dataDir, { kind: 'server' }) : undefined;
@@ -78,8 +77,7 @@ export async function buildGateway(env: Env, logger: Logger = createJsonLogger()
   let database: Database | undefined;
   let extension: Extension | undefined;
   try {
-    database = await openDatabase({ url: env.DATABASE_URL || undefined, dataDir: join(dataDir, 'pgdata') });
-    await database.migrate();
+    database = await openConfiguredDatabase(env);
     extension = extend ? await extend({ database, config, logger, env }) : undefined;
     const composed = await composeGateway({ config, database, env, logger, localAdminKey, extraRoutes: extension?.routes });
     const db = database;
@@ -115,7 +113,7 @@ export async function buildGateway(env: Env, logger: Logger = createJsonLogger()
 export interface ComposeOptions {
   config: SluiceConfig;
   database: Database;
-  env: Env;
+  env: SluiceEnv;
   logger: Logger;
   /** Defaults to SLUICE_ADMIN_KEY. */
   adminKey?: string | undefined;
@@ -130,13 +128,13 @@ export interface ComposeOptions {
 export async function composeGateway(opts: ComposeOptions): Promise<Omit<BuiltGateway, 'close'> & { close(): Promise<void> }> {
   const { config, database, env, logger } = opts;
   const services = await startServices(config, database, {
-    adminKey: opts.adminKey ?? (env.SLUICE_ADMIN_KEY || undefined),
+    adminKey: opts.adminKey ?? env.SLUICE_ADMIN_KEY,
     localAdminKey: opts.localAdminKey,
-    redisUrl: env.REDIS_URL || undefined,
+    redisUrl: env.REDIS_URL,
     providers: opts.providers,
     logger,
   });
-  const callLog = await startCallLog(config, database, { dataDir: env.SLUICE_DATA_DIR || './.sluice', logger });
+  const callLog = await startCallLog(config, database, { dataDir: env.SLUICE_DATA_DIR, logger });
   const app = createApp({
     config,
     ...services,
@@ -161,12 +159,12 @@ export async function composeGateway(opts: ComposeOptions): Promise<Omit<BuiltGa
   };
 }
 
-/** buildGateway, then listen on PORT/HOST. */
-export async function startGateway(env: Env, logger: Logger = createJsonLogger(), extend?: ExtendFn): Promise<RunningGateway> {
+/** Parses the environment (a bad value is a ConfigError), builds the gateway and listens on PORT/HOST. */
+export async function startGateway(vars: RawEnv, logger: Logger = createJsonLogger(), extend?: ExtendFn): Promise<RunningGateway> {
+  const env = parseEnv(vars);
   const built = await buildGateway(env, logger, extend);
   const { app, database } = built;
-  const port = env.PORT === undefined || env.PORT === '' ? 8400 : Number(env.PORT);
-  const hostname = env.HOST || '127.0.0.1';
+  const { PORT: port, HOST: hostname } = env;
   let server: ServerType | undefined;
   try {
     server = await new Promise<ServerType>((resolve, reject) => {
@@ -211,12 +209,12 @@ function localHost(hostname: string): string {
 }
 
 /** The start banner (start-banner.ts): logged once, after the server listens. */
-async function logBanner(built: BuiltGateway, url: string, env: Env, logger: Logger): Promise<void> {
+async function logBanner(built: BuiltGateway, url: string, env: SluiceEnv, logger: Logger): Promise<void> {
   const [anyKey] = await built.database.db.select({ id: apiKeys.id }).from(apiKeys).where(isNull(apiKeys.revokedAt)).limit(1);
   const lines = startBanner({
     url,
     database: built.database.kind,
-    dataDir: env.DATABASE_URL ? undefined : join(env.SLUICE_DATA_DIR || './.sluice', 'pgdata'),
+    dataDir: pgliteDir(env),
     config: built.config,
     hasKeys: anyKey !== undefined,
     adminKeySet: Boolean(env.SLUICE_ADMIN_KEY),
@@ -241,12 +239,15 @@ async function closeServer(server: ServerType, graceMs: number): Promise<void> {
   }
 }
 
-/** Runs the gateway until SIGTERM/SIGINT, then drains and exits. */
-export async function runServer(env: Env, extend?: ExtendFn): Promise<void> {
+/**
+ * Runs the gateway until SIGTERM/SIGINT, then drains and exits. The server's entry point:
+ * `vars` is the process environment, parsed here once (startGateway).
+ */
+export async function runServer(vars: RawEnv, extend?: ExtendFn): Promise<void> {
   const logger = createJsonLogger();
   let gateway: RunningGateway;
   try {
-    gateway = await startGateway(env, logger, extend);
+    gateway = await startGateway(vars, logger, extend);
   } catch (err) {
     if (err instanceof ConfigError) {
       logger.error(err.message);

@@ -1,4 +1,4 @@
-import { canonicalJson } from './canonical.ts';
+import { contentHashJson } from '../core/canonical-json.ts';
 import { editScript, unifiedDiff } from './line-diff.ts';
 import type { PromptMessage, PromptVersion } from './types.ts';
 
@@ -37,14 +37,14 @@ export interface PromptDiff {
 }
 
 /**
- * A structured diff: messages are aligned by an LCS over their canonical JSON, and a run of
- * removals next to a run of additions is paired up as modifications.
+ * A structured diff: messages are aligned by an LCS over their canonical JSON (as the content
+ * hash writes it), and a run of removals next to a run of additions is paired up as modifications.
  */
 export function diffVersions(a: PromptVersion, b: PromptVersion): PromptDiff {
   const ops = editScript(
     a.messages.map((m, i) => ({ m, i })),
     b.messages.map((m, i) => ({ m, i })),
-    (x) => canonicalJson(x.m),
+    (x) => contentHashJson(x.m) ?? '',
   );
   const messages: MessageChange[] = [];
   for (let k = 0; k < ops.length; ) {
@@ -87,7 +87,7 @@ function modified(d: { m: PromptMessage; i: number }, n: { m: PromptMessage; i: 
 
 function contentText(m: PromptMessage): string {
   if (typeof m.content === 'string') return m.content;
-  return m.content.map((p) => (p.type === 'text' && typeof p.text === 'string' ? p.text : `[${p.type}] ${canonicalJson(p)}`)).join('\n');
+  return m.content.map((p) => (p.type === 'text' && typeof p.text === 'string' ? p.text : `[${p.type}] ${contentHashJson(p)}`)).join('\n');
 }
 
 function messagesText(messages: readonly PromptMessage[]): string {
@@ -102,7 +102,7 @@ export function jsonChanges(a: unknown, b: unknown, path = ''): ValueChange[] {
   }
   if (a === undefined || a === null) return b === undefined || b === null ? [] : [{ path, change: 'added', to: b }];
   if (b === undefined || b === null) return [{ path, change: 'removed', from: a }];
-  return canonicalJson(a) === canonicalJson(b) ? [] : [{ path, change: 'changed', from: a, to: b }];
+  return contentHashJson(a) === contentHashJson(b) ? [] : [{ path, change: 'changed', from: a, to: b }];
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -9,7 +9,7 @@ import type { GatewayClient } from '../gateway-client.ts';
 import { scoreProductionCalls } from '../online.ts';
 import { tableQueue } from '../queue/table-queue.ts';
 import { callScores } from '../schema.ts';
-import { apiApp, loggedCall, seedCalls, testClient } from '../test-support.ts';
+import { apiApp, loggedCall, seedCalls, testClient } from '../../test/helpers/evals.ts';
 import { startWorker, type RunningWorker } from '../worker.ts';
 import { feedbackRoutes } from './feedback.ts';
 import { evalRoutes } from './routes.ts';

@@ -2,7 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../gateway/db/client.ts';
 import { testDatabases } from '../../test/helpers/test-db.ts';
-import { loggedCall, seedCalls } from '../test-support.ts';
+import { loggedCall, seedCalls } from '../../test/helpers/evals.ts';
 import { itemsFromLogs } from './from-logs.ts';
 import { contentVersion, parseJsonl } from './jsonl.ts';
 import { loadDataset, saveDataset } from './store.ts';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../../prompts/index.ts';
+import { contentHashJson } from '../../core/canonical-json.ts';
 import { itemLineSchema, toEvalItem, type EvalItem } from './item.ts';
 
 export class DatasetError extends Error {
@@ -51,7 +51,7 @@ function validateItem(value: unknown, position: number, where: string, seen: Map
   return item;
 }
 
-/** The dataset version: sha256 of the canonical JSON of the items in order (first 16 hex). */
+/** The dataset version, stored: sha256 of the canonical JSON of the items in order (first 16 hex). */
 export function contentVersion(items: readonly EvalItem[]): string {
-  return createHash('sha256').update(canonicalJson(items)).digest('hex').slice(0, 16);
+  return createHash('sha256').update(contentHashJson(items)).digest('hex').slice(0, 16);
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ChunkAssembler } from '../streaming/chunk-assembler.ts';
 import { completionToChunks } from './replay.ts';
 import { entryFromCompletion, entryFromJson, entryFromStream } from './entry.ts';
-import { textCompletion, twoChoiceCompletion } from './testing.ts';
+import { textCompletion, twoChoiceCompletion } from '../../test/helpers/completions.ts';
 
 const meta = { usage: null, costMicros: null, createdAt: 1 };
 const json = (body: unknown) => entryFromJson(JSON.stringify(body), body as Record<string, unknown>, meta);

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from './canonical-json.ts';
 import { cacheKey, cacheKeyText, isCacheable } from './key.ts';
 
 const base = {
@@ -32,21 +31,6 @@ function reversed(value: unknown): unknown {
   }
   return value;
 }
-
-describe('canonicalJson', () => {
-  it('sorts keys recursively, keeps array order, drops undefined and writes JSON numbers', () => {
-    expect(canonicalJson({ b: [3, { z: 1, a: undefined, m: null }], a: 1.5e-7, c: 'x"y', d: -0, e: Number.NaN })).toBe(
-      '{"a":1.5e-7,"b":[3,{"m":null,"z":1}],"c":"x\\"y","d":0,"e":null}',
-    );
-    expect(canonicalJson([undefined, () => 1])).toBe('[null,null]');
-    expect(canonicalJson(undefined)).toBeUndefined();
-  });
-
-  it('agrees with JSON.stringify on key-sorted input', () => {
-    const value = { a: [1, 'two', { b: true, c: null }], d: { e: 'ü\u2028' } };
-    expect(canonicalJson(value)).toBe(JSON.stringify(value));
-  });
-});
 
 describe('cacheKey', () => {
   it('is a SHA-256 hex digest that ignores key order at every level', () => {
@@ -108,12 +92,18 @@ describe('cacheKey', () => {
     expect(JSON.parse(text)).toEqual({ model: 'm', provider: 'p', request: { messages: [], provider: 'x' }, scope: 's', v: 1 });
   });
 
-  it('is fast enough for the request path', () => {
-    const request = reversed(base) as Record<string, unknown>;
-    const started = performance.now();
-    for (let i = 0; i < 10_000; i++) key(request);
-    const perKeyUs = ((performance.now() - started) / 10_000) * 1000;
-    expect(perKeyUs).toBeLessThan(100);
+  it('writes the same text as before canonical JSON moved to core/ (entries in the shared tier stay valid)', () => {
+    const request = { z: { b: 1, a: [2, null] }, messages: [{ role: 'user', content: 'x' }], temperature: 0, max_completion_tokens: 9 };
+    expect(cacheKeyText({ provider: 'openai', model: 'gpt-4o-mini', request })).toBe(
+      '{"model":"gpt-4o-mini","provider":"openai","request":{"max_tokens":9,"messages":[{"content":"x","role":"user"}],"temperature":0,"z":{"a":[2,null],"b":1}},"v":1}',
+    );
+    expect(key(request)).toBe('8ff7af35e07a27bca4774fafb4f5a2542ab686be2f4001af140ff5a8023fdd03');
+  });
+
+  it('keeps a nested "__proto__" key: the upstream is sent it, so it may change the answer', () => {
+    const tools = (props: string) => [{ type: 'function', function: { name: 'f', parameters: JSON.parse(`{"type":"object","properties":${props}}`) } }];
+    const plain = { model: 'm', messages: [{ role: 'user', content: 'x' }] };
+    expect(key({ ...plain, tools: tools('{"__proto__":{"type":"string"}}') })).not.toBe(key({ ...plain, tools: tools('{}') }));
   });
 });
 

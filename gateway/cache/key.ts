@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CacheDefaults } from '../config/routes-schema.ts';
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalJson } from '../../core/canonical-json.ts';
 
 /** Bumped when what goes into a key changes, so old entries are never read with new meaning. */
 const KEY_VERSION = 1;

@@ -6,7 +6,7 @@ import { cacheLookup, type LookupDeps } from './lookup.ts';
 import { completionToChunks, replayJson, replaySse } from './replay.ts';
 import { ResponseCache } from './response-cache.ts';
 import { SingleFlight } from './single-flight.ts';
-import { parallelToolCompletion, textCompletion } from './testing.ts';
+import { parallelToolCompletion, textCompletion } from '../../test/helpers/completions.ts';
 
 const policy = { read: true, write: true, ttlSeconds: 60 };
 const meta = { usage: null, costMicros: 3, createdAt: 1 };

@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { entryBytes, MemoryTier } from './memory-tier.ts';
-import { entryOf, textCompletion } from './testing.ts';
+import { entryOf, textCompletion } from '../../test/helpers/completions.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

@@ -6,7 +6,7 @@ import { completionOf } from './entry.ts';
 import { PostgresTier } from './postgres-tier.ts';
 import { ResponseCache } from './response-cache.ts';
 import { responseCache } from './schema.ts';
-import { entryOf, parallelToolCompletion, textCompletion } from './testing.ts';
+import { entryOf, parallelToolCompletion, textCompletion } from '../../test/helpers/completions.ts';
 
 describe.each(testDatabases())('response cache through Postgres ($kind)', (target) => {
   let database: Database;

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { completionOf } from './entry.ts';
 import { RedisTier } from './redis-tier.ts';
 import { ResponseCache } from './response-cache.ts';
-import { entryOf, textCompletion, twoChoiceCompletion } from './testing.ts';
+import { entryOf, textCompletion, twoChoiceCompletion } from '../../test/helpers/completions.ts';
 
 /** Redis on this machine (CI starts it); each run writes under its own prefix. */
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';

@@ -4,7 +4,7 @@ import { expectValidAgainstSpec } from '../../test/helpers/openapi.ts';
 import { ChunkAssembler } from '../streaming/chunk-assembler.ts';
 import { completionOf, entryFromJson, entryFromStream } from './entry.ts';
 import { completionToChunks, replayJson, replaySse } from './replay.ts';
-import { entryOf, logprobCompletion, parallelToolCompletion, refusalCompletion, textCompletion, twoChoiceCompletion } from './testing.ts';
+import { entryOf, logprobCompletion, parallelToolCompletion, refusalCompletion, textCompletion, twoChoiceCompletion } from '../../test/helpers/completions.ts';
 
 const meta = { usage: null, costMicros: 12.5, createdAt: 1_760_000_000_000 };
 

@@ -3,7 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { CachedResponse } from './entry.ts';
 import { ResponseCache } from './response-cache.ts';
 import type { SharedHit, SharedTier } from './shared-tier.ts';
-import { entryOf, textCompletion } from './testing.ts';
+import { entryOf, textCompletion } from '../../test/helpers/completions.ts';
 
 /** A shared tier held in a Map, whose reads and writes can be made to fail or hang. */
 class FakeTier implements SharedTier {

@@ -7,7 +7,7 @@ import { ResponseCache } from './response-cache.ts';
 import { semanticCache } from './schema.ts';
 import { MemorySemanticIndex, PostgresSemanticIndex, type SemanticIndex } from './semantic-index.ts';
 import { lastUserTurn, SemanticCache, semanticScope, type SemanticInput } from './semantic.ts';
-import { entryOf, textCompletion } from './testing.ts';
+import { entryOf, textCompletion } from '../../test/helpers/completions.ts';
 
 /** A deterministic embedding: word counts over a tiny vocabulary. */
 const VOCAB = ['refund', 'order', 'how', 'do', 'i', 'get', 'a', 'my', 'password', 'reset', 'weather', 'paris'];

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openDatabase, type Database } from '../db/client.ts';
+import type { SluiceEnv } from '../config/env.ts';
+import type { Database } from '../db/client.ts';
 import { claimDataDir, DataDirBusyError, describeOwner, liveOwner, readLocalToken, TOKEN_FILE, type OwnerRecord } from '../db/data-dir-owner.ts';
+import { openConfiguredDatabase } from '../db/open-configured.ts';
 import { CliRefusal, ServerClient } from './server-client.ts';
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * How a CLI command reaches the data (DESIGN §2):
@@ -18,18 +18,14 @@ type Env = Readonly<Record<string, string | undefined>>;
  */
 export type DataAccess = { kind: 'direct'; withDatabase<T>(fn: (database: Database) => Promise<T>): Promise<T> } | { kind: 'server'; server: ServerClient };
 
-export function dataDirOf(env: Env): string {
-  return env.SLUICE_DATA_DIR || './.sluice';
-}
-
 /** How long a command waits for a server that has claimed the directory but not listened yet. */
 const STARTING_POLLS = 150;
 const STARTING_POLL_MS = 200;
 
 /** `command` names what this process does, for the owner file (`docs ingest`, `keys create`). */
-export async function dataAccess(env: Env, command: string): Promise<DataAccess> {
+export async function dataAccess(env: SluiceEnv, command: string): Promise<DataAccess> {
   if (env.DATABASE_URL) return { kind: 'direct', withDatabase: (fn) => openAndRun(env, undefined, fn) };
-  const dataDir = dataDirOf(env);
+  const dataDir = env.SLUICE_DATA_DIR;
   let owner = liveOwner(dataDir);
   // A server opening PGlite and migrating takes seconds; wait for its URL rather than refuse.
   for (let i = 0; i < STARTING_POLLS && owner?.kind === 'server' && !owner.url; i++) {
@@ -40,7 +36,7 @@ export async function dataAccess(env: Env, command: string): Promise<DataAccess>
   return { kind: 'server', server: serverOf(owner, dataDir, env) };
 }
 
-function serverOf(owner: OwnerRecord, dataDir: string, env: Env): ServerClient {
+function serverOf(owner: OwnerRecord, dataDir: string, env: SluiceEnv): ServerClient {
   const held = `the data directory ${dataDir} is in use by ${describeOwner(owner)}`;
   if (owner.kind === 'cli') throw new CliRefusal(`${held}; wait for it to finish and run this again`);
   if (!owner.url) throw new CliRefusal(`${held}, which has not started listening; try again once it has`);
@@ -50,8 +46,8 @@ function serverOf(owner: OwnerRecord, dataDir: string, env: Env): ServerClient {
 }
 
 /** Opens (and, embedded, owns) the database, applies migrations, runs `fn`, closes. */
-async function openAndRun<T>(env: Env, command: string | undefined, fn: (database: Database) => Promise<T>): Promise<T> {
-  const dataDir = dataDirOf(env);
+async function openAndRun<T>(env: SluiceEnv, command: string | undefined, fn: (database: Database) => Promise<T>): Promise<T> {
+  const dataDir = env.SLUICE_DATA_DIR;
   let claim;
   try {
     claim = command === undefined ? undefined : claimDataDir(dataDir, { kind: 'cli', command });
@@ -61,9 +57,8 @@ async function openAndRun<T>(env: Env, command: string | undefined, fn: (databas
     throw err;
   }
   try {
-    const database = await openDatabase({ url: env.DATABASE_URL || undefined, dataDir: join(dataDir, 'pgdata') });
+    const database = await openConfiguredDatabase(env);
     try {
-      await database.migrate();
       return await fn(database);
     } finally {
       await database.close();
@@ -74,9 +69,9 @@ async function openAndRun<T>(env: Env, command: string | undefined, fn: (databas
 }
 
 /** Opens the database directly or refuses: for commands that cannot go through a server. */
-export async function withDirectDatabase<T>(env: Env, command: string, refusal: string, fn: (database: Database) => Promise<T>): Promise<T> {
+export async function withDirectDatabase<T>(env: SluiceEnv, command: string, refusal: string, fn: (database: Database) => Promise<T>): Promise<T> {
   const access = await dataAccess(env, command);
-  if (access.kind === 'server') throw new CliRefusal(`the data directory ${dataDirOf(env)} is in use by ${access.server.describe()}: ${refusal}`);
+  if (access.kind === 'server') throw new CliRefusal(`the data directory ${env.SLUICE_DATA_DIR} is in use by ${access.server.describe()}: ${refusal}`);
   return access.withDatabase(fn);
 }
 

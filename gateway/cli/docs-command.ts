@@ -1,10 +1,11 @@
+import type { SluiceEnv } from '../config/env.ts';
 import { loadConfig } from '../config/load.ts';
 import { providerEmbedder } from '../pipeline/embed.ts';
 import { closeProviders, createProviders } from '../providers/registry.ts';
 import { createRag, docsIngestCommand, DOCS_INGEST_USAGE, parseDocsIngestArgs, type DocumentInput, type UpsertResult } from '../rag/index.ts';
 import { createModelResolver } from '../routing/resolve-model.ts';
 import { dataAccess, throughServerNote } from './data-access.ts';
-import type { CliIo, Env } from './io.ts';
+import type { CliIo } from './io.ts';
 import type { ServerClient } from './server-client.ts';
 
 /**
@@ -22,7 +23,7 @@ function serverDocumentStore(server: ServerClient): { upsert(docs: readonly Docu
 }
 
 /** `sluice docs ingest …`; `argv` follows `docs`. Returns the exit code. */
-export async function docsCommand(argv: readonly string[], env: Env, io: CliIo): Promise<number> {
+export async function docsCommand(argv: readonly string[], env: SluiceEnv, io: CliIo): Promise<number> {
   if (argv[0] !== 'ingest') {
     io.err(`${DOCS_INGEST_USAGE}\n`);
     return 2;
@@ -42,7 +43,7 @@ export async function docsCommand(argv: readonly string[], env: Env, io: CliIo):
   }
   return access.withDatabase(async (database) => {
     // The configured retrievers decide how a collection is indexed (embeddings for pgvector/hybrid).
-    const config = loadConfig(env);
+    const config = loadConfig(env.vars);
     const providers = createProviders(config, { now: Date.now });
     try {
       const rag = createRag({

@@ -1,5 +1,3 @@
-export type Env = Readonly<Record<string, string | undefined>>;
-
 /** Where a command writes: the process's streams, or a capture in tests. */
 export interface CliIo {
   out(text: string): void;

@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { KeyStore } from '../auth/key-store.ts';
 import type { ApiKeyRow, KeyScope } from '../auth/schema.ts';
+import type { SluiceEnv } from '../config/env.ts';
 import type { Database } from '../db/client.ts';
 import { dataAccess, throughServerNote } from './data-access.ts';
-import type { CliIo, Env } from './io.ts';
+import type { CliIo } from './io.ts';
 import { ServerRequestError, type ServerClient } from './server-client.ts';
 
 export const KEYS_USAGE = `usage: sluice keys create --name NAME [--scope inference|admin]   (prints the new key once)
@@ -87,7 +88,7 @@ function table(keys: readonly KeyView[]): string {
 }
 
 /** `sluice keys create|list|revoke`; `argv` follows `keys`. Returns the exit code. */
-export async function keysCommand(argv: readonly string[], env: Env, io: CliIo): Promise<number> {
+export async function keysCommand(argv: readonly string[], env: SluiceEnv, io: CliIo): Promise<number> {
   const [action, ...rest] = argv;
   let parsed;
   try {

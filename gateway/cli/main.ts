@@ -1,10 +1,11 @@
 import { EVAL_USAGE, runEvalCli } from '../../evals/index.ts';
 import { PromptError } from '../../prompts/index.ts';
+import { parseEnv, type RawEnv } from '../config/env.ts';
 import { ConfigError } from '../config/load.ts';
 import { IngestError } from '../rag/index.ts';
 import { runServer } from '../server.ts';
 import { docsCommand } from './docs-command.ts';
-import { processIo, type CliIo, type Env } from './io.ts';
+import { processIo, type CliIo } from './io.ts';
 import { keysCommand } from './keys-command.ts';
 import { promptsCommand } from './prompts-command.ts';
 import { replayCommand } from './replay-command.ts';
@@ -32,29 +33,32 @@ embedded database (no DATABASE_URL): one process owns SLUICE_DATA_DIR. While \`s
 the commands above go through that server's admin API (keys, prompts, docs, eval run/report,
 replay) or stop with exit code 2 naming it (worker, eval report --html); never a silent copy.
 
-environment: PORT, HOST, DATABASE_URL, SLUICE_CONFIG, SLUICE_ADMIN_KEY, SLUICE_DATA_DIR`;
+environment: PORT, HOST, DATABASE_URL, SLUICE_DATA_DIR, SLUICE_CONFIG, SLUICE_ADMIN_KEY, REDIS_URL`;
 
-/** The CLI entry: returns the process exit code. */
-export async function run(argv: string[], env: Env, io: CliIo = processIo()): Promise<number> {
+/**
+ * The CLI entry: returns the process exit code. The command that runs parses `vars` (the
+ * process environment) once; `serve` leaves it to the server, which exits 78 on a bad value.
+ */
+export async function run(argv: string[], vars: RawEnv, io: CliIo = processIo()): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'serve':
-        await runServer(env, evalExtension);
+        await runServer(vars, evalExtension);
         return 0;
       case 'eval':
       case 'worker':
-        return await runEvalCli(argv, env);
+        return await runEvalCli(argv, vars);
       case 'keys':
-        return await keysCommand(rest, env, io);
+        return await keysCommand(rest, parseEnv(vars), io);
       case 'replay':
-        return await replayCommand(rest, env, io);
+        return await replayCommand(rest, parseEnv(vars), io);
       case 'migrate':
-        return await migrateCommand(env, io);
+        return await migrateCommand(parseEnv(vars), io);
       case 'prompts':
-        return await promptsCommand(rest, env, io);
+        return await promptsCommand(rest, parseEnv(vars), io);
       case 'docs':
-        return await docsCommand(rest, env, io);
+        return await docsCommand(rest, parseEnv(vars), io);
       case undefined:
       case 'help':
       case '--help':

@@ -1,12 +1,13 @@
 import { PromptStore, pullPrompts, pushPrompts, type PromptFilesStore } from '../../prompts/index.ts';
+import type { SluiceEnv } from '../config/env.ts';
 import { dataAccess, throughServerNote } from './data-access.ts';
-import type { CliIo, Env } from './io.ts';
+import type { CliIo } from './io.ts';
 import { serverPromptStore } from './prompt-client.ts';
 
 export const PROMPTS_USAGE = 'usage: sluice prompts push|pull <dir>';
 
 /** `sluice prompts push|pull <dir>`; `argv` follows `prompts`. Returns the exit code. */
-export async function promptsCommand(argv: readonly string[], env: Env, io: CliIo): Promise<number> {
+export async function promptsCommand(argv: readonly string[], env: SluiceEnv, io: CliIo): Promise<number> {
   const [action, dir, ...extra] = argv;
   if ((action !== 'push' && action !== 'pull') || !dir || extra.length > 0) {
     io.err(`${PROMPTS_USAGE}\n`);

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { getCall } from '../calls/queries.ts';
+import type { SluiceEnv } from '../config/env.ts';
 import { loadConfig } from '../config/load.ts';
 import { silentLogger } from '../logger.ts';
 import { composeGateway } from '../server.ts';
 import { dataAccess, throughServerNote } from './data-access.ts';
-import type { CliIo, Env } from './io.ts';
+import type { CliIo } from './io.ts';
 import { ServerRequestError } from './server-client.ts';
 
 const ENDPOINT_PATHS: Record<string, string> = {
@@ -25,7 +26,7 @@ interface LoggedCall {
  * `sluice replay <call-id>`: the logged request, sent again through the gateway: the running
  * server that owns the data directory, else one built in-process on the database.
  */
-export async function replayCommand(argv: readonly string[], env: Env, io: CliIo): Promise<number> {
+export async function replayCommand(argv: readonly string[], env: SluiceEnv, io: CliIo): Promise<number> {
   const [callId, ...extra] = argv;
   if (!callId || extra.length > 0 || !UUID.test(callId)) {
     io.err(`usage: sluice replay <call-id>${callId && !UUID.test(callId) ? ` ('${callId.slice(0, 100)}' is not a call id)` : ''}\n`);
@@ -64,7 +65,7 @@ export async function replayCommand(argv: readonly string[], env: Env, io: CliIo
     const call = await getCall(database, callId);
     const key = `sk-sluice-replay-${randomBytes(16).toString('hex')}`;
     if (!call?.payload?.request) return send(call, '', () => Promise.reject(new Error('unreachable')), key);
-    const gateway = await composeGateway({ config: loadConfig(env), database, env, logger: silentLogger, adminKey: key });
+    const gateway = await composeGateway({ config: loadConfig(env.vars), database, env, logger: silentLogger, adminKey: key });
     try {
       return await send(call, 'http://sluice.local', (req) => Promise.resolve(gateway.app.fetch(req)), key);
     } finally {

@@ -1,8 +1,9 @@
 import { evalRoutes, feedbackRoutes, openEvalQueue, remoteGateway, startWorker, type RunningWorker } from '../../evals/index.ts';
 import { PromptStore } from '../../prompts/index.ts';
 import type { ExtendFn } from '../server.ts';
-import { dataAccess, dataDirOf } from './data-access.ts';
-import type { CliIo, Env } from './io.ts';
+import type { SluiceEnv } from '../config/env.ts';
+import { dataAccess } from './data-access.ts';
+import type { CliIo } from './io.ts';
 
 /** How long shutdown waits for an eval run in progress. */
 const STOP_GRACE_MS = 10_000;
@@ -15,7 +16,7 @@ const STOP_GRACE_MS = 10_000;
  * would wait for a worker that can never come.
  */
 export const evalExtension: ExtendFn = async ({ database, logger, env }) => {
-  const queue = await openEvalQueue(database, { databaseUrl: env.DATABASE_URL || undefined, logger });
+  const queue = await openEvalQueue(database, { databaseUrl: env.DATABASE_URL, logger });
   let worker: RunningWorker | undefined;
   return {
     routes: [
@@ -42,11 +43,11 @@ export const evalExtension: ExtendFn = async ({ database, logger, env }) => {
 };
 
 /** `sluice migrate`: applies migrations, or says the server that owns the directory already did. */
-export async function migrateCommand(env: Env, io: CliIo): Promise<number> {
+export async function migrateCommand(env: SluiceEnv, io: CliIo): Promise<number> {
   const access = await dataAccess(env, 'migrate');
   if (access.kind === 'server') {
     // The server applied its migrations when it opened the database; they cannot change while it runs.
-    io.out(`${access.server.describe()} owns ${dataDirOf(env)} and applied the migrations when it started; nothing to do\n`);
+    io.out(`${access.server.describe()} owns ${env.SLUICE_DATA_DIR} and applied the migrations when it started; nothing to do\n`);
     return 0;
   }
   return access.withDatabase(async (database) => {

@@ -3,18 +3,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
-import { toCallRow } from '../gateway/calls/call-row.ts';
-import { insertCallRows } from '../gateway/calls/insert.ts';
-import { compilePayloadPolicy } from '../gateway/calls/payloads.ts';
-import type { CallRecord } from '../gateway/calls/record.ts';
-import { sampleRecord } from '../gateway/calls/sample-record.ts';
-import type { AppEnv } from '../gateway/http/env.ts';
-import { errorHandler } from '../gateway/http/error-handler.ts';
-import { parseConfig } from '../gateway/config/load.ts';
-import type { Database } from '../gateway/db/client.ts';
-import { silentLogger } from '../gateway/logger.ts';
-import type { FakeProvider } from '../test/helpers/fake-provider.ts';
-import { inProcessGateway, type GatewayClient } from './gateway-client.ts';
+import { inProcessGateway, type GatewayClient } from '../../evals/gateway-client.ts';
+import { toCallRow } from '../../gateway/calls/call-row.ts';
+import { insertCallRows } from '../../gateway/calls/insert.ts';
+import { compilePayloadPolicy } from '../../gateway/calls/payloads.ts';
+import type { CallRecord } from '../../gateway/calls/record.ts';
+import { sampleRecord } from '../../gateway/calls/sample-record.ts';
+import { parseEnv } from '../../gateway/config/env.ts';
+import { parseConfig } from '../../gateway/config/load.ts';
+import type { Database } from '../../gateway/db/client.ts';
+import type { AppEnv } from '../../gateway/http/env.ts';
+import { errorHandler } from '../../gateway/http/error-handler.ts';
+import { silentLogger } from '../../gateway/logger.ts';
+import type { FakeProvider } from './fake-provider.ts';
 
 export const ADMIN = 'sk-sluice-evals-test-admin-0123456789';
 
@@ -32,7 +33,7 @@ export function fakeConfig(fake: FakeProvider, extra: Record<string, unknown> = 
 /** An in-process gateway over the fake provider; close() drains the call log and removes its spool dir. */
 export async function testClient(fake: FakeProvider, database: Database, extra: Record<string, unknown> = {}): Promise<GatewayClient> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-evals-'));
-  const client = await inProcessGateway({ env: { SLUICE_DATA_DIR: dataDir, SLUICE_ADMIN_KEY: ADMIN }, database, logger: silentLogger, config: fakeConfig(fake, extra) });
+  const client = await inProcessGateway({ env: parseEnv({ SLUICE_DATA_DIR: dataDir, SLUICE_ADMIN_KEY: ADMIN }), database, logger: silentLogger, config: fakeConfig(fake, extra) });
   return {
     ...client,
     async close() {

@@ -1,6 +1,5 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import type { CachedResponse } from './entry.ts';
-import { entryFromCompletion } from './entry.ts';
+import { entryFromCompletion, type CachedResponse } from '../../gateway/cache/entry.ts';
 
 /**
  * Completions for the cache's tests, in the shape ChunkAssembler produces (message with
