@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { v7 as uuidv7 } from 'uuid';
 import type { CallRecord } from '../gateway/calls/record.ts';
-import { sampleRecord } from '../gateway/calls/sample-record.ts';
+import { sampleRecord } from '../test/helpers/sample-record.ts';
 import { CallLogWriter } from '../gateway/calls/writer.ts';
 import { openDatabase, type Database } from '../gateway/db/client.ts';
 import { silentLogger } from '../gateway/logger.ts';

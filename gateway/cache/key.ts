@@ -30,8 +30,13 @@ export interface CacheKeyInput {
   provider: string;
   /** Resolved upstream model id. */
   model: string;
-  /** The chat request after prompt rendering and retrieval injection. */
+  /**
+   * The body the upstream is sent: the chat request after prompt rendering and retrieval
+   * injection, or the client's own body when it passes through (then `format` names it).
+   */
   request: Record<string, unknown>;
+  /** Set when `request` is a pass-through body in that format (e.g. `anthropic`), not a chat request. */
+  format?: string | undefined;
   /** Keeps entries apart (see `cacheScope`); undefined = shared by everyone. */
   scope?: string | undefined;
 }
@@ -69,7 +74,7 @@ export function cacheKeyText(input: CacheKeyInput): string {
   if (typeof fields['stop'] === 'string') fields['stop'] = [fields['stop']];
   if (fields['n'] === 1) delete fields['n'];
 
-  let text = `{"model":${JSON.stringify(input.model)},"provider":${JSON.stringify(input.provider)},"request":${canonicalJson(fields)}`;
+  let text = `{${input.format === undefined ? '' : `"format":${JSON.stringify(input.format)},`}"model":${JSON.stringify(input.model)},"provider":${JSON.stringify(input.provider)},"request":${canonicalJson(fields)}`;
   if (input.scope !== undefined) text += `,"scope":${JSON.stringify(input.scope)}`;
   return `${text},"v":${KEY_VERSION}}`;
 }

@@ -105,12 +105,13 @@ export function toCallRow(r: CallRecord, policy: PayloadPolicy, nowMs: number): 
   const req = prepareBody(r.requestBody, policy);
   const res = prepareBody(r.responseBody, policy);
   const rag = r.rag === null || r.rag === undefined ? null : prepareBody(r.rag, policy);
-  if (req.json === null && res.json === null && rag?.json == null) return json;
+  const face = r.faceRequest === null || r.faceRequest === undefined ? null : prepareBody(r.faceRequest, policy);
+  if (req.json === null && res.json === null && rag?.json == null && face?.json == null) return json;
   // Splice the bodies in as raw JSON: serialised once, never escaped into a string.
-  const truncated = req.truncated || res.truncated || rag?.truncated === true;
+  const truncated = req.truncated || res.truncated || rag?.truncated === true || face?.truncated === true;
   return (
     `${json.slice(0, -1)},"has_payload":true,"truncated":${truncated},` +
-    `"request":${req.json ?? 'null'},"response":${res.json ?? 'null'},"rag":${rag?.json ?? 'null'}}`
+    `"request":${req.json ?? 'null'},"response":${res.json ?? 'null'},"rag":${rag?.json ?? 'null'},"face_request":${face?.json ?? 'null'}}`
   );
 }
 

@@ -26,7 +26,7 @@ const RECORD_TYPE = `id uuid, request_id text, started_at timestamptz, endpoint 
   reasoning_tokens integer, cost_micros numeric, cost_status text, cost_saved_micros numeric, fallback_used boolean,
   cache_status text, "user" text,
   metadata jsonb, retrieved_doc_ids text[], retrieval_ms real, has_payload boolean, truncated boolean, request jsonb,
-  response jsonb, rag jsonb`;
+  response jsonb, rag jsonb, face_request jsonb`;
 
 const HEAD = sql.raw('with r as materialized (select * from jsonb_to_recordset(');
 const TAIL = sql.raw(`::jsonb) as r(${RECORD_TYPE})
@@ -35,8 +35,8 @@ const TAIL = sql.raw(`::jsonb) as r(${RECORD_TYPE})
   select ${COLUMNS} from r
   on conflict do nothing
 ), p as (
-  insert into call_payloads (call_id, started_at, request, response, rag, truncated)
-  select id, started_at, request, response, rag, coalesce(truncated, false) from r where has_payload
+  insert into call_payloads (call_id, started_at, request, response, rag, face_request, truncated)
+  select id, started_at, request, response, rag, face_request, coalesce(truncated, false) from r where has_payload
   on conflict do nothing
 )
 select 1`);

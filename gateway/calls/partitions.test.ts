@@ -7,7 +7,7 @@ import { testDatabases } from '../../test/helpers/test-db.ts';
 import { rowsOf, type Database } from '../db/client.ts';
 import { silentLogger } from '../logger.ts';
 import { daysInDefault, listDayPartitions, PartitionMaintainer } from './partitions.ts';
-import { sampleRecord } from './sample-record.ts';
+import { sampleRecord } from '../../test/helpers/sample-record.ts';
 import { CallLogWriter } from './writer.ts';
 
 const DAY = 86_400_000;

@@ -67,7 +67,7 @@ export interface CallView {
 }
 
 export interface CallDetail extends CallView {
-  payload: { request: unknown; response: unknown; rag: unknown; truncated: boolean } | null;
+  payload: { request: unknown; response: unknown; rag: unknown; face_request: unknown; truncated: boolean } | null;
 }
 
 const CURSOR_TS = sql<string>`to_char(${calls.startedAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -166,7 +166,9 @@ export async function getCall(database: Pick<Database, 'db'>, id: string): Promi
   const p = row.payload;
   return {
     ...callView(row.call),
-    payload: p ? { request: p.request ?? null, response: p.response ?? null, rag: p.rag ?? null, truncated: p.truncated } : null,
+    payload: p
+      ? { request: p.request ?? null, response: p.response ?? null, rag: p.rag ?? null, face_request: p.faceRequest ?? null, truncated: p.truncated }
+      : null,
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { estimateJsonBytes, estimateRecordBytes, NODE_BUDGET } from './record-size.ts';
-import { sampleRecord } from './sample-record.ts';
+import { sampleRecord } from '../../test/helpers/sample-record.ts';
 
 const jsonLength = (v: unknown): number => JSON.stringify(v).length;
 

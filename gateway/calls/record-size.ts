@@ -86,7 +86,7 @@ export function estimateRecordBytes(r: CallRecord, nodeBudget: number = NODE_BUD
   const small: Budget = { nodes: nodeBudget };
   if (r.metadata) n += size(r.metadata, small, 0);
   if (r.retrievedDocIds) n += size(r.retrievedDocIds, small, 0);
-  for (const body of [r.requestBody, r.responseBody, r.rag]) {
+  for (const body of [r.requestBody, r.responseBody, r.rag, r.faceRequest]) {
     if (body !== null && body !== undefined) n += size(body, { nodes: nodeBudget }, 0);
   }
   return n;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { toCallRow } from './call-row.ts';
 import { compilePayloadPolicy, type PayloadOptions } from './payloads.ts';
 import { capText, cleanMetadata, cleanText, TEXT_LIMITS } from './record-text.ts';
-import { sampleRecord } from './sample-record.ts';
+import { sampleRecord } from '../../test/helpers/sample-record.ts';
 
 const policy = (over: Partial<PayloadOptions> = {}) =>
   compilePayloadPolicy({ enabled: true, maxBytes: 4096, redactFields: ['ssn'], redactPatterns: ['\\d{16}'], ...over });

@@ -61,6 +61,11 @@ export interface CallRecord {
   /** Bodies go to the payload table (capped and redacted by the writer). */
   requestBody: unknown;
   responseBody: unknown;
+  /**
+   * The client's body as sent to its face, when it differs from `requestBody` (another face's
+   * format, or a registry prompt rendered into it); null otherwise. `sluice replay` sends it.
+   */
+  faceRequest: unknown;
 }
 
 /** Where finished call records go. Must never block or throw on the request path. */

@@ -104,6 +104,11 @@ export const callPayloads = pgTable(
     response: jsonb('response'),
     /** What retrieval gave the model: query, documents with scores, the exact injected text. */
     rag: jsonb('rag'),
+    /**
+     * The body as the client sent it to its face, when that is not `request` (a /v1/messages
+     * or /v1/responses body, or one whose registry prompt was rendered): what replay sends.
+     */
+    faceRequest: jsonb('face_request'),
     truncated: boolean('truncated').notNull().default(false),
   },
   (t) => [primaryKey({ name: 'call_payloads_pkey', columns: [t.startedAt, t.callId] })],

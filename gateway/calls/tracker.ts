@@ -89,6 +89,7 @@ export class CallTracker {
       rag: null,
       requestBody: null,
       responseBody: null,
+      faceRequest: null,
     };
   }
 

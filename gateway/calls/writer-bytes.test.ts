@@ -11,7 +11,7 @@ import { toCallRow } from './call-row.ts';
 import { compilePayloadPolicy } from './payloads.ts';
 import type { CallRecord } from './record.ts';
 import { estimateRecordBytes } from './record-size.ts';
-import { sampleRecord } from './sample-record.ts';
+import { sampleRecord } from '../../test/helpers/sample-record.ts';
 import { calls } from './schema.ts';
 import { Spiller } from './spiller.ts';
 import { Spool } from './spool.ts';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownPostgresUnavailable, startOwnPostgres, type OwnPostgres } from '../../test/helpers/own-postgres.ts';
 import { openDatabase, type Database } from '../db/client.ts';
 import { silentLogger } from '../logger.ts';
-import { sampleRecord } from './sample-record.ts';
+import { sampleRecord } from '../../test/helpers/sample-record.ts';
 import { CallLogWriter } from './writer.ts';
 
 /**

@@ -9,7 +9,7 @@ import { silentLogger } from '../logger.ts';
 import type { CallRecord } from './record.ts';
 import { toCallRow } from './call-row.ts';
 import { compilePayloadPolicy } from './payloads.ts';
-import { sampleRecord } from './sample-record.ts';
+import { sampleRecord } from '../../test/helpers/sample-record.ts';
 import { callPayloads, calls } from './schema.ts';
 import { CallLogWriter, type CallLogWriterOptions } from './writer.ts';
 

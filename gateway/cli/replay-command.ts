@@ -19,7 +19,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface LoggedCall {
   endpoint: string;
-  payload?: { request?: unknown } | null;
+  /** `face_request`: the client's own body when `request` is what the gateway made of it. */
+  payload?: { request?: unknown; face_request?: unknown } | null;
+}
+
+/** The body to send again: as the client sent it to the face it came from. */
+function replayBody(call: LoggedCall): unknown {
+  return call.payload?.face_request ?? call.payload?.request;
 }
 
 /**
@@ -33,7 +39,7 @@ export async function replayCommand(argv: readonly string[], env: SluiceEnv, io:
     return 2;
   }
   const send = async (call: LoggedCall | null, base: string, fetchApp: (req: Request) => Promise<Response>, key: string): Promise<number> => {
-    if (!call?.payload?.request) {
+    if (!call || !replayBody(call)) {
       io.err(`sluice: no logged request for call ${callId}\n`);
       return 1;
     }
@@ -41,7 +47,7 @@ export async function replayCommand(argv: readonly string[], env: SluiceEnv, io:
       new Request(`${base}${ENDPOINT_PATHS[call.endpoint] ?? '/v1/chat/completions'}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: JSON.stringify(call.payload.request),
+        body: JSON.stringify(replayBody(call)),
       }),
     );
     io.out(`${await res.text()}\n`);
@@ -64,7 +70,7 @@ export async function replayCommand(argv: readonly string[], env: SluiceEnv, io:
   return access.withDatabase(async (database) => {
     const call = await getCall(database, callId);
     const key = `sk-sluice-replay-${randomBytes(16).toString('hex')}`;
-    if (!call?.payload?.request) return send(call, '', () => Promise.reject(new Error('unreachable')), key);
+    if (!call || !replayBody(call)) return send(call, '', () => Promise.reject(new Error('unreachable')), key);
     const gateway = await composeGateway({ config: loadConfig(env.vars), database, env, logger: silentLogger, adminKey: key });
     try {
       return await send(call, 'http://sluice.local', (req) => Promise.resolve(gateway.app.fetch(req)), key);

@@ -9,6 +9,7 @@ import {
   type CacheServices,
 } from '../cache/index.ts';
 import type { EmbedFn } from '../rag/index.ts';
+import { passThroughBody } from '../providers/types.ts';
 import type { CallTracker } from '../calls/tracker.ts';
 import type { CacheDefaults, RouteCacheConfig } from '../config/routes-schema.ts';
 import type { CallInput } from './call-input.ts';
@@ -38,10 +39,14 @@ export async function lookupChatCache(
   const routeCache = routeName ? deps.routeCache(routeName) : undefined;
   const policy = resolveCachePolicy({ route: routeCache, defaults: deps.cacheDefaults, request: plan.req, header: input.header });
   const primary = plan.targets[0]!;
+  // The key hashes the body the primary target is sent: a pass-through keeps fields (top_k,
+  // thinking, …) the chat translation has no place for, and they change the answer.
+  const own = passThroughBody(primary.provider, plan.upstream);
   const key = cacheKey({
     provider: primary.provider.name,
     model: primary.model,
-    request: plan.req,
+    request: own ?? plan.req,
+    format: own ? plan.upstream.native?.format : undefined,
     scope: cacheScope(policy, { route: routeName, keyId: call.record.apiKeyId }),
   });
   const exact = await cacheLookup(deps.cache, key, policy);

@@ -1,7 +1,7 @@
 import type { CallTracker } from '../calls/tracker.ts';
-import { estimatePromptTokens, estimateTextTokens } from '../cost/estimate-tokens.ts';
+import { createTokenEstimator } from '../cost/estimate-tokens.ts';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.ts';
-import type { CallContext, ChatRequest, ChatStream, JsonResult } from '../providers/types.ts';
+import type { CallContext, ChatRequest, ChatStream, JsonResult, ProviderRequest } from '../providers/types.ts';
 import type { NormalizedUsage } from '../providers/usage.ts';
 import type { Target } from '../routing/resolve-model.ts';
 import { targetKey, type RouteDecision } from '../routing/router.ts';
@@ -9,7 +9,6 @@ import { declaredVariables, PromptError } from '../../prompts/index.ts';
 import { HOW_TO_CREATE_A_PROMPT } from '../routing/prompt-check.ts';
 import type { RagPipeline, RagRun } from '../rag/index.ts';
 import { withContextVariable } from '../rag/inject.ts';
-import { setNativeBody } from '../providers/native-body.ts';
 import { renderPrompt, resolvePrompt } from './apply-prompt.ts';
 import type { CallInput } from './call-input.ts';
 import { chatRequestSchema } from './chat-schema.ts';
@@ -21,6 +20,8 @@ import { validate } from './validate.ts';
 /** A chat call, ready to send: the request as the upstream will see it and where it goes. */
 export interface ChatPlan {
   req: ChatRequest;
+  /** What the providers are asked to send: `req`, and the client's own body when it may pass through. */
+  upstream: ProviderRequest;
   /** The primary target, then fallbacks in order. */
   targets: Target[];
   /** Response headers the pipeline adds (prompt version, route, variant, …). */
@@ -39,6 +40,8 @@ export type ChatOutcome = { kind: 'json'; result: JsonResult } | { kind: 'stream
  */
 export async function planChat(input: CallInput, call: CallTracker, deps: PipelineDeps): Promise<ChatPlan> {
   call.record.requestBody = input.body;
+  // What replay sends: the client's own body, when what the gateway sends on differs from it.
+  call.record.faceRequest = input.clientBody ?? null;
   const headers: Record<string, string> = {};
   let promptSpec = input.header('x-sluice-prompt');
   let start = input.body;
@@ -77,6 +80,7 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
     call.record.promptName = applied.name;
     call.record.promptVersion = applied.version;
     call.record.requestBody = body;
+    call.record.faceRequest ??= input.body;
     headers['x-sluice-prompt-version'] = `${applied.name}@${applied.version}`;
   }
   const req = validate(chatRequestSchema, body) as unknown as ChatRequest;
@@ -88,10 +92,10 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
   if (typeof req.user === 'string') call.record.user = req.user;
   if (req.metadata) call.record.metadata = req.metadata as Record<string, string>;
   const untouched = !applied && !ragRun && (!route || Object.keys(route.params).length === 0);
-  if (input.native && untouched) setNativeBody(req, input.native.format, input.native.body);
+  const upstream: ProviderRequest = { chat: req, native: untouched ? input.native : undefined };
   const targets = route ? route.targets : [deps.resolveModel(req.model)];
   call.setTarget(targets[0]!.provider, targets[0]!.model);
-  return { req, targets, headers, route, rag: rag && ragRun ? { pipeline: rag, run: ragRun } : null };
+  return { req, upstream, targets, headers, route, rag: rag && ragRun ? { pipeline: rag, run: ragRun } : null };
 }
 
 /**
@@ -149,12 +153,12 @@ export async function executeChat(plan: ChatPlan, call: CallTracker, signal: Abo
       if (plan.req.stream === true) {
         const stream = fanOut
           ? await fanOutStream(target.provider, plan.req, target.model, retry)
-          : await withRetry(() => target.provider.chatStream(plan.req, target.model, ctx), retry);
+          : await withRetry(() => target.provider.chatStream(plan.upstream, target.model, ctx), retry);
         outcome = { kind: 'stream', stream: earlier ? withEarlierUsage(stream, earlier) : stream };
       } else {
         const result = fanOut
           ? await fanOutChat(target.provider, plan.req, target.model, retry, paid)
-          : await withRetry(() => target.provider.chat(plan.req, target.model, ctx), retry);
+          : await withRetry(() => target.provider.chat(plan.upstream, target.model, ctx), retry);
         outcome = { kind: 'json', result: earlier ? { ...result, usage: addUsage(earlier, result.usage) } : result };
       }
       router?.recordOutcome(target, true);
@@ -187,10 +191,11 @@ function withEarlierUsage(stream: ChatStream, earlier: NormalizedUsage): ChatStr
 /** Usage as reported, or a tiktoken estimate when the upstream reported none; priced on the record. */
 export function priceChat(call: CallTracker, req: ChatRequest, usage: NormalizedUsage | null, output: () => string): number | null {
   if (usage) return call.price(usage, false, 'chat');
-  const model = call.record.model ?? req.model;
+  // One estimator for the call: its work budget covers prompt and answer together.
+  const estimator = createTokenEstimator(call.record.model ?? req.model);
   const estimate: NormalizedUsage = {
-    inputTokens: estimatePromptTokens(req.messages as unknown[], model),
-    outputTokens: estimateTextTokens(output(), model),
+    inputTokens: estimator.prompt(req.messages as unknown[]),
+    outputTokens: estimator.text(output()),
     cachedInputTokens: 0,
     cacheWriteTokens: 0,
     reasoningTokens: 0,

@@ -2,7 +2,7 @@ import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { describe, expect, it } from 'vitest';
 import type { Attempt } from '../calls/record.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
-import type { CallContext, ChatRequest, ChatStream, JsonResult, Provider, StreamChunk } from '../providers/types.ts';
+import type { CallContext, ChatRequest, ChatStream, JsonResult, Provider, ProviderRequest, StreamChunk } from '../providers/types.ts';
 import type { NormalizedUsage } from '../providers/usage.ts';
 import { CANCELLED, fanOutChat, fanOutStream, needsFanOut, UsageLedger } from './fan-out.ts';
 import type { RetryOptions } from './retry.ts';
@@ -51,11 +51,11 @@ function fakeProvider(chat: Script, chatStream?: StreamScript): Provider & { cal
     nativeN: false,
     calls: 0,
     requests: [] as ChatRequest[],
-    chat: (req: ChatRequest, _model: string, ctx: CallContext) => {
+    chat: ({ chat: req }: ProviderRequest, _model: string, ctx: CallContext) => {
       p.requests.push(req);
       return chat(p.calls++, req, ctx);
     },
-    chatStream: (req: ChatRequest, _model: string, ctx: CallContext) => {
+    chatStream: ({ chat: req }: ProviderRequest, _model: string, ctx: CallContext) => {
       p.requests.push(req);
       return chatStream ? chatStream(p.calls++, req, ctx) : Promise.reject(new Error('no streams'));
     },

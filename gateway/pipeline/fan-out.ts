@@ -125,7 +125,7 @@ export async function fanOutChat(
   const { controller, release } = linkedController(retry.signal);
   let answers: JsonResult[];
   try {
-    answers = await forEachChoice(n, retry, controller, (ctx) => provider.chat(single, model, ctx), (a) => ledger.add(a.usage));
+    answers = await forEachChoice(n, retry, controller, (ctx) => provider.chat({ chat: single }, model, ctx), (a) => ledger.add(a.usage));
   } finally {
     release();
   }
@@ -153,7 +153,7 @@ export async function fanOutStream(provider: Provider, req: ChatRequest, model: 
   const started: ChatStream[] = [];
   let streams: ChatStream[];
   try {
-    streams = await forEachChoice(n, retry, controller, (ctx) => provider.chatStream(single, model, ctx), (s) => started.push(s));
+    streams = await forEachChoice(n, retry, controller, (ctx) => provider.chatStream({ chat: single }, model, ctx), (s) => started.push(s));
   } catch (err) {
     // Streams that did start are released unread: their usage is unknown (see README).
     for (const s of started) s.cancel();

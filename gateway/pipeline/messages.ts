@@ -19,7 +19,7 @@ export async function messages(input: CallInput, call: CallTracker, deps: Pipeli
   // The registry extension works on this face too: `prompt` in the body or x-sluice-prompt.
   if (input.body.prompt !== undefined) chat.prompt = input.body.prompt;
   // To an Anthropic upstream, unchanged by prompt, retrieval or variant params, the body passes through.
-  const run = await runChat({ ...input, body: chat, native: { format: 'anthropic', body: input.body } }, call, deps);
+  const run = await runChat({ ...input, body: chat, clientBody: input.body, native: { format: 'anthropic', body: input.body } }, call, deps);
   if (run.kind === 'json') {
     const text = run.native ?? JSON.stringify(toAnthropicMessage(run.completion(), { model: req.model }));
     return new Response(text, { status: 200, headers: { ...run.headers, 'content-type': 'application/json' } });

@@ -34,7 +34,7 @@ export async function createResponse(input: CallInput, call: CallTracker, deps: 
     request: req,
     previousResponseId: req.previous_response_id ?? null,
   };
-  const run = await runChat({ ...input, body: chat }, call, deps);
+  const run = await runChat({ ...input, body: chat, clientBody: input.body }, call, deps);
   const save = (response: ResponseObject): void => {
     if (req.store === false) return;
     // Stored off the response path; a failed save is logged, the answer already went out.

@@ -8,6 +8,27 @@ import type { NormalizedUsage } from './usage.ts';
 export type ChatRequest = ChatCompletionCreateParams & Record<string, unknown>;
 export type EmbeddingsRequest = EmbeddingCreateParams & Record<string, unknown>;
 
+/** A client format some upstream speaks natively, so a request in it can pass through unchanged. */
+export type NativeFormat = 'anthropic';
+
+/** The request body exactly as the client wrote it, in its face's own format. */
+export interface NativeBody {
+  format: NativeFormat;
+  body: Record<string, unknown>;
+}
+
+/**
+ * What the pipeline asks a provider to send. `chat` is always there (the canonical request);
+ * `native` only when the client's own body may go upstream as written: it arrived in a
+ * provider's format (`/v1/messages`) and nothing changed it (no prompt rendered, no context
+ * injected, no variant params). A provider whose `nativeFormat` matches sends `native.body`;
+ * any other translates `chat`. `sentBody` says which, for the cache key and the record.
+ */
+export interface ProviderRequest {
+  chat: ChatRequest;
+  native?: NativeBody | undefined;
+}
+
 /** Per-call state the pipeline hands to a provider. */
 export interface CallContext {
   /** Aborted when the client goes away; cancels the upstream request. */
@@ -64,10 +85,12 @@ export interface Provider {
    * ever see requests for one choice. Absent means true: the request is sent as it is.
    */
   readonly nativeN?: boolean;
+  /** The client format this upstream speaks, whose bodies it sends as written (ProviderRequest). */
+  readonly nativeFormat?: NativeFormat;
   /** Performs one try (the pipeline retries). `model` is the upstream model id. */
-  chat(req: ChatRequest, model: string, ctx: CallContext): Promise<JsonResult>;
+  chat(req: ProviderRequest, model: string, ctx: CallContext): Promise<JsonResult>;
   /** Starts a stream; resolves once the upstream accepted it (status 200). */
-  chatStream(req: ChatRequest, model: string, ctx: CallContext): Promise<ChatStream>;
+  chatStream(req: ProviderRequest, model: string, ctx: CallContext): Promise<ChatStream>;
   embeddings(req: EmbeddingsRequest, model: string, ctx: CallContext): Promise<JsonResult>;
   /** Upstream model ids (without the provider prefix). */
   listModels(signal: AbortSignal): Promise<ModelInfo[]>;
@@ -78,4 +101,9 @@ export type ProviderFactory = (name: string, config: ProviderConfig, deps: Provi
 
 export interface ProviderDeps {
   now(): number;
+}
+
+/** The client's own body when `provider` sends it as written, else undefined (it translates `req.chat`). */
+export function passThroughBody(provider: Pick<Provider, 'nativeFormat'>, req: ProviderRequest): Record<string, unknown> | undefined {
+  return req.native !== undefined && req.native.format === provider.nativeFormat ? req.native.body : undefined;
 }

@@ -19,6 +19,17 @@ export interface UpstreamClientOptions {
   secrets: readonly string[];
 }
 
+/**
+ * The abort reason of the total timer. undici destroys a body that is still arriving with the
+ * signal's reason, so a read after send() returned can tell the total timeout by this class.
+ */
+class TotalTimeoutError extends Error {
+  constructor() {
+    super('total timeout');
+    this.name = 'TotalTimeoutError';
+  }
+}
+
 export interface UpstreamResponse {
   status: number;
   headers: Dispatcher.ResponseData['headers'];
@@ -58,7 +69,7 @@ export class UpstreamClient {
     // One controller and one unref'd timer: cheaper than AbortSignal.timeout + AbortSignal.any.
     const controller = new AbortController();
     const total = controller.signal;
-    const timer = setTimeout(() => controller.abort(new Error('total timeout')), this.opts.timeouts.total_ms).unref();
+    const timer = setTimeout(() => controller.abort(new TotalTimeoutError()), this.opts.timeouts.total_ms).unref();
     const onClientAbort = (): void => controller.abort(signal.reason);
     if (signal.aborted) onClientAbort();
     else signal.addEventListener('abort', onClientAbort, { once: true });
@@ -117,6 +128,7 @@ export class UpstreamClient {
     const code = (err as { code?: string }).code;
     const timedOut =
       total?.aborted === true ||
+      err instanceof TotalTimeoutError ||
       err instanceof undiciErrors.HeadersTimeoutError ||
       err instanceof undiciErrors.BodyTimeoutError ||
       err instanceof undiciErrors.ConnectTimeoutError ||
@@ -128,7 +140,11 @@ export class UpstreamClient {
     return new GatewayError('upstream_unreachable', `provider ${provider} is unreachable (${detail})`, { provider, cause: err });
   }
 
-  async close(): Promise<void> {
-    await this.agent.close();
+  private closing: Promise<void> | undefined;
+
+  /** Closes the agent once; later calls wait for the same close (no ClientDestroyedError). */
+  close(): Promise<void> {
+    this.closing ??= this.agent.close();
+    return this.closing;
   }
 }

@@ -8,7 +8,7 @@ import { toCallRow } from '../../gateway/calls/call-row.ts';
 import { insertCallRows } from '../../gateway/calls/insert.ts';
 import { compilePayloadPolicy } from '../../gateway/calls/payloads.ts';
 import type { CallRecord } from '../../gateway/calls/record.ts';
-import { sampleRecord } from '../../gateway/calls/sample-record.ts';
+import { sampleRecord } from './sample-record.ts';
 import { parseEnv } from '../../gateway/config/env.ts';
 import { parseConfig } from '../../gateway/config/load.ts';
 import type { Database } from '../../gateway/db/client.ts';

@@ -223,23 +223,39 @@ describe('the sluice CLI beside a running embedded server (one owner of SLUICE_D
     expect((await api('/api/evals/runs?name=cli-broken')).body.data).toEqual([]);
   }, TIMEOUT);
 
-  it('replay sends a logged call again through the server', async () => {
-    const res = await fetch(`${gw!.url}/v1/chat/completions`, {
+  /** One logged call per face, and what its answer must contain when replayed. */
+  const replayCases: Array<{ face: string; path: string; body: Record<string, unknown>; expect: string }> = [
+    { face: 'chat.completions', path: '/v1/chat/completions', body: { model: 'fake/gpt-4o-mini', messages: [{ role: 'user', content: 'replay me' }] }, expect: 'Echo: replay me' },
+    { face: 'messages', path: '/v1/messages', body: { model: 'fake/gpt-4o-mini', max_tokens: 50, system: 'be brief', messages: [{ role: 'user', content: 'replay the messages face' }] }, expect: '"type":"message"' },
+    { face: 'responses', path: '/v1/responses', body: { model: 'fake/gpt-4o-mini', input: 'replay the responses face', instructions: 'be brief' }, expect: '"object":"response"' },
+    { face: 'embeddings', path: '/v1/embeddings', body: { model: 'fake/text-embedding-3-small', input: 'replay the embeddings face' }, expect: '"object":"list"' },
+  ];
+
+  it.each(replayCases)('replay sends a logged $face call again through the server, to the face it came from', async (c) => {
+    const res = await fetch(`${gw!.url}${c.path}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'fake/gpt-4o-mini', messages: [{ role: 'user', content: 'replay me' }] }),
+      body: JSON.stringify(c.body),
     });
-    expect(res.status).toBe(200);
+    expect(res.status, await res.clone().text()).toBe(200);
     const callId = res.headers.get('x-sluice-call-id')!;
     // The call log writes in batches (flush_ms 20): wait until the server can read the call.
     for (let i = 0; i < 100 && (await api(`/api/calls/${callId}`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 50));
+    const logged = (await api(`/api/calls/${callId}`)).body;
+    expect(logged.endpoint).toBe(c.face);
+    // The client's own body is kept when the gateway sent on a translation of it.
+    expect(logged.payload.face_request ?? logged.payload.request).toEqual(c.body);
     const ran = await sluice(['replay', callId], env);
     expect(ran.code, ran.stderr).toBe(0);
     serverNamed(ran.stderr);
-    expect(ran.stdout).toContain('Echo: replay me');
+    expect(ran.stdout).toContain(c.expect);
     const again = /replayed \S+ as (\S+) \(HTTP 200\)/.exec(ran.stderr)?.[1];
     expect(again).toBeDefined();
     expect(again).not.toBe(callId);
+    for (let i = 0; i < 100 && (await api(`/api/calls/${again!}`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 50));
+    const replayed = (await api(`/api/calls/${again!}`)).body;
+    expect(replayed.endpoint).toBe(c.face);
+    expect(replayed.status).toBe('ok');
   }, TIMEOUT);
 
   it('migrate says the server did it; worker and a second server exit 2 naming it', async () => {

@@ -6,7 +6,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../../test/helpers/test-db.ts';
 import type { CallRecord } from '../../calls/record.ts';
-import { sampleRecord } from '../../calls/sample-record.ts';
+import { sampleRecord } from '../../../test/helpers/sample-record.ts';
 import { CallLogWriter } from '../../calls/writer.ts';
 import type { Database } from '../../db/client.ts';
 import { silentLogger } from '../../logger.ts';

@@ -4,8 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../../errors/gateway-error.ts';
 import { upstreamEvents } from '../../streaming/upstream-events.ts';
 import { clientFor, parseUpstreamJson, postJson, startStream } from '../provider-http.ts';
-import { nativeBody } from '../native-body.ts';
-import type { CallContext, ChatRequest, ChatStream, JsonResult, Provider, ProviderFactory, StreamChunk } from '../types.ts';
+import { passThroughBody, type CallContext, type ChatStream, type JsonResult, type Provider, type ProviderFactory, type ProviderRequest, type StreamChunk } from '../types.ts';
 import { usageFromAnthropic } from '../usage.ts';
 import { fromAnthropicResponse } from './from-anthropic-response.ts';
 import { planJsonOutput, type JsonToolAnswer } from './response-format.ts';
@@ -37,21 +36,21 @@ export const createAnthropicProvider: ProviderFactory = (name, config, deps) => 
   const created = (): number => Math.floor(deps.now() / 1000);
 
   /** The Messages body: the client's own when it passes through, else translated. */
-  function messagesBody(req: ChatRequest, model: string): Record<string, unknown> {
-    const own = nativeBody(req, 'anthropic');
-    if (!own) return toAnthropicRequest(req, { model, defaultMaxTokens, structuredOutputs }) as unknown as Record<string, unknown>;
+  function messagesBody(req: ProviderRequest, model: string): Record<string, unknown> {
+    const own = passThroughBody(provider, req);
+    if (!own) return toAnthropicRequest(req.chat, { model, defaultMaxTokens, structuredOutputs }) as unknown as Record<string, unknown>;
     const { prompt: _prompt, stream: _stream, ...rest } = own;
     return { ...rest, model };
   }
 
   /** How the answer is read back when JSON was asked for through the reserved tool. */
-  function jsonAnswer(req: ChatRequest): JsonToolAnswer | undefined {
-    if (nativeBody(req, 'anthropic')) return undefined; // passed through: the client's own format
-    const plan = planJsonOutput(req, { structuredOutputs });
+  function jsonAnswer(req: ProviderRequest): JsonToolAnswer | undefined {
+    if (passThroughBody(provider, req)) return undefined; // passed through: the client's own format
+    const plan = planJsonOutput(req.chat, { structuredOutputs });
     return plan?.kind === 'tool' ? plan.answer : undefined;
   }
 
-  async function once(req: ChatRequest, model: string, ctx: CallContext): Promise<{ message: Message; text: string }> {
+  async function once(req: ProviderRequest, model: string, ctx: CallContext): Promise<{ message: Message; text: string }> {
     const { json, text } = await postJson(client, name, '/v1/messages', messagesBody(req, model), ctx.signal);
     if (!Array.isArray(json.content)) {
       throw new GatewayError('upstream_bad_response', `provider ${name} returned a message without content`, { provider: name });
@@ -64,15 +63,16 @@ export const createAnthropicProvider: ProviderFactory = (name, config, deps) => 
     type: config.type,
     config,
     nativeN: false,
+    nativeFormat: 'anthropic',
     async chat(req, model, ctx) {
       const { message, text } = await once(req, model, ctx);
       const body = fromAnthropicResponse(message, { id: completionId(), created: created(), model, json: jsonAnswer(req) });
       const result: JsonResult = { text: JSON.stringify(body), body: body as unknown as Record<string, unknown>, usage: usageFromAnthropic(message.usage) };
-      if (nativeBody(req, 'anthropic')) result.native = text;
+      if (passThroughBody(provider, req)) result.native = text;
       return result;
     },
     async chatStream(req, model, ctx) {
-      const passThrough = nativeBody(req, 'anthropic') !== undefined;
+      const passThrough = passThroughBody(provider, req) !== undefined;
       const body = { ...messagesBody(req, model), stream: true };
       const res = await startStream(client, '/v1/messages', body, ctx.signal);
       const id = completionId();

@@ -20,17 +20,17 @@ export const createOpenAIProvider: ProviderFactory = (name, config) => {
     name,
     type: config.type,
     config,
-    async chat(req, model, ctx) {
-      const { text, json } = await postJson(client, name, '/chat/completions', { ...req, model, stream: false }, ctx.signal);
+    async chat({ chat }, model, ctx) {
+      const { text, json } = await postJson(client, name, '/chat/completions', { ...chat, model, stream: false }, ctx.signal);
       if (!Array.isArray(json.choices)) {
         throw new GatewayError('upstream_bad_response', `provider ${name} returned a chat completion without choices`, { provider: name });
       }
       return { text, body: json, usage: usageFromOpenAI(json.usage as Parameters<typeof usageFromOpenAI>[0]) };
     },
-    async chatStream(req, model, ctx) {
+    async chatStream({ chat }, model, ctx) {
       // Always ask for usage so the call can be priced; the pipeline strips the usage chunk
       // again when the client did not ask for it.
-      const body = { ...req, model, stream: true, stream_options: { ...req.stream_options, include_usage: true } };
+      const body = { ...chat, model, stream: true, stream_options: { ...chat.stream_options, include_usage: true } };
       const res = await startStream(client, '/chat/completions', body, ctx.signal);
       return openaiStream(client, name, res, ctx.signal);
     },

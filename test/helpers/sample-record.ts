@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { CallRecord } from './record.ts';
+import type { CallRecord } from '../../gateway/calls/record.ts';
 
 /** A realistic finished call record, for tests and the writer benchmark. */
 export function sampleRecord(overrides: Partial<CallRecord> = {}, at: Date = new Date()): CallRecord {
@@ -59,6 +59,7 @@ export function sampleRecord(overrides: Partial<CallRecord> = {}, at: Date = new
       ],
       usage: { prompt_tokens: 120, completion_tokens: 48, total_tokens: 168 },
     },
+    faceRequest: null,
     ...overrides,
   };
 }

@@ -1,0 +1,1 @@
+ALTER TABLE "call_payloads" ADD COLUMN "face_request" jsonb;
