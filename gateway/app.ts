@@ -3,6 +3,7 @@ import { promptRoutes, type PromptResolver, type PromptStore } from '../prompts/
 import type { KeyStore } from './auth/key-store.ts';
 import type { CacheServices } from './cache/index.ts';
 import type { ResponsesStore } from './faces/responses/store.ts';
+import { CallEvents } from './calls/call-events.ts';
 import type { CallSink } from './calls/record.ts';
 import type { Database } from './db/client.ts';
 import { callRoutes } from './http/routes/calls.ts';
@@ -24,6 +25,8 @@ import { inferenceRoutes } from './http/routes/inference.ts';
 import { keyRoutes } from './http/routes/keys.ts';
 import type { Logger } from './logger.ts';
 import { providerEmbedder } from './pipeline/embed.ts';
+import type { PipelineDeps } from './pipeline/deps.ts';
+import { shadowTraffic } from './pipeline/shadow-call.ts';
 import { createModelCatalog } from './pipeline/models.ts';
 import type { Providers } from './providers/registry.ts';
 import { createModelResolver } from './routing/resolve-model.ts';
@@ -41,6 +44,11 @@ export interface AppDeps {
   prompts: { store: PromptStore; resolver: PromptResolver };
   providers: Providers;
   calls: CallSink;
+  /**
+   * Where finished calls are announced. The app subscribes the call log (`calls`) and shadow
+   * traffic; pass a bus to subscribe more (metrics, traces, budgets, online scoring).
+   */
+  events?: CallEvents;
   pricer: Pricer;
   logger: Logger;
   /** Monotonic milliseconds for durations (performance.now). */
@@ -58,9 +66,10 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const rejections = deps.rejections ?? new RejectionCounters();
-  const tracker = { sink: deps.calls, pricer: deps.pricer, now: deps.now };
+  const events = deps.events ?? new CallEvents((err) => deps.logger.error('a call-finished listener failed', { err: String(err) }));
+  const tracker = { events, pricer: deps.pricer, now: deps.now };
   const resolveModel = createModelResolver(deps.config, deps.providers);
-  const pipeline = {
+  const pipeline: PipelineDeps = {
     resolveModel,
     prompts: deps.prompts.resolver,
     maxN: deps.config.server.max_n,
@@ -72,9 +81,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     rag: deps.rag,
     tracker,
     now: deps.now,
+    clock: deps.clock,
     random: deps.random,
     logger: deps.logger,
   };
+  // The call log first: a record is queued before anything else reacts to it.
+  events.onFinished((e) => deps.calls.enqueue(e.record));
+  events.onFinished(shadowTraffic(pipeline));
 
   app.use(requestId());
   app.route('/', healthRoutes(deps.health ?? (() => ({})), rejections));

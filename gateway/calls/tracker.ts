@@ -3,10 +3,12 @@ import type { Pricer } from '../cost/pricing.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { Provider } from '../providers/types.ts';
 import type { NormalizedUsage } from '../providers/usage.ts';
-import type { Attempt, CallEndpoint, CallRecord, CallSink, CallStatus } from './record.ts';
+import type { CallEvents, ShadowFollowUp } from './call-events.ts';
+import type { Attempt, CallEndpoint, CallRecord, CallStatus } from './record.ts';
 
 export interface TrackerDeps {
-  sink: CallSink;
+  /** Told once per call, when it finishes (the call log, shadow traffic and later hooks subscribe). */
+  events: CallEvents;
   pricer: Pricer;
   /** Monotonic milliseconds (performance.now) for durations. */
   now: () => number;
@@ -31,15 +33,30 @@ export interface TrackerInit {
    * 7): anyone could otherwise fill the call log without a key.
    */
   awaitingKey?: boolean;
+  /** A shadow call: the primary's record, whose key, route and variant it carries. */
+  shadowOf?: Readonly<CallRecord>;
+}
+
+/** What the client asked for, as the record keeps it. */
+export interface RequestFacts {
+  /** The request as the gateway sends it on (after prompt rendering and retrieval). */
+  body: unknown;
+  /** The client's own body when it differs from `body` (another face's format, a rendered prompt). */
+  clientBody: unknown;
+  stream: boolean;
+  user: string | null;
+  metadata: Record<string, string> | null;
 }
 
 /**
  * The life of one call's record: created when the request arrives, filled in as the pipeline
- * goes, finished exactly once (success, error or client abort) and handed to the sink, unless
- * it was waiting for a key that never came.
+ * goes through the named steps below (the record itself is read-only to everyone else),
+ * finished exactly once (success, error or client abort) and announced as one CallFinished
+ * event, unless it was waiting for a key that never came.
  */
 export class CallTracker {
-  readonly record: CallRecord;
+  readonly #record: CallRecord;
+  #shadow: ShadowFollowUp | null = null;
   private readonly t0: number;
   private providerType: Provider['type'] | null = null;
   private waitedMs = 0;
@@ -52,18 +69,19 @@ export class CallTracker {
   ) {
     this.t0 = init.t0;
     this.keyed = init.awaitingKey !== true;
-    this.record = {
+    const parent = init.shadowOf;
+    this.#record = {
       id: init.id,
       requestId: init.requestId,
       startedAt: init.startedAt,
       endpoint: init.endpoint,
-      apiKeyId: null,
-      route: null,
-      variant: null,
+      apiKeyId: parent?.apiKeyId ?? null,
+      route: parent?.route ?? null,
+      variant: parent?.variant ?? null,
       assignment: null,
       fallbackUsed: false,
-      shadow: false,
-      parentCallId: null,
+      shadow: parent !== undefined,
+      parentCallId: parent?.id ?? null,
       provider: null,
       model: null,
       promptName: null,
@@ -93,6 +111,11 @@ export class CallTracker {
     };
   }
 
+  /** The record so far; only the tracker writes it. */
+  get record(): Readonly<CallRecord> {
+    return this.#record;
+  }
+
   get finished(): boolean {
     return this.done;
   }
@@ -102,19 +125,73 @@ export class CallTracker {
     return this.keyed;
   }
 
+  /** Every upstream try is appended here (retry.ts), in order. */
   get attempts(): Attempt[] {
-    return this.record.attempts;
+    return this.#record.attempts;
   }
 
   setKey(key: AuthenticatedKey): void {
-    this.record.apiKeyId = key.id;
+    this.#record.apiKeyId = key.id;
     this.keyed = true;
   }
 
   setTarget(provider: Provider, model: string): void {
-    this.record.provider = provider.name;
-    this.record.model = model;
+    this.#record.provider = provider.name;
+    this.#record.model = model;
     this.providerType = provider.type;
+  }
+
+  /** The request as planned (called again once a prompt was rendered into it). */
+  setRequest(facts: Partial<RequestFacts> & Pick<RequestFacts, 'body'>): void {
+    const r = this.#record;
+    r.requestBody = facts.body;
+    if (facts.clientBody !== undefined) r.faceRequest = facts.clientBody;
+    if (facts.stream !== undefined) r.stream = facts.stream;
+    if (facts.user !== undefined) r.user = facts.user;
+    if (facts.metadata !== undefined) r.metadata = facts.metadata;
+  }
+
+  /** The route's decision: which variant, and the subject's draw when the split was sticky. */
+  setRoute(route: string, variant: string, assignment: number | null): void {
+    this.#record.route = route;
+    this.#record.variant = variant;
+    this.#record.assignment = assignment;
+  }
+
+  setPrompt(name: string, version: number): void {
+    this.#record.promptName = name;
+    this.#record.promptVersion = version;
+  }
+
+  /** What retrieval found: document ids and time on the row, the details in the payload. */
+  setRetrieval(rag: { documents: ReadonlyArray<{ id: string }>; retrievalMs: number | null }): void {
+    this.#record.retrievedDocIds = rag.documents.map((d) => d.id);
+    this.#record.retrievalMs = rag.retrievalMs;
+    this.#record.rag = rag;
+  }
+
+  /** Retrieval details again, with what the after hooks said about the answer. */
+  annotateRetrieval(rag: object): void {
+    this.#record.rag = rag;
+  }
+
+  /** Whether a fallback (not the route's chosen target) is serving the call. */
+  setFallbackUsed(used: boolean): void {
+    this.#record.fallbackUsed = used;
+  }
+
+  setCacheStatus(status: CallRecord['cacheStatus']): void {
+    this.#record.cacheStatus = status;
+  }
+
+  /** A shadow copy to send once this call has finished ok (its route sampled it). */
+  followWithShadow(shadow: ShadowFollowUp): void {
+    this.#shadow = shadow;
+  }
+
+  /** Fixes the gateway's overhead now (a stream's, when its first byte goes out). */
+  markOverhead(): void {
+    if (this.#record.overheadMs === null) this.#record.overheadMs = this.overheadMs();
   }
 
   /** Time spent waiting between retries; not the gateway's own overhead. */
@@ -123,64 +200,65 @@ export class CallTracker {
   }
 
   markFirstToken(): void {
-    if (this.record.ttftMs === null) this.record.ttftMs = this.deps.now() - this.t0;
+    if (this.#record.ttftMs === null) this.#record.ttftMs = this.deps.now() - this.t0;
   }
 
   /** Gateway time so far, excluding upstream tries and backoff waits. */
   overheadMs(): number {
     let upstream = this.waitedMs;
-    for (const a of this.record.attempts) upstream += a.latencyMs;
+    for (const a of this.#record.attempts) upstream += a.latencyMs;
     return Math.max(0, this.deps.now() - this.t0 - upstream);
   }
 
   /** Prices the usage, stores it on the record and returns the cost (null when unpriced). */
   price(usage: NormalizedUsage | null, estimated: boolean, kind: 'chat' | 'embedding'): number | null {
-    this.record.usage = usage;
-    if (!this.record.provider || !this.record.model || !this.providerType) return null;
+    this.#record.usage = usage;
+    if (!this.#record.provider || !this.#record.model || !this.providerType) return null;
     const { costMicros, status } = this.deps.pricer.price({
-      provider: this.record.provider,
+      provider: this.#record.provider,
       providerType: this.providerType,
-      model: this.record.model,
+      model: this.#record.model,
       usage,
       estimated,
-      at: this.record.startedAt,
+      at: this.#record.startedAt,
       kind,
     });
-    this.record.costMicros = costMicros;
-    this.record.costStatus = status;
+    this.#record.costMicros = costMicros;
+    this.#record.costStatus = status;
     return costMicros;
   }
 
   /** Served from cache: no upstream cost; the cost the original call had is kept as saved. */
   hitCache(usage: NormalizedUsage | null, savedMicros: number | null): void {
-    this.record.cacheStatus = 'hit';
-    this.record.usage = usage;
-    this.record.costMicros = 0;
-    this.record.costStatus = 'exact';
-    this.record.costSavedMicros = savedMicros;
+    this.#record.cacheStatus = 'hit';
+    this.#record.usage = usage;
+    this.#record.costMicros = 0;
+    this.#record.costStatus = 'exact';
+    this.#record.costSavedMicros = savedMicros;
   }
 
   finishOk(responseBody: unknown): void {
     if (this.done) return;
-    this.record.responseBody = responseBody;
+    this.#record.responseBody = responseBody;
     this.finish();
   }
 
   finishError(err: GatewayError, responseBody: unknown = null): void {
     if (this.done) return;
-    this.record.status = statusOf(err);
-    this.record.httpStatus = err.status;
-    this.record.errorCode = err.code;
-    this.record.errorMessage = err.message.slice(0, 2000);
-    this.record.responseBody = responseBody;
+    this.#record.status = statusOf(err);
+    this.#record.httpStatus = err.status;
+    this.#record.errorCode = err.code;
+    this.#record.errorMessage = err.message.slice(0, 2000);
+    this.#record.responseBody = responseBody;
     this.finish();
   }
 
+  /** The single finish point: the record is complete and every subscriber is told. */
   private finish(): void {
     this.done = true;
     if (!this.keyed) return;
-    this.record.latencyMs = this.deps.now() - this.t0;
-    if (this.record.overheadMs === null) this.record.overheadMs = this.overheadMs();
-    this.deps.sink.enqueue(this.record);
+    this.#record.latencyMs = this.deps.now() - this.t0;
+    if (this.#record.overheadMs === null) this.#record.overheadMs = this.overheadMs();
+    this.deps.events.emit({ record: this.#record, shadow: this.#shadow });
   }
 }

@@ -13,7 +13,7 @@ import { passThroughBody } from '../providers/types.ts';
 import type { CallTracker } from '../calls/tracker.ts';
 import type { CacheDefaults, RouteCacheConfig } from '../config/routes-schema.ts';
 import type { CallInput } from './call-input.ts';
-import type { ChatPlan } from './chat-call.ts';
+import type { ChatPlan } from './chat-plan.ts';
 
 export interface ChatCacheDeps {
   cache: CacheServices;
@@ -52,7 +52,7 @@ export async function lookupChatCache(
   const exact = await cacheLookup(deps.cache, key, policy);
   const lookup = exact.status === 'miss' && policy.semantic && routeName ? await semanticLookup(exact, key, plan, call, deps, policy, routeName) : exact;
   plan.headers['x-sluice-cache'] = lookup.status;
-  call.record.cacheStatus = lookup.status;
+  call.setCacheStatus(lookup.status);
   return lookup;
 }
 

@@ -1,13 +1,13 @@
 import type { CallTracker } from '../calls/tracker.ts';
 import { createTokenEstimator } from '../cost/estimate-tokens.ts';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.ts';
-import type { CallContext, ChatRequest, ChatStream, JsonResult, ProviderRequest } from '../providers/types.ts';
+import type { CallContext, ChatRequest, ChatStream, ProviderRequest } from '../providers/types.ts';
 import type { NormalizedUsage } from '../providers/usage.ts';
-import type { Target } from '../routing/resolve-model.ts';
 import { targetKey, type RouteDecision } from '../routing/router.ts';
 import { declaredVariables, PromptError } from '../../prompts/index.ts';
 import { HOW_TO_CREATE_A_PROMPT } from '../routing/prompt-check.ts';
-import type { RagPipeline, RagRun } from '../rag/index.ts';
+import { shadowRequest } from '../routing/shadow.ts';
+import type { RagRun } from '../rag/index.ts';
 import { withContextVariable } from '../rag/inject.ts';
 import { renderPrompt, resolvePrompt } from './apply-prompt.ts';
 import type { CallInput } from './call-input.ts';
@@ -16,32 +16,17 @@ import { retryOptions, type PipelineDeps } from './deps.ts';
 import { addUsage, fanOutChat, fanOutStream, needsFanOut, UsageLedger } from './fan-out.ts';
 import { isRetryable, withRetry } from './retry.ts';
 import { validate } from './validate.ts';
+import type { ChatOutcome, ChatPlan } from './chat-plan.ts';
 
-/** A chat call, ready to send: the request as the upstream will see it and where it goes. */
-export interface ChatPlan {
-  req: ChatRequest;
-  /** What the providers are asked to send: `req`, and the client's own body when it may pass through. */
-  upstream: ProviderRequest;
-  /** The primary target, then fallbacks in order. */
-  targets: Target[];
-  /** Response headers the pipeline adds (prompt version, route, variant, …). */
-  headers: Record<string, string>;
-  /** Set when `model` named a route. */
-  route: RouteDecision | null;
-  /** Set when the route retrieves context: its after hooks still run on the answer. */
-  rag: { pipeline: RagPipeline; run: RagRun } | null;
-}
 
-export type ChatOutcome = { kind: 'json'; result: JsonResult } | { kind: 'stream'; stream: ChatStream };
 
 /**
  * Front half of the pipeline, shared by every face: prompt → validation → target. Everything
  * a face needs to know about the call is on the plan and the call record.
  */
 export async function planChat(input: CallInput, call: CallTracker, deps: PipelineDeps): Promise<ChatPlan> {
-  call.record.requestBody = input.body;
   // What replay sends: the client's own body, when what the gateway sends on differs from it.
-  call.record.faceRequest = input.clientBody ?? null;
+  call.setRequest({ body: input.body, clientBody: input.clientBody ?? null });
   const headers: Record<string, string> = {};
   let promptSpec = input.header('x-sluice-prompt');
   let start = input.body;
@@ -68,19 +53,15 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
     });
     start = ragRun.request as Record<string, unknown>;
     if (ragRun.contextVariable !== null) start = withContextVariable(start, ragRun.contextVariable);
-    call.record.retrievedDocIds = ragRun.record.documents.map((d) => d.id);
-    call.record.retrievalMs = ragRun.record.retrievalMs;
-    call.record.rag = ragRun.record;
+    call.setRetrieval(ragRun.record);
   }
   const { body, applied } = renderPrompt(start, resolved);
   if (ragRun && Array.isArray(body.messages)) body.messages = ragRun.inject(body.messages as never[]);
   // A route stays the model name: the variant chose the target, not the prompt's default model.
   if (route) body.model = route.route;
   if (applied) {
-    call.record.promptName = applied.name;
-    call.record.promptVersion = applied.version;
-    call.record.requestBody = body;
-    call.record.faceRequest ??= input.body;
+    call.setPrompt(applied.name, applied.version);
+    call.setRequest({ body, clientBody: input.clientBody ?? input.body });
     headers['x-sluice-prompt-version'] = `${applied.name}@${applied.version}`;
   }
   const req = validate(chatRequestSchema, body) as unknown as ChatRequest;
@@ -88,13 +69,21 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
     // Checked after rendering: a variant's params or a prompt version may set n too.
     throw new GatewayError('invalid_request', `n: at most ${deps.maxN} choices per request (server.max_n), got ${req.n}`, { param: 'n' });
   }
-  call.record.stream = req.stream === true;
-  if (typeof req.user === 'string') call.record.user = req.user;
-  if (req.metadata) call.record.metadata = req.metadata as Record<string, string>;
+  call.setRequest({
+    body: call.record.requestBody,
+    stream: req.stream === true,
+    user: typeof req.user === 'string' ? req.user : null,
+    metadata: (req.metadata as Record<string, string> | null | undefined) ?? null,
+  });
   const untouched = !applied && !ragRun && (!route || Object.keys(route.params).length === 0);
   const upstream: ProviderRequest = { chat: req, native: untouched ? input.native : undefined };
   const targets = route ? route.targets : [deps.resolveModel(req.model)];
   call.setTarget(targets[0]!.provider, targets[0]!.model);
+  const shadow = route?.shadow;
+  if (shadow) {
+    // With its own prompt the shadow starts from the client's body; else from what the primary sends.
+    call.followWithShadow({ body: shadowRequest(shadow.prompt ? input.body : req, shadow), prompt: shadow.prompt ?? undefined });
+  }
   return { req, upstream, targets, headers, route, rag: rag && ragRun ? { pipeline: rag, run: ragRun } : null };
 }
 
@@ -118,10 +107,8 @@ function routeCall(body: Record<string, unknown>, input: CallInput, call: CallTr
     user: typeof body.user === 'string' ? body.user : undefined,
     random: deps.random,
   });
-  call.record.route = decision.route;
-  call.record.variant = decision.variant;
   // A random draw (no subject) is not sticky: it is recorded as no assignment.
-  call.record.assignment = decision.sticky ? decision.assignment : null;
+  call.setRoute(decision.route, decision.variant, decision.sticky ? decision.assignment : null);
   headers['x-sluice-route'] = decision.route;
   headers['x-sluice-variant'] = decision.variant;
   return decision;
@@ -142,7 +129,7 @@ export async function executeChat(plan: ChatPlan, call: CallTracker, signal: Abo
     call.setTarget(target.provider, target.model);
     // A target other than the variant's pick serves as a fallback, also when the pick's breaker
     // was open and it is not in the list at all.
-    call.record.fallbackUsed = plan.route ? targetKey(target) !== plan.route.chosen.key : index > 0;
+    call.setFallbackUsed(plan.route ? targetKey(target) !== plan.route.chosen.key : index > 0);
     const retry = retryOptions(target, call, signal, deps);
     const fanOut = needsFanOut(plan.req, target.provider);
     // Answers paid on earlier targets (a fan-out that failed part-way), added to this one's.

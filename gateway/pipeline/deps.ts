@@ -21,6 +21,8 @@ export interface PipelineDeps extends ChatCacheDeps {
   maxN: number;
   /** Monotonic milliseconds. */
   now(): number;
+  /** Wall clock, epoch milliseconds. */
+  clock(): number;
   random(): number;
   logger: Logger;
 }

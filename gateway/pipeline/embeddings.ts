@@ -11,9 +11,9 @@ import { validate } from './validate.ts';
 /** POST /v1/embeddings. The body passes through (the SDK asks for base64 by default). */
 export async function embeddings(input: CallInput, call: CallTracker, deps: PipelineDeps): Promise<Response> {
   const { body, signal } = input;
-  call.record.requestBody = body;
+  call.setRequest({ body });
   const req = validate(embeddingsRequestSchema, body) as unknown as EmbeddingsRequest;
-  if (typeof req.user === 'string') call.record.user = req.user;
+  if (typeof req.user === 'string') call.setRequest({ body, user: req.user });
   const target = deps.resolveModel(req.model);
   call.setTarget(target.provider, target.model);
   const result = await withRetry(

@@ -6,9 +6,9 @@ import type { ChatStream } from '../providers/types.ts';
 import { openaiUsageFromNormalized } from '../providers/usage.ts';
 import type { CallInput } from './call-input.ts';
 import { lookupChatCache } from './chat-cache.ts';
-import { completionText, executeChat, planChat, priceChat, type ChatPlan } from './chat-call.ts';
+import { completionText, executeChat, planChat, priceChat } from './chat-call.ts';
+import type { ChatPlan } from './chat-plan.ts';
 import type { PipelineDeps } from './deps.ts';
-import { fireShadow } from './shadow-call.ts';
 import { replayStream, type StreamLifecycle } from './stream-response.ts';
 
 /** A finished answer: the OpenAI body text as the upstream sent it (or as cached) and its parse. */
@@ -70,7 +70,7 @@ export async function runChat(input: CallInput, call: CallTracker, deps: Pipelin
     cached.abandon();
     throw err;
   }
-  const meta = (): EntryMeta => ({ usage: call.record.usage, costMicros: call.record.costMicros, createdAt: Date.now(), expectedChoices: plan.req.n ?? 1 });
+  const meta = (): EntryMeta => ({ usage: call.record.usage, costMicros: call.record.costMicros, createdAt: deps.clock(), expectedChoices: plan.req.n ?? 1 });
 
   if (outcome.kind === 'stream') {
     let after: Promise<void> | undefined;
@@ -78,12 +78,11 @@ export async function runChat(input: CallInput, call: CallTracker, deps: Pipelin
       complete(assembler, usage) {
         priceChat(call, plan.req, usage, () => assembler.text());
         cached.complete(entryFromStream(assembler, meta()));
-        fireShadow(plan, call, input, deps);
         const rag = plan.rag;
         if (rag) {
           // A streamed answer already reached the client: after hooks can only annotate it.
           after = rag.pipeline.runAfter(rag.run, { text: assembler.text(), body: null, streamed: true }, input.signal).then((r) => {
-            call.record.rag = { ...rag.run.record, annotations: r.annotations };
+            call.annotateRetrieval({ ...rag.run.record, annotations: r.annotations });
           });
         }
       },
@@ -101,7 +100,7 @@ export async function runChat(input: CallInput, call: CallTracker, deps: Pipelin
   if (plan.rag) {
     // After hooks see the answer; one may refuse it (the upstream call is still priced and logged).
     const after = await plan.rag.pipeline.runAfter(plan.rag.run, { text: completionText(result.body), body: result.body, streamed: false }, input.signal);
-    call.record.rag = { ...plan.rag.run.record, annotations: after.annotations };
+    call.annotateRetrieval({ ...plan.rag.run.record, annotations: after.annotations });
     if (after.blocked) {
       cached.abandon();
       throw after.blocked;
@@ -111,6 +110,5 @@ export async function runChat(input: CallInput, call: CallTracker, deps: Pipelin
   headers['x-sluice-overhead-ms'] = call.overheadMs().toFixed(3);
   if (cost !== null) headers['x-sluice-cost-usd'] = formatUsd(cost);
   call.finishOk(result.body);
-  fireShadow(plan, call, input, deps);
   return { kind: 'json', plan, text: result.text, native: result.native, completion: () => result.body as unknown as ChatCompletion, headers };
 }

@@ -43,7 +43,7 @@ export function streamResponse(
 ): Response {
   const assembler = new ChunkAssembler();
   const iterator = stream[Symbol.asyncIterator]();
-  if (call.record.overheadMs === null) call.record.overheadMs = call.overheadMs();
+  call.markOverhead();
 
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
