@@ -2,12 +2,12 @@ import type { Context, ErrorHandler } from 'hono';
 import type { AuthenticatedKey } from '../auth/key-store.ts';
 import { HTTPException } from 'hono/http-exception';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.ts';
-import { anthropicErrorBody, openaiErrorBody } from '../errors/render.ts';
+import { openaiErrorBody } from '../errors/render.ts';
 import type { Logger } from '../logger.ts';
 import type { AppEnv } from './env.ts';
 import type { RejectionCounters } from './rejections.ts';
 
-/** Where every error is rendered: OpenAI's shape, Anthropic's on /v1/messages. */
+/** Where every error is rendered: in the shape of the face the request came to (OpenAI's elsewhere). */
 export function errorHandler(logger: Logger, rejections?: RejectionCounters): ErrorHandler<AppEnv> {
   return (thrown, c) => renderError(thrown, c, logger, rejections);
 }
@@ -32,7 +32,8 @@ export function renderError(thrown: unknown, c: Context<AppEnv>, logger: Logger,
         err: thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown),
       });
     }
-    const body = c.req.path.startsWith('/v1/messages') ? anthropicErrorBody(err) : openaiErrorBody(err);
+    const face = c.get('face');
+    const body = face ? face.errorBody(err) : openaiErrorBody(err);
     call?.finishError(err, body);
     rejections?.count(err.code, (c.get('key') as AuthenticatedKey | undefined) !== undefined);
     const headers: Record<string, string> = {};

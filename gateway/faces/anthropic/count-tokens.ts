@@ -28,3 +28,11 @@ export function countTokens(body: unknown): CountTokensResult {
   if (req.tools && req.tools.length > 0) tokens += estimator.text(JSON.stringify(req.tools));
   return { input_tokens: tokens };
 }
+
+/** POST /v1/messages/count_tokens: answered locally, and marked as an estimate. */
+export function countTokensResponse(body: unknown): Response {
+  return new Response(JSON.stringify(countTokens(body)), {
+    status: 200,
+    headers: { 'content-type': 'application/json', 'x-sluice-token-count': 'estimate' },
+  });
+}

@@ -3,12 +3,11 @@ import { bodyLimit } from 'hono/body-limit';
 import type { KeyStore } from '../../auth/key-store.ts';
 import type { TrackerDeps } from '../../calls/tracker.ts';
 import { GatewayError } from '../../errors/gateway-error.ts';
-import { chatCompletions } from '../../pipeline/chat-completions.ts';
-import type { PipelineDeps } from '../../pipeline/deps.ts';
-import { embeddings } from '../../pipeline/embeddings.ts';
-import { messages, messagesCountTokens } from '../../pipeline/messages.ts';
-import { createResponse, getResponse } from '../../pipeline/responses.ts';
+import { countTokensResponse } from '../../faces/anthropic/count-tokens.ts';
+import { createFaces, faceForPath } from '../../faces/registry.ts';
+import { getResponse } from '../../faces/responses/face.ts';
 import type { ResponsesStore } from '../../faces/responses/store.ts';
+import type { PipelineDeps } from '../../pipeline/deps.ts';
 import type { ModelCatalog } from '../../pipeline/models.ts';
 import type { AppEnv } from '../env.ts';
 import { requireKey } from '../middleware/auth.ts';
@@ -46,33 +45,29 @@ function bodyLimitFast(maxSize: number): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** The OpenAI-compatible face: /v1/chat/completions, /v1/embeddings, /v1/models. */
+/**
+ * The inference faces (faces/registry.ts), each behind the same wrapper: the call record
+ * opens on arrival, then the key, the body limit, the JSON body and the face's handler. Every
+ * request under a face's path gets that face's error shape (error-handler.ts reads `face`).
+ */
 export function inferenceRoutes(deps: InferenceRouteDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const auth = requireKey({ keys: deps.keys, scope: 'inference' });
   const limit = bodyLimitFast(deps.bodyLimitBytes);
+  const faces = createFaces({ responses: { store: deps.responses, logger: deps.pipeline.logger, clock: deps.pipeline.clock } });
 
-  app.post('/v1/chat/completions', trackCall('chat.completions', deps.tracker), auth, limit, async (c) => {
-    const body = await readJsonObject(c);
-    return chatCompletions({ body, header: (name) => c.req.header(name), signal: c.req.raw.signal }, c.get('call')!, deps.pipeline);
+  app.use('/v1/*', async function faceOf(c, next) {
+    c.set('face', faceForPath(faces, c.req.path));
+    await next();
   });
-
-  app.post('/v1/embeddings', trackCall('embeddings', deps.tracker), auth, limit, async (c) => {
-    const body = await readJsonObject(c);
-    return embeddings({ body, header: (name) => c.req.header(name), signal: c.req.raw.signal }, c.get('call')!, deps.pipeline);
-  });
-
-  app.post('/v1/messages', trackCall('messages', deps.tracker), auth, limit, async (c) => {
-    const body = await readJsonObject(c);
-    return messages({ body, header: (name) => c.req.header(name), signal: c.req.raw.signal }, c.get('call')!, deps.pipeline);
-  });
-  app.post('/v1/messages/count_tokens', auth, limit, async (c) => messagesCountTokens(await readJsonObject(c)));
-
-  app.post('/v1/responses', trackCall('responses', deps.tracker), auth, limit, async (c) => {
-    const body = await readJsonObject(c);
-    const input = { body, header: (name: string) => c.req.header(name), signal: c.req.raw.signal };
-    return createResponse(input, c.get('call')!, { ...deps.pipeline, responses: deps.responses }, c.get('key'));
-  });
+  for (const face of faces) {
+    app.post(face.path, trackCall(face.endpoint, deps.tracker), auth, limit, async (c) => {
+      const body = await readJsonObject(c);
+      const input = { body, header: (name: string) => c.req.header(name), signal: c.req.raw.signal };
+      return face.handle(input, c.get('call')!, { key: c.get('key'), pipeline: deps.pipeline });
+    });
+  }
+  app.post('/v1/messages/count_tokens', auth, limit, async (c) => countTokensResponse(await readJsonObject(c)));
   // Stored responses belong to the key that created them (admin-scope keys see all).
   app.get('/v1/responses/:id', auth, async (c) => c.json(await getResponse(c.req.param('id'), deps.responses, c.get('key'))));
 
@@ -82,7 +77,7 @@ export function inferenceRoutes(deps: InferenceRouteDeps): Hono<AppEnv> {
   // again would turn `%ZZ` into a URIError (a 500) and `%2525` into `%`.
   app.get('/v1/models/:id{.+}', auth, async (c) => c.json(await deps.models.get(c.req.param('id'))));
 
-  methodNotAllowed(app, ['/v1/chat/completions', '/v1/embeddings', '/v1/messages', '/v1/messages/count_tokens', '/v1/responses'], 'POST');
+  methodNotAllowed(app, [...faces.map((f) => f.path), '/v1/messages/count_tokens'], 'POST');
   methodNotAllowed(app, ['/v1/responses/*'], 'GET');
   methodNotAllowed(app, ['/v1/models', '/v1/models/*'], 'GET');
   return app;

@@ -1,27 +1,24 @@
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
-import type { CallTracker } from '../calls/tracker.ts';
-import { openaiErrorBody } from '../errors/render.ts';
-import { openaiUsageFromNormalized } from '../providers/usage.ts';
-import type { CallInput } from './call-input.ts';
-import type { PipelineDeps } from './deps.ts';
-import { runChat } from './run-chat.ts';
-import { streamResponse, type StreamFramer } from './stream-response.ts';
+import { openaiErrorBody } from '../../errors/render.ts';
+import type { StreamFramer } from '../../pipeline/stream-response.ts';
+import { openaiUsageFromNormalized } from '../../providers/usage.ts';
+import { chatFace, type Face } from '../face.ts';
 
-/** POST /v1/chat/completions: the OpenAI face of the chat pipeline. */
-export async function chatCompletions(input: CallInput, call: CallTracker, deps: PipelineDeps): Promise<Response> {
-  const run = await runChat(input, call, deps);
-  if (run.kind === 'json') {
-    return new Response(run.text, { status: 200, headers: { ...run.headers, 'content-type': 'application/json' } });
-  }
-  const framer = openaiFramer(run.plan.req.stream_options?.include_usage === true);
-  return streamResponse(run.stream, call, deps, framer, run.lifecycle, run.headers);
-}
+/** POST /v1/chat/completions: the OpenAI face. The body is the pipeline's own request format. */
+export const openaiChatFace: Face = chatFace<null>({
+  endpoint: 'chat.completions',
+  path: '/v1/chat/completions',
+  errorBody: openaiErrorBody,
+  parse: (input) => ({ chat: input.body, translated: false, state: null }),
+  render: (run) => run.text,
+  frame: (_state, _call, { clientWantsUsage }) => openaiFramer(clientWantsUsage),
+});
 
 /**
  * OpenAI SSE: chunks pass through as the upstream wrote them. The gateway always asks the
  * upstream for usage; that chunk reaches the client only if the client asked for it too.
  */
-function openaiFramer(clientWantsUsage: boolean): StreamFramer {
+export function openaiFramer(clientWantsUsage: boolean): StreamFramer {
   let sawUsageChunk = false;
   let last: ChatCompletionChunk | undefined;
   return {
