@@ -51,7 +51,6 @@ export async function lookupChatCache(
   });
   const exact = await cacheLookup(deps.cache, key, policy);
   const lookup = exact.status === 'miss' && policy.semantic && routeName ? await semanticLookup(exact, key, plan, call, deps, policy, routeName) : exact;
-  plan.headers['x-sluice-cache'] = lookup.status;
   call.setCacheStatus(lookup.status);
   return lookup;
 }

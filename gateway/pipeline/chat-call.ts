@@ -27,10 +27,9 @@ import type { ChatOutcome, ChatPlan } from './chat-plan.ts';
 export async function planChat(input: CallInput, call: CallTracker, deps: PipelineDeps): Promise<ChatPlan> {
   // What replay sends: the client's own body, when what the gateway sends on differs from it.
   call.setRequest({ body: input.body, clientBody: input.clientBody ?? null });
-  const headers: Record<string, string> = {};
   let promptSpec = input.header('x-sluice-prompt');
   let start = input.body;
-  const route = typeof start.model === 'string' && deps.router.isRoute(start.model) ? routeCall(start, input, call, deps, headers) : null;
+  const route = typeof start.model === 'string' && deps.router.isRoute(start.model) ? routeCall(start, input, call, deps) : null;
   if (route) {
     start = { ...route.params, ...start };
     const own = start.prompt as { id?: unknown } | undefined;
@@ -62,7 +61,6 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
   if (applied) {
     call.setPrompt(applied.name, applied.version);
     call.setRequest({ body, clientBody: input.clientBody ?? input.body });
-    headers['x-sluice-prompt-version'] = `${applied.name}@${applied.version}`;
   }
   const req = validate(chatRequestSchema, body) as unknown as ChatRequest;
   if (typeof req.n === 'number' && req.n > deps.maxN) {
@@ -84,7 +82,7 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
     // With its own prompt the shadow starts from the client's body; else from what the primary sends.
     call.followWithShadow({ body: shadowRequest(shadow.prompt ? input.body : req, shadow), prompt: shadow.prompt ?? undefined });
   }
-  return { req, upstream, targets, headers, route, rag: rag && ragRun ? { pipeline: rag, run: ragRun } : null };
+  return { req, upstream, targets, route, rag: rag && ragRun ? { pipeline: rag, run: ragRun } : null };
 }
 
 /**
@@ -101,7 +99,7 @@ function routePromptMissing(err: unknown, route: RouteDecision, spec: string): u
 }
 
 /** Sticky variant assignment for a route (synchronous, from memory). */
-function routeCall(body: Record<string, unknown>, input: CallInput, call: CallTracker, deps: PipelineDeps, headers: Record<string, string>): RouteDecision {
+function routeCall(body: Record<string, unknown>, input: CallInput, call: CallTracker, deps: PipelineDeps): RouteDecision {
   const decision = deps.router.route(body.model as string, {
     subject: input.header('x-sluice-subject'),
     user: typeof body.user === 'string' ? body.user : undefined,
@@ -109,8 +107,6 @@ function routeCall(body: Record<string, unknown>, input: CallInput, call: CallTr
   });
   // A random draw (no subject) is not sticky: it is recorded as no assignment.
   call.setRoute(decision.route, decision.variant, decision.sticky ? decision.assignment : null);
-  headers['x-sluice-route'] = decision.route;
-  headers['x-sluice-variant'] = decision.variant;
   return decision;
 }
 

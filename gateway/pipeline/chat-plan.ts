@@ -10,8 +10,6 @@ export interface ChatPlan {
   upstream: ProviderRequest;
   /** The primary target, then fallbacks in order. */
   targets: Target[];
-  /** Response headers the pipeline adds (prompt version, route, variant, …). */
-  headers: Record<string, string>;
   /** Set when `model` named a route. */
   route: RouteDecision | null;
   /** Set when the route retrieves context: its after hooks still run on the answer. */

@@ -1,7 +1,7 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { completionOf, completionToChunks, entryFromJson, entryFromStream, replayJson, type EntryMeta } from '../cache/index.ts';
 import type { CallTracker } from '../calls/tracker.ts';
-import { formatUsd } from '../cost/pricing.ts';
+import { callHeaders } from './call-headers.ts';
 import type { ChatStream } from '../providers/types.ts';
 import { openaiUsageFromNormalized } from '../providers/usage.ts';
 import type { CallInput } from './call-input.ts';
@@ -19,7 +19,7 @@ export interface JsonRun {
   /** The upstream's own body when the call passed through in the client's format. */
   native?: string | undefined;
   completion(): ChatCompletion;
-  /** Response headers: the plan's, overhead, cost. */
+  /** Response headers (call-headers.ts): route, variant, prompt version, cache, cost, overhead. */
   headers: Record<string, string>;
 }
 
@@ -43,12 +43,10 @@ export type ChatRun = JsonRun | StreamRun;
 export async function runChat(input: CallInput, call: CallTracker, deps: PipelineDeps): Promise<ChatRun> {
   const plan = await planChat(input, call, deps);
   const cached = await lookupChatCache(plan, call, input, deps);
-  const headers = plan.headers;
 
   if (cached.status === 'hit') {
     const { entry } = cached;
     call.hitCache(entry.usage, entry.costMicros);
-    headers['x-sluice-cost-usd'] = '0';
     const completion = completionOf(entry);
     if (plan.req.stream === true) {
       // As OpenAI streams it: with include_usage every chunk has usage null and a usage chunk ends it.
@@ -56,9 +54,9 @@ export async function runChat(input: CallInput, call: CallTracker, deps: Pipelin
       const usage = entry.usage ? openaiUsageFromNormalized(entry.usage) : undefined;
       const chunks = completionToChunks(completion, { includeUsage, usage });
       const noop = { complete() {}, abandon() {} };
-      return { kind: 'stream', plan, stream: replayStream(chunks, entry.usage), lifecycle: noop, headers };
+      return { kind: 'stream', plan, stream: replayStream(chunks, entry.usage), lifecycle: noop, headers: callHeaders(call.record) };
     }
-    headers['x-sluice-overhead-ms'] = call.overheadMs().toFixed(3);
+    const headers = callHeaders(call.record, call.overheadMs());
     call.finishOk(completion);
     return { kind: 'json', plan, text: replayJson(entry), completion: () => completion, headers };
   }
@@ -92,11 +90,11 @@ export async function runChat(input: CallInput, call: CallTracker, deps: Pipelin
         cached.abandon();
       },
     };
-    return { kind: 'stream', plan, stream: outcome.stream, lifecycle, headers };
+    return { kind: 'stream', plan, stream: outcome.stream, lifecycle, headers: callHeaders(call.record) };
   }
 
   const { result } = outcome;
-  const cost = priceChat(call, plan.req, result.usage, () => completionText(result.body));
+  priceChat(call, plan.req, result.usage, () => completionText(result.body));
   if (plan.rag) {
     // After hooks see the answer; one may refuse it (the upstream call is still priced and logged).
     const after = await plan.rag.pipeline.runAfter(plan.rag.run, { text: completionText(result.body), body: result.body, streamed: false }, input.signal);
@@ -107,8 +105,7 @@ export async function runChat(input: CallInput, call: CallTracker, deps: Pipelin
     }
   }
   cached.complete(entryFromJson(result.text, result.body, meta()));
-  headers['x-sluice-overhead-ms'] = call.overheadMs().toFixed(3);
-  if (cost !== null) headers['x-sluice-cost-usd'] = formatUsd(cost);
+  const headers = callHeaders(call.record, call.overheadMs());
   call.finishOk(result.body);
   return { kind: 'json', plan, text: result.text, native: result.native, completion: () => result.body as unknown as ChatCompletion, headers };
 }
