@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deepestIssue, paramPath } from '../core/zod-issues.ts';
 import { PromptError } from './errors.ts';
 import type { JsonObject, PromptContent } from './types.ts';
 
@@ -50,13 +51,6 @@ export function normalizeContent(input: z.output<typeof contentInputSchema>): Pr
   } as PromptContent;
 }
 
-/** zod issue path in OpenAI's `error.param` style: `messages[2].content`. */
-export function paramPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
-  return out;
-}
-
 /** Parses with zod; the first (deepest) issue becomes a 400 naming the field. */
 export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, prefix = ''): z.output<T> {
   const result = schema.safeParse(value);
@@ -66,21 +60,4 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, pre
   const param = prefix && path ? `${prefix}.${path}` : prefix || path;
   const where = param ? `'${param}'` : 'the request body';
   throw new PromptError('invalid_request', `Invalid value for ${where}: ${issue.message}`, param || null);
-}
-
-type Issue = z.core.$ZodIssue;
-
-/** For unions zod reports "invalid input" at the union; the most specific nested issue says more. */
-export function deepestIssue(issues: readonly Issue[]): Issue {
-  let best = issues[0]!;
-  for (const issue of issues) {
-    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-      const nested = issue.errors.flat().map((i) => ({ ...i, path: [...issue.path, ...i.path] }));
-      const candidate = deepestIssue(nested);
-      if (candidate.path.length > best.path.length) best = candidate;
-    } else if (issue.path.length > best.path.length) {
-      best = issue;
-    }
-  }
-  return best;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { contentInputSchema, normalizeContent } from './content.ts';
 import { PromptError } from './errors.ts';
 import { checkPromptContent, declaredVariables, renderMessages } from './render.ts';
-import { parseTemplate } from './template.ts';
+import { parseTemplate } from '../core/template.ts';
 import type { JsonObject, PromptContent, PromptMessage } from './types.ts';
 
 const version = (messages: PromptMessage[], variables: JsonObject | null = null): Pick<PromptContent, 'messages' | 'variables'> => ({

@@ -1,5 +1,5 @@
 import { PromptError } from './errors.ts';
-import { parseTemplate, TemplateSyntaxError, templateVariables, type Segment } from './template.ts';
+import { parseTemplate, TemplateSyntaxError, templateVariables, type Segment } from '../core/template.ts';
 import type { ContentPart, JsonObject, PromptContent, PromptMessage } from './types.ts';
 import { checkVariablesSchema, validateVariables } from './variables-schema.ts';
 

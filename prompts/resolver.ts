@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { PromptError } from './errors.ts';
 import { headVersion } from './labels.ts';
 import { PROMPTS_CHANNEL } from './queries.ts';
-import { startRefresher, type Refresher } from './refresher.ts';
+import { startRefresher, type Refresher } from '../core/refresher.ts';
 import type { PromptStore } from './store.ts';
 import type { PromptChange, PromptHeads, PromptRef, PromptVersion } from './types.ts';
 

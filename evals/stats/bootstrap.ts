@@ -1,4 +1,4 @@
-import type { Interval } from '../../gateway/routing/stats-math.ts';
+import type { Interval } from '../../core/stats/math.ts';
 import { mean, quantileSorted } from './describe.ts';
 import type { Rng } from './prng.ts';
 

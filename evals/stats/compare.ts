@@ -1,5 +1,5 @@
-import { SCORE_INTERVAL_METHOD, scoreInterval } from '../../gateway/routing/stats-bounded.ts';
-import type { Interval } from '../../gateway/routing/stats-math.ts';
+import { SCORE_INTERVAL_METHOD, scoreInterval } from '../../core/stats/bounded.ts';
+import type { Interval } from '../../core/stats/math.ts';
 import { benjaminiHochberg } from './bh.ts';
 import { pairedBootstrapCi } from './bootstrap.ts';
 import { isBinary, mean } from './describe.ts';

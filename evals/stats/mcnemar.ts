@@ -1,4 +1,4 @@
-import { logGamma, normalCdf } from '../../gateway/routing/stats-math.ts';
+import { logGamma, normalCdf } from '../../core/stats/math.ts';
 
 export interface McNemarResult {
   /** Items the baseline passed and the candidate failed. */

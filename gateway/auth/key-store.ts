@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import { v7 as uuidv7 } from 'uuid';
-import { serialized, startRefresher, type Refresher } from '../../prompts/index.ts';
+import { serialized, startRefresher, type Refresher } from '../../core/refresher.ts';
 import type { Database } from '../db/client.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import { apiKeys, type ApiKeyRow, type KeyScope } from './schema.ts';

@@ -1,5 +1,5 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import type { NormalizedUsage } from '../providers/usage.ts';
+import type { NormalizedUsage } from '../../core/usage.ts';
 import type { ChunkAssembler } from '../streaming/chunk-assembler.ts';
 
 /**

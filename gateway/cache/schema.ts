@@ -1,5 +1,5 @@
 import { doublePrecision, index, jsonb, pgTable, primaryKey, real, text, timestamp } from 'drizzle-orm/pg-core';
-import type { NormalizedUsage } from '../providers/usage.ts';
+import type { NormalizedUsage } from '../../core/usage.ts';
 
 /**
  * The shared response cache tier (postgres-tier.ts): one row per cache key, read by every

@@ -1,4 +1,4 @@
-import type { NormalizedUsage } from '../providers/usage.ts';
+import type { NormalizedUsage } from '../../core/usage.ts';
 
 /** One provider try within a call. */
 export interface Attempt {

@@ -2,7 +2,7 @@ import type { AuthenticatedKey } from '../auth/key-store.ts';
 import type { Pricer } from '../cost/pricing.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { Provider } from '../providers/types.ts';
-import type { NormalizedUsage } from '../providers/usage.ts';
+import type { NormalizedUsage } from '../../core/usage.ts';
 import type { CallEvents, ShadowFollowUp } from './call-events.ts';
 import type { Attempt, CallEndpoint, CallRecord, CallStatus } from './record.ts';
 

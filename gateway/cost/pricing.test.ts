@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { usageFromAnthropic, usageFromOpenAI, type NormalizedUsage } from '../providers/usage.ts';
+import { usageFromAnthropic, usageFromOpenAI } from '../providers/usage.ts';
+import type { NormalizedUsage } from '../../core/usage.ts';
 import type { PriceEntry } from './price-table.ts';
 import { createPricer, formatUsd, type PriceArgs } from './pricing.ts';
 

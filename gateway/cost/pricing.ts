@@ -12,11 +12,9 @@
  * An unknown model or missing usage is `null` / 'unpriced', never 0: a zero would read as
  * "free" in every total that includes it.
  */
-import type { NormalizedUsage } from '../providers/usage.ts';
+import type { NormalizedUsage } from '../../core/usage.ts';
 import { createModelIdResolver } from './model-id.ts';
 import { PRICE_TABLE, type PriceEntry, type PriceKind } from './price-table.ts';
-
-export type { NormalizedUsage } from '../providers/usage.ts';
 
 export type CostStatus = 'exact' | 'estimated' | 'unpriced';
 

@@ -1,8 +1,9 @@
 import type { CallTracker } from '../calls/tracker.ts';
 import { createTokenEstimator } from '../cost/estimate-tokens.ts';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.ts';
-import type { CallContext, ChatRequest, ChatStream, ProviderRequest } from '../providers/types.ts';
-import type { NormalizedUsage } from '../providers/usage.ts';
+import type { CallContext, ChatStream, ProviderRequest } from '../providers/types.ts';
+import type { ChatRequest } from '../../core/chat.ts';
+import type { NormalizedUsage } from '../../core/usage.ts';
 import { targetKey, type RouteDecision } from '../routing/router.ts';
 import { declaredVariables, PromptError } from '../../prompts/index.ts';
 import { HOW_TO_CREATE_A_PROMPT } from '../routing/prompt-check.ts';

@@ -1,5 +1,6 @@
 import type { RagPipeline, RagRun } from '../rag/index.ts';
-import type { ChatRequest, ChatStream, JsonResult, ProviderRequest } from '../providers/types.ts';
+import type { ChatStream, JsonResult, ProviderRequest } from '../providers/types.ts';
+import type { ChatRequest } from '../../core/chat.ts';
 import type { Target } from '../routing/resolve-model.ts';
 import type { RouteDecision } from '../routing/router.ts';
 

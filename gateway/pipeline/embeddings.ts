@@ -2,7 +2,7 @@ import type { CallTracker } from '../calls/tracker.ts';
 import type { CallInput } from './call-input.ts';
 import { createTokenEstimator } from '../cost/estimate-tokens.ts';
 import { formatUsd } from '../cost/pricing.ts';
-import type { EmbeddingsRequest } from '../providers/types.ts';
+import type { EmbeddingsRequest } from '../../core/chat.ts';
 import { embeddingsRequestSchema } from './chat-schema.ts';
 import { retryOptions, type PipelineDeps } from './deps.ts';
 import { withRetry } from './retry.ts';

@@ -2,8 +2,9 @@ import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { describe, expect, it } from 'vitest';
 import type { Attempt } from '../calls/record.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
-import type { CallContext, ChatRequest, ChatStream, JsonResult, Provider, ProviderRequest, StreamChunk } from '../providers/types.ts';
-import type { NormalizedUsage } from '../providers/usage.ts';
+import type { CallContext, ChatStream, JsonResult, Provider, ProviderRequest, StreamChunk } from '../providers/types.ts';
+import type { ChatRequest } from '../../core/chat.ts';
+import type { NormalizedUsage } from '../../core/usage.ts';
 import { CANCELLED, fanOutChat, fanOutStream, needsFanOut, UsageLedger } from './fan-out.ts';
 import type { RetryOptions } from './retry.ts';
 

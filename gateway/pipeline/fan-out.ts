@@ -1,8 +1,10 @@
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { Attempt } from '../calls/record.ts';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.ts';
-import type { CallContext, ChatRequest, ChatStream, JsonResult, Provider, StreamChunk } from '../providers/types.ts';
-import { openaiUsageFromNormalized, type NormalizedUsage } from '../providers/usage.ts';
+import type { CallContext, ChatStream, JsonResult, Provider, StreamChunk } from '../providers/types.ts';
+import type { ChatRequest } from '../../core/chat.ts';
+import { openaiUsageFromNormalized } from '../providers/usage.ts';
+import type { NormalizedUsage } from '../../core/usage.ts';
 import { withRetry, type RetryOptions } from './retry.ts';
 
 /**

@@ -2,7 +2,7 @@ import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { CallTracker } from '../calls/tracker.ts';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.ts';
 import type { ChatStream } from '../providers/types.ts';
-import type { NormalizedUsage } from '../providers/usage.ts';
+import type { NormalizedUsage } from '../../core/usage.ts';
 import { ChunkAssembler } from '../streaming/chunk-assembler.ts';
 import type { PipelineDeps } from './deps.ts';
 

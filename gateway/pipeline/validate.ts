@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { deepestIssue, paramPath } from '../../prompts/index.ts';
+import { deepestIssue, paramPath } from '../../core/zod-issues.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 
 // One implementation of the zod-issue → `error.param` mapping, shared with the registry

@@ -5,7 +5,7 @@ import { GatewayError } from '../errors/gateway-error.ts';
 import { createAnthropicProvider } from './anthropic/provider.ts';
 import { createOpenAIProvider } from './openai/provider.ts';
 import { closeProviders, createProviders, providerFactories, type Providers } from './registry.ts';
-import type { ChatRequest } from './types.ts';
+import type { ChatRequest } from '../../core/chat.ts';
 
 /** Providers built from a parsed config, talking to the fake provider (a real HTTP server). */
 

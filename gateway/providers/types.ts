@@ -1,12 +1,9 @@
-import type { ChatCompletionChunk, ChatCompletionCreateParams } from 'openai/resources/chat/completions';
-import type { EmbeddingCreateParams } from 'openai/resources/embeddings';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { ChatRequest, EmbeddingsRequest } from '../../core/chat.ts';
 import type { ProviderConfig, ProviderType } from '../config/schema.ts';
 import type { Attempt } from '../calls/record.ts';
-import type { NormalizedUsage } from './usage.ts';
+import type { NormalizedUsage } from '../../core/usage.ts';
 
-/** A validated chat request, as the client sent it (OpenAI format) with `model` resolved. */
-export type ChatRequest = ChatCompletionCreateParams & Record<string, unknown>;
-export type EmbeddingsRequest = EmbeddingCreateParams & Record<string, unknown>;
 
 /** A client format some upstream speaks natively, so a request in it can pass through unchanged. */
 export type NativeFormat = 'anthropic';

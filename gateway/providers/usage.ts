@@ -1,18 +1,5 @@
 import type { CompletionUsage } from 'openai/resources/completions';
-
-/**
- * Token usage in one provider-neutral shape, so pricing and the call log never branch on the
- * provider. `inputTokens` is the whole prompt (cached and cache-written tokens included), the
- * way OpenAI counts `prompt_tokens`; the cached and cache-write parts are subsets of it, priced
- * at their own rates.
- */
-export interface NormalizedUsage {
-  inputTokens: number;
-  outputTokens: number;
-  cachedInputTokens: number;
-  cacheWriteTokens: number;
-  reasoningTokens: number;
-}
+import type { NormalizedUsage } from '../../core/usage.ts';
 
 /**
  * The fields shared by Anthropic's `Usage` (responses, `message_start`) and `MessageDeltaUsage`

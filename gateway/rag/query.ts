@@ -1,4 +1,4 @@
-import { parseTemplate, type Segment } from '../../prompts/template.ts';
+import { parseTemplate, type Segment } from '../../core/template.ts';
 import { ConfigError } from '../config/load.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { ChatMessageLike } from './types.ts';

@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Database } from '../db/client.ts';
-import { clopperPearson, SCORE_INTERVAL_METHOD, scoreMeanInterval } from './stats-bounded.ts';
-import { meanInterval, quantileRanks, twoProportionZ, welch, type Interval, type Sample, type TestResult } from './stats-math.ts';
+import { clopperPearson, SCORE_INTERVAL_METHOD, scoreMeanInterval } from '../../core/stats/bounded.ts';
+import { meanInterval, quantileRanks, twoProportionZ, welch, type Interval, type Sample, type TestResult } from '../../core/stats/math.ts';
 
 /**
  * Per-variant stats of a route over a time window (GET /api/routes/{name}/stats), from the

@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
-import { appendAudit, serialized, startRefresher, type Refresher } from '../../prompts/index.ts';
+import { serialized, startRefresher, type Refresher } from '../../core/refresher.ts';
+import { appendAudit } from '../../prompts/index.ts';
 import type { RouteConfig } from '../config/routes-schema.ts';
 import type { Database } from '../db/client.ts';
 import { GatewayError } from '../errors/gateway-error.ts';

@@ -16,7 +16,7 @@ import { runChat, type ChatRun } from '../../gateway/pipeline/run-chat.ts';
 import { shadowTraffic } from '../../gateway/pipeline/shadow-call.ts';
 import { failureFromResponse } from '../../gateway/providers/upstream-failure.ts';
 import type { CallContext, ChatStream, JsonResult, NativeBody, Provider, ProviderRequest, StreamChunk } from '../../gateway/providers/types.ts';
-import type { NormalizedUsage } from '../../gateway/providers/usage.ts';
+import type { NormalizedUsage } from '../../core/usage.ts';
 import { createModelResolver } from '../../gateway/routing/resolve-model.ts';
 import { Router } from '../../gateway/routing/router.ts';
 

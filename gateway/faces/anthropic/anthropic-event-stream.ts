@@ -6,7 +6,8 @@ import type {
 } from '@anthropic-ai/sdk/resources/messages';
 import { GatewayError } from '../../errors/gateway-error.ts';
 import { anthropicErrorBody } from '../../errors/render.ts';
-import { usageFromOpenAI, type NormalizedUsage } from '../../providers/usage.ts';
+import { usageFromOpenAI } from '../../providers/usage.ts';
+import type { NormalizedUsage } from '../../../core/usage.ts';
 import { sseFrame } from '../sse-frame.ts';
 import { anthropicUsage, stopReasonFromFinish } from './to-anthropic-message.ts';
 

@@ -8,7 +8,7 @@ import type {
   ChatCompletionToolChoiceOption,
 } from 'openai/resources/chat/completions';
 import { GatewayError } from '../../errors/gateway-error.ts';
-import type { ChatRequest } from '../../providers/types.ts';
+import type { ChatRequest } from '../../../core/chat.ts';
 import { simplestContent } from '../simplest-content.ts';
 import { documentParts, imagePart, textPart } from './from-anthropic-content.ts';
 import { parseAnthropicRequest, type AnthropicContentBlock, type AnthropicMessagesRequest } from './messages-schema.ts';

@@ -1,6 +1,7 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { ContentBlock, Message, StopReason, Usage } from '@anthropic-ai/sdk/resources/messages';
-import { usageFromOpenAI, type NormalizedUsage } from '../../providers/usage.ts';
+import { usageFromOpenAI } from '../../providers/usage.ts';
+import type { NormalizedUsage } from '../../../core/usage.ts';
 
 /**
  * A chat.completion → an Anthropic Message (the inverse of

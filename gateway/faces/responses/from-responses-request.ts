@@ -7,7 +7,7 @@ import type {
   ChatCompletionToolChoiceOption,
 } from 'openai/resources/chat/completions';
 import { GatewayError } from '../../errors/gateway-error.ts';
-import type { ChatRequest } from '../../providers/types.ts';
+import type { ChatRequest } from '../../../core/chat.ts';
 import { simplestContent } from '../simplest-content.ts';
 import type { ResponsesInputItem, ResponsesMessageItem, ResponsesRequest } from './responses-schema.ts';
 import type { StoredResponse } from './store.ts';

@@ -9,7 +9,8 @@ import type {
   ResponseStreamEvent,
 } from 'openai/resources/responses/responses';
 import { GatewayError, type ErrorCode } from '../../errors/gateway-error.ts';
-import { usageFromOpenAI, type NormalizedUsage } from '../../providers/usage.ts';
+import { usageFromOpenAI } from '../../providers/usage.ts';
+import type { NormalizedUsage } from '../../../core/usage.ts';
 import { sseFrame } from '../sse-frame.ts';
 import {
   functionCallItem,

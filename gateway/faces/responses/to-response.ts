@@ -11,7 +11,8 @@ import type {
   ResponseUsage,
 } from 'openai/resources/responses/responses';
 import type { ReasoningEffort } from 'openai/resources/shared';
-import { usageFromOpenAI, type NormalizedUsage } from '../../providers/usage.ts';
+import { usageFromOpenAI } from '../../providers/usage.ts';
+import type { NormalizedUsage } from '../../../core/usage.ts';
 import type { ResponsesRequest } from './responses-schema.ts';
 
 /**

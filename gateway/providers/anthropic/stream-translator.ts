@@ -1,7 +1,8 @@
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { GatewayError } from '../../errors/gateway-error.ts';
 import { openaiUsageFromNormalized, usageFromAnthropic } from '../usage.ts';
-import type { AnthropicUsageLike, NormalizedUsage } from '../usage.ts';
+import type { AnthropicUsageLike } from '../usage.ts';
+import type { NormalizedUsage } from '../../../core/usage.ts';
 import { finishReasonFromAnthropic, jsonContent } from './from-anthropic-response.ts';
 import type { FinishReason } from './from-anthropic-response.ts';
 import type { JsonToolAnswer } from './response-format.ts';

@@ -3,7 +3,8 @@ import { GatewayError } from '../../errors/gateway-error.ts';
 import { upstreamEvents } from '../../streaming/upstream-events.ts';
 import { clientFor, parseUpstreamJson, postJson, startStream } from '../provider-http.ts';
 import type { ChatStream, Provider, ProviderFactory, StreamChunk } from '../types.ts';
-import { usageFromOpenAI, type NormalizedUsage } from '../usage.ts';
+import { usageFromOpenAI } from '../usage.ts';
+import type { NormalizedUsage } from '../../../core/usage.ts';
 import type { UpstreamClient, UpstreamResponse } from '../upstream-client.ts';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';

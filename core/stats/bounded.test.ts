@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clopperPearson, kornGraubard, scoreInterval, scoreMeanInterval, summarizeScores } from './stats-bounded.ts';
-import { meanInterval, wilson, type Interval } from './stats-math.ts';
+import { clopperPearson, kornGraubard, scoreInterval, scoreMeanInterval, summarizeScores } from './bounded.ts';
+import { meanInterval, wilson, type Interval } from './math.ts';
 
 // Reference values from scipy.stats 1.17 (beta.ppf, t.ppf, norm.ppf), computed independently.
 const near = (actual: Interval | null, expected: [number, number], digits = 9): void => {

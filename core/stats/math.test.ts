@@ -9,7 +9,7 @@ import {
   twoProportionZ,
   welch,
   wilson,
-} from './stats-math.ts';
+} from './math.ts';
 
 /** Reference values from scipy 1.17 (scipy.stats.norm / t / beta). */
 const close = (actual: number, expected: number, rel = 1e-9) =>

@@ -1,4 +1,4 @@
-import { incompleteBeta, meanInterval, studentTQuantile, zFor, type Interval } from './stats-math.ts';
+import { incompleteBeta, meanInterval, studentTQuantile, zFor, type Interval } from './math.ts';
 
 /**
  * Intervals for means of scores that live in [0, 1] (every built-in eval score, error rates),
