@@ -67,7 +67,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const rejections = deps.rejections ?? new RejectionCounters();
   const events = deps.events ?? new CallEvents((err) => deps.logger.error('a call-finished listener failed', { err: String(err) }));
-  const tracker = { events, pricer: deps.pricer, now: deps.now };
+  const tracker = { events, pricer: deps.pricer, now: deps.now, clock: deps.clock };
   const resolveModel = createModelResolver(deps.config, deps.providers);
   const pipeline: PipelineDeps = {
     resolveModel,

@@ -11,7 +11,7 @@ function setup(init: Partial<ConstructorParameters<typeof CallTracker>[0]> = {})
   const events = new CallEvents();
   const seen: CallFinished[] = [];
   events.onFinished((e) => seen.push(e));
-  const deps: TrackerDeps = { events, pricer: createPricer(), now: () => now };
+  const deps: TrackerDeps = { events, pricer: createPricer(), now: () => now, clock: () => Date.parse('2026-01-01T00:00:00Z') };
   const call = new CallTracker(
     { id: 'c1', requestId: 'r1', endpoint: 'chat.completions', startedAt: new Date('2026-01-01T00:00:00Z'), t0: now, ...init },
     deps,

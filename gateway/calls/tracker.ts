@@ -12,6 +12,8 @@ export interface TrackerDeps {
   pricer: Pricer;
   /** Monotonic milliseconds (performance.now) for durations. */
   now: () => number;
+  /** Wall clock, epoch milliseconds: when a call started. */
+  clock: () => number;
 }
 
 function statusOf(err: GatewayError): CallStatus {

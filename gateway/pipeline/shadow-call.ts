@@ -24,7 +24,7 @@ export function shadowTraffic(deps: PipelineDeps): CallFinishedListener {
 
 async function sendShadow({ record, shadow }: CallFinished, deps: PipelineDeps): Promise<void> {
   const call = new CallTracker(
-    { id: uuidv7(), requestId: record.requestId, endpoint: record.endpoint, startedAt: new Date(), t0: deps.now(), shadowOf: record },
+    { id: uuidv7(), requestId: record.requestId, endpoint: record.endpoint, startedAt: new Date(deps.clock()), t0: deps.now(), shadowOf: record },
     deps.tracker,
   );
   const prompt = shadow!.prompt;

@@ -178,7 +178,7 @@ export function pipelineHarness(rawConfig: unknown, scripts: Record<string, Scri
 
   const listenerErrors: unknown[] = [];
   const events = new CallEvents((err) => listenerErrors.push(err));
-  const tracker: TrackerDeps = { events, pricer: createPricer({ overrides: pricingOverrides(config) }), now: clock.now };
+  const tracker: TrackerDeps = { events, pricer: createPricer({ overrides: pricingOverrides(config) }), now: clock.now, clock: () => WALL_CLOCK };
   const resolveModel = createModelResolver(config, providers);
   const deps: PipelineDeps = {
     resolveModel,

@@ -14,7 +14,7 @@ import type { AppEnv } from '../env.ts';
 export function trackCall(endpoint: CallEndpoint, deps: TrackerDeps): MiddlewareHandler<AppEnv> {
   return async function callTracking(c, next) {
     const call = new CallTracker(
-      { id: uuidv7(), requestId: c.get('requestId'), endpoint, startedAt: new Date(), t0: deps.now(), awaitingKey: true },
+      { id: uuidv7(), requestId: c.get('requestId'), endpoint, startedAt: new Date(deps.clock()), t0: deps.now(), awaitingKey: true },
       deps,
     );
     c.set('call', call);
