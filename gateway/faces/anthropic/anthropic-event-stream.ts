@@ -1,4 +1,5 @@
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { startToolCall } from '../tool-call-start.ts';
 import type {
   MessageDeltaUsage,
   RawMessageStreamEvent,
@@ -98,21 +99,14 @@ export function createAnthropicEventWriter(opts: AnthropicEventWriterOptions): A
 
   function tool(out: string[], call: ChatCompletionChunk.Choice.Delta.ToolCall): void {
     if (open?.kind !== 'tool' || open.chatIndex !== call.index) {
-      if (seenTools.has(call.index)) {
-        throw new GatewayError('upstream_bad_response', `tool call ${call.index} resumed after another began; cannot be streamed as Anthropic events`);
-      }
-      const name = call.function?.name;
-      if (call.id === undefined || name === undefined) {
-        throw new GatewayError('upstream_bad_response', `tool call ${call.index} streamed without an id and name in its first chunk`);
-      }
+      const { id, name } = startToolCall(call, seenTools, 'Anthropic');
       close(out);
-      seenTools.add(call.index);
       open = { kind: 'tool', index: nextIndex++, chatIndex: call.index };
       out.push(
         frame({
           type: 'content_block_start',
           index: open.index,
-          content_block: { type: 'tool_use', id: call.id, name, input: {}, caller: { type: 'direct' } },
+          content_block: { type: 'tool_use', id, name, input: {}, caller: { type: 'direct' } },
         }),
       );
     }

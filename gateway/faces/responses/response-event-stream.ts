@@ -1,4 +1,5 @@
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { startToolCall } from '../tool-call-start.ts';
 import type {
   ResponseError,
   ResponseFunctionToolCall,
@@ -145,16 +146,9 @@ export function createResponseEventWriter(ctx: ResponseContext): ResponseEventWr
 
   function call(out: string[], tc: ChatCompletionChunk.Choice.Delta.ToolCall): void {
     if (open?.kind !== 'call' || open.chatIndex !== tc.index) {
-      if (seenCalls.has(tc.index)) {
-        throw new GatewayError('upstream_bad_response', `tool call ${tc.index} resumed after another began; cannot be streamed as Responses events`);
-      }
-      const name = tc.function?.name;
-      if (tc.id === undefined || name === undefined) {
-        throw new GatewayError('upstream_bad_response', `tool call ${tc.index} streamed without an id and name in its first chunk`);
-      }
+      const { id, name } = startToolCall(tc, seenCalls, 'Responses');
       close(out);
-      seenCalls.add(tc.index);
-      const item = functionCallItem(outputItemId(ctx.id, 'fc', calls++), tc.id, name, '', 'in_progress');
+      const item = functionCallItem(outputItemId(ctx.id, 'fc', calls++), id, name, '', 'in_progress');
       open = { kind: 'call', item, index: output.length, chatIndex: tc.index };
       output.push(item);
       emit(out, { type: 'response.output_item.added', output_index: open.index, item });
