@@ -11,3 +11,16 @@ export interface NormalizedUsage {
   cacheWriteTokens: number;
   reasoningTokens: number;
 }
+
+/** The sum of two usages; null only when both are. */
+export function addUsage(a: NormalizedUsage | null, b: NormalizedUsage | null): NormalizedUsage | null {
+  if (!a) return b;
+  if (!b) return a;
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
+    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+    reasoningTokens: a.reasoningTokens + b.reasoningTokens,
+  };
+}

@@ -2,9 +2,9 @@ import type { AuthenticatedKey } from '../auth/key-store.ts';
 import type { Pricer } from '../cost/pricing.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { Provider } from '../providers/types.ts';
-import type { NormalizedUsage } from '../../core/usage.ts';
+import { addUsage, type NormalizedUsage } from '../../core/usage.ts';
 import type { CallEvents, ShadowFollowUp } from './call-events.ts';
-import type { Attempt, CallEndpoint, CallRecord, CallStatus } from './record.ts';
+import type { Attempt, CallEndpoint, CallRecord, CallStatus, CostStatus } from './record.ts';
 
 export interface TrackerDeps {
   /** Told once per call, when it finishes (the call log, shadow traffic and later hooks subscribe). */
@@ -14,6 +14,18 @@ export interface TrackerDeps {
   now: () => number;
   /** Wall clock, epoch milliseconds: when a call started. */
   clock: () => number;
+}
+
+const COST_RANK: Record<CostStatus, number> = { exact: 0, estimated: 1, unpriced: 2 };
+
+/** The less certain of two cost statuses. */
+function worse(a: CostStatus, b: CostStatus): CostStatus {
+  return COST_RANK[a] >= COST_RANK[b] ? a : b;
+}
+
+/** A sum of costs where null means unknown: known parts add up; all unknown stays null. */
+function sumCosts(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : a + b;
 }
 
 function statusOf(err: GatewayError): CallStatus {
@@ -59,6 +71,8 @@ export interface RequestFacts {
 export class CallTracker {
   readonly #record: CallRecord;
   #shadow: ShadowFollowUp | null = null;
+  /** What targets that failed before the one pricing the call had already cost (chargeEarlierTarget). */
+  #earlier: { usage: NormalizedUsage; costMicros: number | null; status: CostStatus } | null = null;
   private readonly t0: number;
   private providerType: Provider['type'] | null = null;
   private waitedMs = 0;
@@ -214,20 +228,43 @@ export class CallTracker {
 
   /** Prices the usage, stores it on the record and returns the cost (null when unpriced). */
   price(usage: NormalizedUsage | null, estimated: boolean, kind: 'chat' | 'embedding'): number | null {
-    this.#record.usage = usage;
-    if (!this.#record.provider || !this.#record.model || !this.providerType) return null;
+    const own =
+      this.#record.provider && this.#record.model && this.providerType
+        ? this.deps.pricer.price({
+            provider: this.#record.provider,
+            providerType: this.providerType,
+            model: this.#record.model,
+            usage,
+            estimated,
+            at: this.#record.startedAt,
+            kind,
+          })
+        : { costMicros: null, status: 'unpriced' as const };
+    const earlier = this.#earlier;
+    this.#record.usage = earlier ? addUsage(earlier.usage, usage) : usage;
+    this.#record.costMicros = earlier ? sumCosts(earlier.costMicros, own.costMicros) : own.costMicros;
+    this.#record.costStatus = earlier && usage === null ? earlier.status : earlier ? worse(earlier.status, own.status) : own.status;
+    return this.#record.costMicros;
+  }
+
+  /**
+   * Answers a target that then failed had already sent (and billed): a fan-out that failed
+   * part-way. Priced now, at that target's rates; `price` adds them to the call's own.
+   */
+  chargeEarlierTarget(provider: Provider, model: string, usage: NormalizedUsage): void {
     const { costMicros, status } = this.deps.pricer.price({
-      provider: this.#record.provider,
-      providerType: this.providerType,
-      model: this.#record.model,
+      provider: provider.name,
+      providerType: provider.type,
+      model,
       usage,
-      estimated,
+      estimated: false,
       at: this.#record.startedAt,
-      kind,
+      kind: 'chat',
     });
-    this.#record.costMicros = costMicros;
-    this.#record.costStatus = status;
-    return costMicros;
+    const e = this.#earlier;
+    this.#earlier = e
+      ? { usage: addUsage(e.usage, usage)!, costMicros: sumCosts(e.costMicros, costMicros), status: worse(e.status, status) }
+      : { usage, costMicros, status };
   }
 
   /** Served from cache: no upstream cost; the cost the original call had is kept as saved. */

@@ -32,6 +32,8 @@ const CONFIG = {
     tuned: { variants: [{ name: 'a', target: 'claude/claude-haiku-4-5', params: { temperature: 0.2 } }] },
     wide: { variants: [{ name: 'a', target: 'openai/gpt-4o-mini', params: { n: 8 } }] },
     // Its own primary: a target shared with other routes gets the strictest breaker of them all.
+    // A fan-out primary (claude has no native n) with a fallback priced differently.
+    spread: { variants: [{ name: 'a', target: 'claude/claude-haiku-4-5' }], fallbacks: ['openai/gpt-4o-mini'] },
     guarded: {
       variants: [{ name: 'a', target: 'openai/gpt-4.1-mini' }],
       fallbacks: ['claude/claude-haiku-4-5'],
@@ -193,5 +195,24 @@ describe('executeChat: targets, breakers and what a failed call paid', () => {
     expect(err).toMatchObject({ code: 'upstream_bad_request', status: 400 });
     expect(h.providers.get('claude')!.sent.map((s) => s.req.chat.n)).toEqual([1, 1]);
     expect(planned.call.record).toMatchObject({ usage: usage(1000, 500), costMicros: 5000, costStatus: 'exact' });
+  });
+
+  it('answers an earlier target billed before the fallback served are priced at that target\'s rates, not the fallback\'s', async () => {
+    const h = harness({
+      claude: {
+        chat: (attempt) => {
+          // One of the two choices fails for good, retries too (retryable, so the route falls back).
+          if (attempt >= 1) throw upstreamFailure('claude', 503);
+          return reply('one choice', usage(1000, 500));
+        },
+      },
+      openai: { chat: () => reply('fallback answer', usage(1000, 500)) },
+    });
+    const planned = await plan(h, { model: 'spread', messages, n: 2 });
+    await execute(h, planned);
+    // The fallback was priced when the pipeline finished (run-chat); do what it does here.
+    planned.call.price(usage(1000, 500), false, 'chat');
+    // claude: 1000 × $3 + 500 × $4 per M = 5000 µ$; openai: 1000 × $1 + 500 × $2 per M = 2000 µ$.
+    expect(planned.call.record).toMatchObject({ provider: 'openai', usage: usage(2000, 1000), costMicros: 7000, costStatus: 'exact', fallbackUsed: true });
   });
 });

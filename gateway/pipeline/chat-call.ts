@@ -14,7 +14,7 @@ import { renderPrompt, resolvePrompt } from './apply-prompt.ts';
 import type { CallInput } from './call-input.ts';
 import { chatRequestSchema } from './chat-schema.ts';
 import { retryOptions, type PipelineDeps } from './deps.ts';
-import { addUsage, fanOutChat, fanOutStream, needsFanOut, UsageLedger } from './fan-out.ts';
+import { fanOutChat, fanOutStream, needsFanOut, UsageLedger } from './fan-out.ts';
 import { isRetryable, withRetry } from './retry.ts';
 import { validate } from './validate.ts';
 import type { ChatOutcome, ChatPlan } from './chat-plan.ts';
@@ -119,7 +119,7 @@ function routeCall(body: Record<string, unknown>, input: CallInput, call: CallTr
  */
 export async function executeChat(plan: ChatPlan, call: CallTracker, signal: AbortSignal, deps: PipelineDeps): Promise<ChatOutcome> {
   const ctx: CallContext = { signal, attempts: call.attempts };
-  const paid = new UsageLedger();
+  let charged = false;
   let lastError: GatewayError | undefined;
   const router = plan.route ? deps.router : null;
   for (const [index, target] of plan.targets.entries()) {
@@ -129,8 +129,8 @@ export async function executeChat(plan: ChatPlan, call: CallTracker, signal: Abo
     call.setFallbackUsed(plan.route ? targetKey(target) !== plan.route.chosen.key : index > 0);
     const retry = retryOptions(target, call, signal, deps);
     const fanOut = needsFanOut(plan.req, target.provider);
-    // Answers paid on earlier targets (a fan-out that failed part-way), added to this one's.
-    const earlier = paid.total();
+    // Answers this target sent before its fan-out failed part-way: billed, so charged at its rates.
+    const paid = new UsageLedger();
     router?.begin(target);
     try {
       let outcome: ChatOutcome;
@@ -138,17 +138,22 @@ export async function executeChat(plan: ChatPlan, call: CallTracker, signal: Abo
         const stream = fanOut
           ? await fanOutStream(target.provider, plan.req, target.model, retry)
           : await withRetry(() => target.provider.chatStream(plan.upstream, target.model, ctx), retry);
-        outcome = { kind: 'stream', stream: earlier ? withEarlierUsage(stream, earlier) : stream };
+        outcome = { kind: 'stream', stream };
       } else {
         const result = fanOut
           ? await fanOutChat(target.provider, plan.req, target.model, retry, paid)
           : await withRetry(() => target.provider.chat(plan.upstream, target.model, ctx), retry);
-        outcome = { kind: 'json', result: earlier ? { ...result, usage: addUsage(earlier, result.usage) } : result };
+        outcome = { kind: 'json', result };
       }
       router?.recordOutcome(target, true);
       return outcome;
     } catch (thrown) {
       lastError = toGatewayError(thrown);
+      const billed = paid.total();
+      if (billed) {
+        call.chargeEarlierTarget(target.provider, target.model, billed);
+        charged = true;
+      }
       const targetFailed = isRetryable(lastError);
       router?.recordOutcome(target, !targetFailed);
       if (!targetFailed || signal.aborted) break;
@@ -157,19 +162,9 @@ export async function executeChat(plan: ChatPlan, call: CallTracker, signal: Abo
       router?.end(target);
     }
   }
-  // A failed call is still priced on every answer the upstream sent (and billed) for it.
-  const usage = paid.total();
-  if (usage) call.price(usage, false, 'chat');
+  // A failed call is still priced on every answer the upstreams sent (and billed) for it.
+  if (charged) call.price(null, false, 'chat');
   throw lastError ?? new Error('no target to call');
-}
-
-/** The stream's own usage plus what earlier targets already cost this call. */
-function withEarlierUsage(stream: ChatStream, earlier: NormalizedUsage): ChatStream {
-  return {
-    [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator](),
-    usage: () => addUsage(earlier, stream.usage()),
-    cancel: () => stream.cancel(),
-  };
 }
 
 /** Usage as reported, or a tiktoken estimate when the upstream reported none; priced on the record. */

@@ -4,7 +4,7 @@ import { GatewayError, toGatewayError } from '../errors/gateway-error.ts';
 import type { CallContext, ChatStream, JsonResult, Provider, StreamChunk } from '../providers/types.ts';
 import type { ChatRequest } from '../../core/chat.ts';
 import { openaiUsageFromNormalized } from '../providers/usage.ts';
-import type { NormalizedUsage } from '../../core/usage.ts';
+import { addUsage, type NormalizedUsage } from '../../core/usage.ts';
 import { withRetry, type RetryOptions } from './retry.ts';
 
 /**
@@ -30,18 +30,6 @@ export class UsageLedger {
   total(): NormalizedUsage | null {
     return this.sum;
   }
-}
-
-export function addUsage(a: NormalizedUsage | null, b: NormalizedUsage | null): NormalizedUsage | null {
-  if (!a) return b;
-  if (!b) return a;
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
-    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
-    reasoningTokens: a.reasoningTokens + b.reasoningTokens,
-  };
 }
 
 /** True when the call needs the pipeline to fan `n` out for this provider. */
