@@ -1,4 +1,5 @@
 import { Hono, type Context, type Env } from 'hono';
+import { parseJsonObject } from '../core/json-object.ts';
 import { z } from 'zod';
 import { contentInputSchema, checkName, normalizeContent, parseOrThrow } from './content.ts';
 import { diffVersions } from './diff.ts';
@@ -106,18 +107,9 @@ function notAllowed<E extends Env>(app: Hono<E>, path: string, methods: string[]
 }
 
 async function readJson(c: Context): Promise<JsonObject> {
-  const text = await c.req.text();
-  if (text.trim() === '') throw new PromptError('invalid_request', 'The request body is empty; expected a JSON object.');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new PromptError('invalid_request', `We could not parse the JSON body of your request: ${(err as Error).message}`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new PromptError('invalid_request', 'The request body must be a JSON object.');
-  }
-  return value as JsonObject;
+  const parsed = parseJsonObject(await c.req.text());
+  if (!parsed.ok) throw new PromptError('invalid_request', parsed.message);
+  return parsed.value as JsonObject;
 }
 
 function nameParam(c: Context): string {
