@@ -44,12 +44,16 @@ export function streamResponse(
   const assembler = new ChunkAssembler();
   const iterator = stream[Symbol.asyncIterator]();
   call.markOverhead();
+  // Set when the client went away: a read still in flight then ends quietly, since cancel()
+  // already told the lifecycle and finished the record (and the controller is closed).
+  let cancelled = false;
 
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         for (;;) {
           const next = await iterator.next();
+          if (cancelled) return;
           if (next.done) {
             const usage = stream.usage();
             lifecycle.complete(assembler, usage);
@@ -70,6 +74,7 @@ export function streamResponse(
           }
         }
       } catch (thrown) {
+        if (cancelled) return;
         const err = toGatewayError(thrown);
         if (err.code === 'internal_error') deps.logger.error('stream failed', { callId: call.record.id, err: String(thrown) });
         lifecycle.abandon(assembler, stream.usage());
@@ -79,6 +84,7 @@ export function streamResponse(
       }
     },
     cancel() {
+      cancelled = true;
       stream.cancel();
       void iterator.return?.(undefined).catch(() => {});
       lifecycle.abandon(assembler, stream.usage());

@@ -15,12 +15,22 @@ export function clientFor(
   return new UpstreamClient({
     provider: name,
     baseUrl,
-    headers: { 'user-agent': 'sluice/0.1', ...config.headers, ...authHeaders },
+    headers: mergeHeaders({ 'user-agent': 'sluice/0.1' }, config.headers ?? {}, authHeaders),
     timeouts: config.timeouts ?? DEFAULT_TIMEOUTS,
     connections: config.connections,
     // Header values too: a custom auth header is as secret as the api_key (issue 14 item 7).
     secrets: providerSecrets(config),
   });
+}
+
+/**
+ * Header maps merged case-insensitively, later ones winning: `Authorization` from a config file
+ * and the api_key's `authorization` are one header, and the api_key's is the one sent.
+ */
+export function mergeHeaders(...maps: ReadonlyArray<Readonly<Record<string, string>>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const map of maps) for (const [k, v] of Object.entries(map)) out[k.toLowerCase()] = v;
+  return out;
 }
 
 /** Sends a JSON request and reads a JSON answer; non-2xx becomes the mapped GatewayError. */

@@ -77,11 +77,21 @@ export const createAnthropicProvider: ProviderFactory = (name, config, deps) => 
       const res = await startStream(client, '/v1/messages', body, ctx.signal);
       const id = completionId();
       const translator = createAnthropicStreamTranslator({ id, created: created(), model, json: jsonAnswer(req) });
+      /** The upstream's own words reach the client's SSE error event: no credential may ride along. */
+      const pushScrubbed = (event: Parameters<typeof translator.push>[0]) => {
+        try {
+          return translator.push(event);
+        } catch (err) {
+          if (!(err instanceof GatewayError) || err.code !== 'upstream_error') throw err;
+          const said = client.scrub(err.message).slice(0, 1000);
+          throw new GatewayError('upstream_error', `provider ${name} failed mid-stream: ${said}`, { provider: name });
+        }
+      };
       async function* chunks(): AsyncGenerator<StreamChunk> {
         for await (const event of upstreamEvents(client, res, ctx.signal)) {
           // After message_stop, read on to the end of the body so the connection stays alive.
           if (translator.finished()) continue;
-          const translated = translator.push(event);
+          const translated = pushScrubbed(event);
           if (!passThrough) {
             for (const chunk of translated) yield { data: JSON.stringify(chunk), chunk };
             continue;
