@@ -8,3 +8,5 @@ export { feedbackRoutes, type FeedbackRoutesDeps } from './api/feedback.ts';
 export { openEvalQueue, type EvalQueue } from './queue/index.ts';
 export { remoteGateway } from './gateway-client.ts';
 export { startWorker, type RunningWorker } from './worker.ts';
+export { resolveOnlineScoring } from './online/config.ts';
+export { startOnlineScoring, type OnlineScoring } from './online/online-scoring.ts';

@@ -136,13 +136,23 @@ export function parseJob(raw: unknown): ParsedJob {
 }
 
 function resolveScorer(spec: z.output<typeof scorerSpec>, i: number, defaultJudge: string | undefined): ResolvedScorer {
-  const { name, as, ...rest } = typeof spec === 'string' ? { name: spec, as: undefined } : spec;
-  if (!isScorerName(name)) throw new JobError(`invalid job: scorers.${i}.name: unknown scorer '${name}' (known: ${SCORER_NAMES.join(', ')})`);
+  return resolveScorerSpec(spec, ['scorers', String(i)], defaultJudge, 'invalid job: ');
+}
+
+/**
+ * A scorer named in a job or in a route's `online_scoring` (a name, or `{name, as?, …options}`),
+ * with its options checked by its own schema. A bad one is a JobError naming its path.
+ */
+export function resolveScorerSpec(spec: unknown, path: readonly string[], defaultJudge?: string, prefix = ''): ResolvedScorer {
+  const parsed = scorerSpec.safeParse(spec);
+  if (!parsed.success) throw new JobError(`${prefix}${path.join('.')}: a scorer is a name or {name, …options}`);
+  const { name, as, ...rest } = typeof parsed.data === 'string' ? { name: parsed.data, as: undefined } : parsed.data;
+  if (!isScorerName(name)) throw new JobError(`${prefix}${[...path, 'name'].join('.')}: unknown scorer '${name}' (known: ${SCORER_NAMES.join(', ')})`);
   const scorer = scorerFor(name);
   const given: Record<string, unknown> = { ...rest };
   if (scorer.kind === 'judge' && given.judge === undefined && defaultJudge !== undefined) given.judge = defaultJudge;
   const r = scorer.options.safeParse(given);
-  if (!r.success) throw new JobError(`invalid job: ${issuesText(r.error, ['scorers', String(i)])}`);
+  if (!r.success) throw new JobError(`${prefix}${issuesText(r.error, [...path])}`);
   return { key: typeof as === 'string' && as ? as : name, name, scorer, options: r.data };
 }
 

@@ -106,7 +106,7 @@ export const callScores = pgTable(
     score: doublePrecision('score'),
     label: text('label'),
     reason: text('reason'),
-    source: text('source', { enum: ['eval', 'feedback'] }).notNull(),
+    source: text('source', { enum: ['eval', 'feedback', 'online'] }).notNull(),
     runId: uuid('run_id'),
     details: jsonb('details').$type<Record<string, unknown>>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().default(sql`now()`),
@@ -115,6 +115,8 @@ export const callScores = pgTable(
     index('call_scores_call_idx').on(t.callId),
     index('call_scores_scorer_idx').on(t.scorer, t.createdAt),
     uniqueIndex('call_scores_eval_key').on(t.callId, t.scorer).where(sql`source = 'eval'`),
+    // Online scoring writes a call's score once, whichever instance (or retry) wrote it first.
+    uniqueIndex('call_scores_online_key').on(t.callId, t.scorer).where(sql`source = 'online'`),
   ],
 );
 

@@ -6,6 +6,7 @@ import { isNull } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { createApp } from './app.ts';
 import { apiKeys } from './auth/schema.ts';
+import { CallEvents } from './calls/call-events.ts';
 import { startCallLog } from './calls/call-log.ts';
 import { parseEnv, type RawEnv, type SluiceEnv } from './config/env.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
@@ -42,10 +43,21 @@ export interface Extension {
    * this machine; `adminKey` is the local admin token in embedded mode (else undefined).
    */
   listening?(server: { url: string; adminKey: string | undefined }): Promise<void>;
+  /** More fields for /healthz (e.g. online scoring's counters). */
+  health?(): Record<string, unknown>;
   stop(): Promise<void>;
 }
 
-export type ExtendFn = (ctx: { database: Database; config: SluiceConfig; logger: Logger; env: SluiceEnv }) => Promise<Extension>;
+export interface ExtendContext {
+  database: Database;
+  config: SluiceConfig;
+  logger: Logger;
+  env: SluiceEnv;
+  /** Every finished call is announced here: subscribe to act on calls (online scoring). */
+  events: CallEvents;
+}
+
+export type ExtendFn = (ctx: ExtendContext) => Promise<Extension>;
 
 export interface BuiltGateway {
   app: Hono<AppEnv>;
@@ -78,8 +90,9 @@ export async function buildGateway(env: SluiceEnv, logger: Logger = createJsonLo
   let extension: Extension | undefined;
   try {
     database = await openConfiguredDatabase(env);
-    extension = extend ? await extend({ database, config, logger, env }) : undefined;
-    const composed = await composeGateway({ config, database, env, logger, localAdminKey, extraRoutes: extension?.routes });
+    const events = new CallEvents((err) => logger.error('a call-finished listener failed', { err: String(err) }));
+    extension = extend ? await extend({ database, config, logger, env, events }) : undefined;
+    const composed = await composeGateway({ config, database, env, logger, localAdminKey, events, extraRoutes: extension?.routes, extraHealth: extension?.health });
     const db = database;
     const ext = extension;
     // Once only: startGateway stops it before the HTTP server (its eval worker calls the server).
@@ -122,6 +135,9 @@ export interface ComposeOptions {
   /** Replaces the providers built from config (tests). */
   providers?: Providers | undefined;
   extraRoutes?: Array<{ path: string; app: Hono<AppEnv> }> | undefined;
+  /** Where finished calls are announced (created by the app when absent). */
+  events?: CallEvents | undefined;
+  extraHealth?: (() => Record<string, unknown>) | undefined;
 }
 
 /** Services, call log and app on an open, migrated database: shared by the server and in-process evals. */
@@ -144,8 +160,15 @@ export async function composeGateway(opts: ComposeOptions): Promise<Omit<BuiltGa
     now: () => performance.now(),
     clock: Date.now,
     random: Math.random,
-    health: () => ({ database: database.kind, providers: [...services.providers.keys()], call_log: callLog.stats(), cache: services.cache.stats() }),
+    health: () => ({
+      database: database.kind,
+      providers: [...services.providers.keys()],
+      call_log: callLog.stats(),
+      cache: services.cache.stats(),
+      ...opts.extraHealth?.(),
+    }),
     ...(opts.extraRoutes ? { extraRoutes: opts.extraRoutes } : {}),
+    ...(opts.events ? { events: opts.events } : {}),
   });
   return {
     app,

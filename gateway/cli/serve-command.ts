@@ -1,4 +1,13 @@
-import { evalRoutes, feedbackRoutes, openEvalQueue, remoteGateway, startWorker, type RunningWorker } from '../../evals/index.ts';
+import {
+  evalRoutes,
+  feedbackRoutes,
+  openEvalQueue,
+  remoteGateway,
+  resolveOnlineScoring,
+  startOnlineScoring,
+  startWorker,
+  type RunningWorker,
+} from '../../evals/index.ts';
 import { PromptStore } from '../../prompts/index.ts';
 import type { ExtendFn } from '../server.ts';
 import type { SluiceEnv } from '../config/env.ts';
@@ -15,10 +24,14 @@ const STOP_GRACE_MS = 10_000;
  * token: otherwise `POST /api/evals/runs` (and `sluice eval run` going through the server)
  * would wait for a worker that can never come.
  */
-export const evalExtension: ExtendFn = async ({ database, logger, env }) => {
+export const evalExtension: ExtendFn = async ({ database, config, logger, env, events }) => {
+  // Checked before anything starts: a bad scorer in a route's online_scoring fails the start.
+  const onlineRoutes = resolveOnlineScoring(config.routes);
   const queue = await openEvalQueue(database, { databaseUrl: env.DATABASE_URL, logger });
+  const online = onlineRoutes.size > 0 ? startOnlineScoring(events, { database, routes: onlineRoutes, logger }) : undefined;
   let worker: RunningWorker | undefined;
   return {
+    health: () => (online ? { online_scoring: online.stats() } : {}),
     routes: [
       { path: '/evals', app: evalRoutes({ database, queue, clock: Date.now }) },
       { path: '/feedback', app: feedbackRoutes({ database }) },
@@ -28,6 +41,7 @@ export const evalExtension: ExtendFn = async ({ database, logger, env }) => {
       worker = await startWorker({ database, queue, client: remoteGateway(url, adminKey), prompts: new PromptStore(database), logger, concurrency: 1, schedules: [] });
     },
     async stop() {
+      await online?.stop();
       if (!worker) return queue.stop();
       // A run in hand would hold the shutdown for as long as it takes: wait a little, then leave
       // it. Its row stays `running` without heartbeats, and the next start re-claims and resumes

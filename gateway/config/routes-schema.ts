@@ -70,6 +70,17 @@ export const routeSchema = z
     sticky_by: z.enum(['user', 'subject', 'none']).default('user'),
     rag: routeRagSchema.optional(),
     cache: routeCacheSchema.optional(),
+    /**
+     * Score a sample of this route's calls as they finish (DESIGN §4.6). The scorers are checked
+     * (names and options) by the eval extension at start: gateway/ does not know them.
+     */
+    online_scoring: z
+      .object({
+        sample: z.number().gt(0).max(1),
+        scorers: z.array(z.union([z.string().min(1), z.looseObject({ name: z.string().min(1) })])).min(1).max(20),
+      })
+      .strict()
+      .optional(),
     circuit_breaker: z
       .object({
         failures: z.number().int().positive().default(5),

@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import type { CallEvents, CallFinished } from '../../gateway/calls/call-events.ts';
+import type { CallRecord } from '../../gateway/calls/record.ts';
+import type { Database } from '../../gateway/db/client.ts';
+import type { Logger } from '../../gateway/logger.ts';
+import { completionText, extractContext } from '../datasets/context.ts';
+import { contextOf, questionOf, type ChatMessage, type EvalItem } from '../datasets/item.ts';
+import type { ResolvedScorer } from '../job.ts';
+import { callScores } from '../schema.ts';
+
+/**
+ * Online scoring (DESIGN §4.6): calls of a route with `online_scoring: {sample, scorers}` are
+ * scored as they finish, off the request path. A CallFinished listener decides in O(1) whether
+ * the call is sampled (deterministically, by a hash of its id: the same call is always in or
+ * out, whichever instance sees it) and queues what the scorers need; a worker drains the queue
+ * between requests (setImmediate), runs the deterministic scorers in-process and writes
+ * `call_scores` rows with source `online`. When the queue is full the call is shed and counted
+ * — scoring falls behind, requests never wait.
+ */
+export interface OnlineScoringRoute {
+  sample: number;
+  scorers: readonly ResolvedScorer[];
+}
+
+export interface OnlineScoringOptions {
+  database: Pick<Database, 'db'>;
+  /** Per route: what to score (deterministic scorers; see resolveOnlineScoring). */
+  routes: ReadonlyMap<string, OnlineScoringRoute>;
+  logger: Logger;
+  /** Most calls waiting to be scored; beyond it new ones are shed. */
+  maxQueued?: number;
+  /** Calls scored per turn of the event loop (each turn yields to requests). */
+  batchSize?: number;
+}
+
+export interface OnlineScoringStats {
+  sampled: number;
+  scored: number;
+  shed: number;
+  failed: number;
+  queued: number;
+}
+
+export interface OnlineScoring {
+  stats(): OnlineScoringStats;
+  /** Resolves once every queued call has been scored and written. */
+  drained(): Promise<void>;
+  /** Unsubscribes and waits for what is queued. */
+  stop(): Promise<void>;
+}
+
+interface Pending {
+  record: Readonly<CallRecord>;
+  route: OnlineScoringRoute;
+}
+
+/** Whether `callId` falls in a `sample` fraction: md5 of the id, first 32 bits, below the fraction. */
+export function sampledCall(callId: string, sample: number): boolean {
+  if (sample >= 1) return true;
+  if (sample <= 0) return false;
+  const h = createHash('md5').update(`online:${callId}`).digest().readUInt32BE(0);
+  return h < Math.floor(sample * 2 ** 32);
+}
+
+/** The dataset item a logged call makes: its messages, answer, injected context, latency and cost. */
+export function itemOfCall(record: Readonly<CallRecord>): EvalItem | null {
+  const output = completionText(record.responseBody);
+  if (output === null) return null;
+  const request = (record.requestBody ?? {}) as Record<string, unknown>;
+  const messages = Array.isArray(request.messages) ? (request.messages as ChatMessage[]) : undefined;
+  const context = extractContext(record.rag, record.requestBody, record.responseBody);
+  return {
+    item_id: record.id,
+    ...(messages ? { messages } : {}),
+    output,
+    ...(context ? { context } : {}),
+    latency_ms: record.latencyMs,
+    ...(record.costMicros === null ? {} : { cost_usd: record.costMicros / 1e6 }),
+  };
+}
+
+export function startOnlineScoring(events: CallEvents, opts: OnlineScoringOptions): OnlineScoring {
+  const maxQueued = opts.maxQueued ?? 1000;
+  const batchSize = opts.batchSize ?? 20;
+  const queue: Pending[] = [];
+  const stats = { sampled: 0, scored: 0, shed: 0, failed: 0 };
+  let draining: Promise<void> | null = null;
+
+  const unsubscribe = events.onFinished((event: CallFinished) => {
+    const { record } = event;
+    if (record.status !== 'ok' || record.shadow || record.route === null) return;
+    const route = opts.routes.get(record.route);
+    if (!route || !sampledCall(record.id, route.sample)) return;
+    stats.sampled++;
+    if (queue.length >= maxQueued) {
+      stats.shed++;
+      return;
+    }
+    queue.push({ record, route });
+    draining ??= drain().finally(() => {
+      draining = null;
+    });
+  });
+
+  async function drain(): Promise<void> {
+    while (queue.length > 0) {
+      // Yield first: the listener runs on the request's finish, the scoring never does.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const batch = queue.splice(0, batchSize);
+      const rows = batch.flatMap((p) => scoreCall(p));
+      if (rows.length === 0) continue;
+      try {
+        await opts.database.db.insert(callScores).values(rows).onConflictDoNothing();
+        stats.scored += batch.length;
+      } catch (err) {
+        stats.failed += batch.length;
+        opts.logger.error('online scores could not be written', { calls: batch.length, err: String(err) });
+      }
+    }
+  }
+
+  function scoreCall({ record, route }: Pending): Array<typeof callScores.$inferInsert> {
+    const item = itemOfCall(record);
+    if (!item) return [];
+    const input = {
+      item,
+      output: item.output!,
+      question: questionOf(item),
+      context: contextOf(item),
+      latencyMs: record.latencyMs,
+      costUsd: record.costMicros === null ? null : record.costMicros / 1e6,
+    };
+    const rows: Array<typeof callScores.$inferInsert> = [];
+    for (const s of route.scorers) {
+      let result;
+      try {
+        result = s.scorer.score(input, s.options, { judge: null, sample: null });
+      } catch (err) {
+        result = { score: null, reason: `scorer failed: ${(err as Error).message}` };
+      }
+      if (result instanceof Promise) continue; // deterministic scorers only (checked at start)
+      rows.push({
+        callId: record.id,
+        scorer: s.key,
+        score: result.score,
+        reason: result.reason ?? null,
+        source: 'online',
+        details: result.details ?? null,
+      });
+    }
+    return rows;
+  }
+
+  return {
+    stats: () => ({ ...stats, queued: queue.length }),
+    drained: async () => {
+      while (draining) await draining;
+    },
+    async stop() {
+      unsubscribe();
+      while (draining) await draining;
+    },
+  };
+}

@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX "call_scores_online_key" ON "call_scores" USING btree ("call_id","scorer") WHERE source = 'online';
