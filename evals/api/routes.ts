@@ -40,7 +40,7 @@ const sliceQuery = {
 };
 const seriesQuery = z.strictObject({
   ...sliceQuery,
-  source: z.enum(['eval', 'feedback']).optional(),
+  source: z.enum(['eval', 'feedback', 'online']).optional(),
   since: time.optional(),
   until: time.optional(),
   reference_days: z.coerce.number().int().min(1).max(365).optional(),

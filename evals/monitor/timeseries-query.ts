@@ -10,7 +10,7 @@ import { sliceConditions, type CallSlice } from './filters.ts';
  */
 export interface SeriesQuery extends CallSlice {
   scorer?: string | undefined;
-  source?: 'eval' | 'feedback' | undefined;
+  source?: 'eval' | 'feedback' | 'online' | undefined;
   since: Date;
   until: Date;
   chart?: ChartOptions;
