@@ -52,6 +52,21 @@ describe('CallTracker', () => {
     expect(call.finished).toBe(true);
   });
 
+  it('the finished record is a frozen value: a step after the finish point changes nothing subscribers saw', () => {
+    const { call, seen } = setup();
+    call.attempts.push({ provider: 'openai', model: 'm', status: 200, error: null, latencyMs: 5 });
+    call.finishOk({ ok: true });
+    const sent = seen[0]!.record;
+    expect(Object.isFrozen(sent)).toBe(true);
+    expect(Object.isFrozen(sent.attempts)).toBe(true);
+    // A late after-hook annotation, or a cancelled fan-out's attempt, lands on the live record only.
+    call.annotateRetrieval({ late: true });
+    call.attempts.push({ provider: 'openai', model: 'm', status: null, error: 'cancelled', latencyMs: 1 });
+    expect(sent.rag).toBeNull();
+    expect(sent.attempts).toHaveLength(1);
+    expect(call.record).toBe(sent);
+  });
+
   it('a call that never authenticated emits nothing; one that did, emits', () => {
     const waiting = setup({ awaitingKey: true });
     waiting.call.finishError(new GatewayError('missing_api_key', 'no key'));

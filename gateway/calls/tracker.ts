@@ -69,7 +69,10 @@ export interface RequestFacts {
  * event, unless it was waiting for a key that never came.
  */
 export class CallTracker {
+  /** The record being filled in while the call runs; only this class writes it. */
   readonly #record: CallRecord;
+  /** The record as finished: built once from the live one at the finish point, then frozen. */
+  #final: Readonly<CallRecord> | undefined;
   #shadow: ShadowFollowUp | null = null;
   /** What targets that failed before the one pricing the call had already cost (chargeEarlierTarget). */
   #earlier: { usage: NormalizedUsage; costMicros: number | null; status: CostStatus } | null = null;
@@ -129,7 +132,7 @@ export class CallTracker {
 
   /** The record so far; only the tracker writes it. */
   get record(): Readonly<CallRecord> {
-    return this.#record;
+    return this.#final ?? this.#record;
   }
 
   get finished(): boolean {
@@ -295,9 +298,14 @@ export class CallTracker {
   /** The single finish point: the record is complete and every subscriber is told. */
   private finish(): void {
     this.done = true;
+    const live = this.#record;
+    live.latencyMs = this.deps.now() - this.t0;
+    if (live.overheadMs === null) live.overheadMs = this.overheadMs();
+    // The value every subscriber gets: a copy no later step can change (a late after-hook or
+    // an attempt of a cancelled fan-out writes to the live record, which nobody reads again).
+    const final = Object.freeze({ ...live, attempts: Object.freeze(live.attempts.map((a) => Object.freeze({ ...a }))) as Attempt[] });
+    this.#final = final;
     if (!this.keyed) return;
-    this.#record.latencyMs = this.deps.now() - this.t0;
-    if (this.#record.overheadMs === null) this.#record.overheadMs = this.overheadMs();
-    this.deps.events.emit({ record: this.#record, shadow: this.#shadow });
+    this.deps.events.emit({ record: final, shadow: this.#shadow });
   }
 }

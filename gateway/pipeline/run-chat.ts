@@ -11,25 +11,31 @@ import type { ChatPlan } from './chat-plan.ts';
 import type { PipelineDeps } from './deps.ts';
 import { replayStream, type StreamLifecycle } from './stream-response.ts';
 
+/**
+ * What the pipeline returns to a face: a value (nothing in it changes after it is returned).
+ * The call's facts — target, attempts, usage, cost, cache status — are on the call's record,
+ * which the tracker finishes once (calls/tracker.ts).
+ */
+
 /** A finished answer: the OpenAI body text as the upstream sent it (or as cached) and its parse. */
 export interface JsonRun {
-  kind: 'json';
-  plan: ChatPlan;
-  text: string;
+  readonly kind: 'json';
+  readonly plan: Readonly<ChatPlan>;
+  readonly text: string;
   /** The upstream's own body when the call passed through in the client's format. */
-  native?: string | undefined;
+  readonly native?: string | undefined;
   completion(): ChatCompletion;
   /** Response headers (call-headers.ts): route, variant, prompt version, cache, cost, overhead. */
-  headers: Record<string, string>;
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /** A started stream; the face frames it and calls the lifecycle when it ends. */
 export interface StreamRun {
-  kind: 'stream';
-  plan: ChatPlan;
-  stream: ChatStream;
-  lifecycle: StreamLifecycle;
-  headers: Record<string, string>;
+  readonly kind: 'stream';
+  readonly plan: Readonly<ChatPlan>;
+  readonly stream: ChatStream;
+  readonly lifecycle: StreamLifecycle;
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 export type ChatRun = JsonRun | StreamRun;
