@@ -10,3 +10,6 @@ export { remoteGateway } from './gateway-client.ts';
 export { startWorker, type RunningWorker } from './worker.ts';
 export { resolveOnlineScoring } from './online/config.ts';
 export { startOnlineScoring, type OnlineScoring } from './online/online-scoring.ts';
+export { incidentRoutes, monitorRoutes } from './api/incidents.ts';
+export { createMonitorRunner, type MonitorRunner } from './monitor/evaluator.ts';
+export { resolveMonitors } from './monitor/monitors.ts';

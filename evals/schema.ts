@@ -135,3 +135,66 @@ export type EvalRunRow = typeof evalRuns.$inferSelect;
 export type EvalScoreRow = typeof evalScores.$inferSelect;
 export type CallScoreRow = typeof callScores.$inferSelect;
 export type EvalScheduleRow = typeof evalSchedules.$inferSelect;
+
+/**
+ * Incidents (DESIGN §4.6): one per breach of a monitor, with the evidence that opened it. A
+ * breach that lasts keeps its one incident; it resolves itself once the metric has been back
+ * within bounds for the monitor's `recover_after`, or by hand.
+ */
+export const incidents = pgTable(
+  'incidents',
+  {
+    id: uuid('id').primaryKey().$defaultFn(() => uuidv7()),
+    monitor: text('monitor').notNull(),
+    scope: jsonb('scope').$type<Record<string, string>>().notNull(),
+    metric: text('metric').notNull(),
+    /** The metric's value in the window that breached. */
+    value: doublePrecision('value').notNull(),
+    /** What it was compared with (the threshold's bound). */
+    baseline: doublePrecision('baseline'),
+    detector: jsonb('detector').$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: ['open', 'acknowledged', 'resolved'] }).notNull(),
+    /** Window, sample count, example call ids. */
+    evidence: jsonb('evidence').$type<Record<string, unknown>>().notNull(),
+    openedAt: timestamp('opened_at', { withTimezone: true }).notNull(),
+    acknowledgedAt: timestamp('acknowledged_at', { withTimezone: true }),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+    /** `auto` (recovered) or who resolved it. */
+    resolvedBy: text('resolved_by'),
+  },
+  (t) => [index('incidents_status_idx').on(t.status, t.openedAt)],
+);
+
+/** Each monitor's last evaluation, read by the next (whichever instance leads then). */
+export const monitorStates = pgTable('monitor_states', {
+  monitor: text('monitor').primaryKey(),
+  state: text('state', { enum: ['ok', 'breached', 'insufficient_data'] }).notNull(),
+  value: doublePrecision('value'),
+  samples: integer('samples').notNull(),
+  evaluatedAt: timestamp('evaluated_at', { withTimezone: true }).notNull(),
+  /** The incident this breach opened, until the metric recovers. */
+  openIncidentId: uuid('open_incident_id'),
+  /** Since when the metric has been back within bounds while an incident is open. */
+  okSince: timestamp('ok_since', { withTimezone: true }),
+});
+
+/** Every notification an incident sent, with its tries: delivered, or why not. */
+export const notificationDeliveries = pgTable(
+  'notification_deliveries',
+  {
+    id: uuid('id').primaryKey().$defaultFn(() => uuidv7()),
+    incidentId: uuid('incident_id').notNull(),
+    channel: text('channel').notNull(),
+    /** `opened` or `resolved`. */
+    event: text('event').notNull(),
+    status: text('status', { enum: ['pending', 'sending', 'delivered', 'failed'] }).notNull(),
+    /** Set when an instance took the delivery; a stale claim (its instance died) is taken again. */
+    claimedAt: timestamp('claimed_at', { withTimezone: true }),
+    attempts: integer('attempts').notNull().default(0),
+    lastStatus: integer('last_status'),
+    lastError: text('last_error'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+  },
+  (t) => [index('notification_deliveries_pending_idx').on(t.status, t.createdAt)],
+);

@@ -1,6 +1,10 @@
 import {
+  createMonitorRunner,
   evalRoutes,
   feedbackRoutes,
+  incidentRoutes,
+  monitorRoutes,
+  resolveMonitors,
   openEvalQueue,
   remoteGateway,
   resolveOnlineScoring,
@@ -27,20 +31,37 @@ const STOP_GRACE_MS = 10_000;
 export const evalExtension: ExtendFn = async ({ database, config, logger, env, events }) => {
   // Checked before anything starts: a bad scorer in a route's online_scoring fails the start.
   const onlineRoutes = resolveOnlineScoring(config.routes);
+  const monitors = resolveMonitors(config.monitors, config.notifications);
   const queue = await openEvalQueue(database, { databaseUrl: env.DATABASE_URL, logger });
   const online = onlineRoutes.size > 0 ? startOnlineScoring(events, { database, routes: onlineRoutes, logger }) : undefined;
   let worker: RunningWorker | undefined;
+  let publicUrl: string | undefined;
+  const runner = createMonitorRunner({
+    database,
+    monitors,
+    logger,
+    clock: Date.now,
+    intervalMs: config.monitoring.interval_seconds * 1000,
+    baseUrl: () => publicUrl,
+  });
   return {
     health: () => (online ? { online_scoring: online.stats() } : {}),
     routes: [
       { path: '/evals', app: evalRoutes({ database, queue, clock: Date.now }) },
       { path: '/feedback', app: feedbackRoutes({ database }) },
+      { path: '/incidents', app: incidentRoutes({ database, clock: Date.now }) },
+      { path: '/monitors', app: monitorRoutes({ database, monitors }) },
     ],
     async listening({ url, adminKey }) {
+      // Monitors run in a serving gateway only (not in an in-process eval), every instance
+      // ready to lead (evals/monitor/evaluator.ts).
+      publicUrl = url;
+      runner.start();
       if (database.kind !== 'pglite' || !adminKey) return;
       worker = await startWorker({ database, queue, client: remoteGateway(url, adminKey), prompts: new PromptStore(database), logger, concurrency: 1, schedules: [] });
     },
     async stop() {
+      await runner.stop();
       await online?.stop();
       if (!worker) return queue.stop();
       // A run in hand would hold the shutdown for as long as it takes: wait a little, then leave

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { monitoringSchema, monitorSchema, notificationSchema } from './monitors-schema.ts';
 import { cacheDefaultsSchema, routeSchema } from './routes-schema.ts';
 
 /**
@@ -62,6 +63,10 @@ export const configSchema = z
     models: z.record(z.string().min(1), z.string().min(1)).default({}),
     /** Virtual model names with variants, shadow traffic and fallbacks. */
     routes: z.record(name, routeSchema).default({}),
+    /** Watched continuously; a breach opens an incident and notifies (DESIGN §4.6). */
+    monitors: z.record(name, monitorSchema).default({}),
+    notifications: z.record(name, notificationSchema).default({}),
+    monitoring: monitoringSchema.prefault({}),
     /** Validated by the RAG module that owns the retriever types. */
     retrievers: z.record(name, z.record(z.string(), z.unknown())).default({}),
     cache: cacheDefaultsSchema.prefault({}),
