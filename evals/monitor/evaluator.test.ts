@@ -196,6 +196,25 @@ describe.each(testDatabases())('monitors open one incident per breach, notify, a
     expect(receiver.got).toHaveLength(1);
   });
 
+  it('when the instance that evaluated stops, another evaluates on its next tick', async () => {
+    const a = runner();
+    const b = runner();
+    await calls(40, 0);
+    await a.tick();
+    const first = (await database.db.select().from(monitorStates))[0]!;
+    // b in the same half interval: a already evaluated, so b leaves it.
+    await b.tick();
+    expect((await database.db.select().from(monitorStates))[0]!.evaluatedAt).toEqual(first.evaluatedAt);
+    await a.stop();
+    advance(30_000);
+    await calls(40, 10, 10);
+    await b.tick();
+    const [state] = await database.db.select().from(monitorStates);
+    expect(state!.evaluatedAt.getTime()).toBe(now);
+    expect(state).toMatchObject({ state: 'breached', samples: 80 });
+    expect(await database.db.select().from(incidents)).toHaveLength(1);
+  });
+
   it('the API lists, acknowledges and resolves incidents; /monitors shows the state', async () => {
     const config = monitor();
     const monitors = resolveMonitors({ 'bot-errors': config }, { ops: { type: 'webhook', url: receiver.url, secret: SECRET } });
