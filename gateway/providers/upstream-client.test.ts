@@ -5,6 +5,7 @@ import { startFakeProvider, type FakeProvider } from '../../test/helpers/fake-pr
 import { GatewayError } from '../errors/gateway-error.ts';
 import { postJson, readJson, startStream } from './provider-http.ts';
 import { UpstreamClient, type UpstreamClientOptions, type UpstreamTimeouts } from './upstream-client.ts';
+import { rejection, until } from '../../test/helpers/provider-tests.ts';
 
 /**
  * UpstreamClient against a real HTTP server (the fake provider on 127.0.0.1, random port).
@@ -46,28 +47,9 @@ function client(over: Partial<UpstreamClientOptions> = {}): UpstreamClient {
 
 const live = (): AbortSignal => new AbortController().signal;
 
-/** The GatewayError a promise rejects with (fails the test if it resolves or throws anything else). */
-async function rejection(p: Promise<unknown>): Promise<GatewayError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(GatewayError);
-    return err as GatewayError;
-  }
-  throw new Error('expected a GatewayError, the call succeeded');
-}
-
 function expectNoSecrets(err: GatewayError): void {
   for (const text of [err.message, err.publicMessage, String(err)]) {
     for (const secret of SECRETS) expect(text).not.toContain(secret);
-  }
-}
-
-async function until(cond: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
   }
 }
 

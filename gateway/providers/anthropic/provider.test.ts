@@ -4,10 +4,11 @@ import { DEFAULT_MODELS, startFakeProvider, type FakeProvider } from '../../../t
 import type { ChatRequest, EmbeddingsRequest } from '../../../core/chat.ts';
 import { parseConfig } from '../../config/load.ts';
 import { GatewayError } from '../../errors/gateway-error.ts';
-import type { CallContext, ChatStream, NativeBody, Provider, StreamChunk } from '../types.ts';
+import type { CallContext, NativeBody, Provider, StreamChunk } from '../types.ts';
 import { createAnthropicProvider } from './provider.ts';
 import { JSON_TOOL } from './response-format.ts';
 import { toAnthropicRequest } from './to-anthropic-request.ts';
+import { drain, rejection, until } from '../../../test/helpers/provider-tests.ts';
 
 /**
  * createAnthropicProvider against the fake provider (a real HTTP server on 127.0.0.1): the
@@ -67,38 +68,9 @@ const native = (body: Record<string, unknown>): NativeBody => ({ format: 'anthro
 // system "Be brief" (2 words + 1) + user "hi there" (2 words + 1); answer "Echo: hi there".
 const USAGE = { inputTokens: 6, outputTokens: 3, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
 
-async function rejection(p: Promise<unknown>): Promise<GatewayError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(GatewayError);
-    return err as GatewayError;
-  }
-  throw new Error('expected a GatewayError, the call succeeded');
-}
-
-async function drain(stream: ChatStream): Promise<{ chunks: StreamChunk[]; error: GatewayError | undefined }> {
-  const chunks: StreamChunk[] = [];
-  try {
-    for await (const c of stream) chunks.push(c);
-  } catch (err) {
-    expect(err).toBeInstanceOf(GatewayError);
-    return { chunks, error: err as GatewayError };
-  }
-  return { chunks, error: undefined };
-}
-
 const textOf = (chunks: StreamChunk[]): string => chunks.map((c) => c.chunk.choices[0]?.delta.content ?? '').join('');
 const finishOf = (chunks: StreamChunk[]): Array<string | null | undefined> =>
   chunks.map((c) => c.chunk.choices[0]?.finish_reason).filter((f) => f != null);
-
-async function until(cond: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** SSE text of Anthropic events, as an upstream writes them. */
 const sseOf = (events: Array<Record<string, unknown> & { type: string }>): string =>

@@ -4,8 +4,9 @@ import { DEFAULT_MODELS, startFakeProvider, type FakeProvider } from '../../../t
 import type { ChatRequest, EmbeddingsRequest } from '../../../core/chat.ts';
 import { parseConfig } from '../../config/load.ts';
 import { GatewayError } from '../../errors/gateway-error.ts';
-import type { CallContext, ChatStream, Provider, StreamChunk } from '../types.ts';
+import type { CallContext, Provider, StreamChunk } from '../types.ts';
 import { createOpenAIProvider } from './provider.ts';
+import { drain, rejection, until } from '../../../test/helpers/provider-tests.ts';
 
 /**
  * createOpenAIProvider against the fake provider (a real HTTP server on 127.0.0.1): what goes
@@ -55,38 +56,7 @@ const ctx = (signal: AbortSignal = new AbortController().signal): CallContext =>
 const chatReq = (over: Record<string, unknown> = {}): ChatRequest =>
   ({ model: 'client-alias', messages: [{ role: 'user', content: 'hi there' }], ...over }) as ChatRequest;
 
-/** The GatewayError a promise rejects with (fails the test if it resolves or throws anything else). */
-async function rejection(p: Promise<unknown>): Promise<GatewayError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(GatewayError);
-    return err as GatewayError;
-  }
-  throw new Error('expected a GatewayError, the call succeeded');
-}
-
-/** Every chunk of a stream, and the GatewayError it ended with (undefined: it completed). */
-async function drain(stream: ChatStream): Promise<{ chunks: StreamChunk[]; error: GatewayError | undefined }> {
-  const chunks: StreamChunk[] = [];
-  try {
-    for await (const c of stream) chunks.push(c);
-  } catch (err) {
-    expect(err).toBeInstanceOf(GatewayError);
-    return { chunks, error: err as GatewayError };
-  }
-  return { chunks, error: undefined };
-}
-
 const textOf = (chunks: StreamChunk[]): string => chunks.map((c) => c.chunk.choices[0]?.delta.content ?? '').join('');
-
-async function until(cond: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('createOpenAIProvider: identity', () => {
   it('carries its name, type and config; no nativeFormat and no nativeN limit', () => {
