@@ -47,11 +47,10 @@ describe('resolveMonitors', () => {
   it('accepts threshold monitors; a monitor without notify tells every channel', () => {
     const [m] = resolveMonitors({ errs: monitor() }, hook);
     expect(m!.channels.map((c) => c.name)).toEqual(['ops']);
-    expect(m!.breach(0.2)).toEqual({ breached: true, bound: 0.1 });
-    expect(m!.breach(0.05).breached).toBe(false);
+    expect(m!.metric).toBe('error_rate');
   });
   it('refuses what it does not evaluate yet, and unknown channels, naming the path', () => {
-    expect(() => resolveMonitors({ m: monitor({ detector: { type: 'ewma' } }) }, hook)).toThrow(/monitors\.m\.detector\.type: 'ewma' is not evaluated yet/);
+    expect(() => resolveMonitors({ m: monitor({ detector: { type: 'cusum' } }) }, hook)).toThrow(/monitors\.m\.detector\.type: 'cusum' is not evaluated yet/);
     expect(() => resolveMonitors({ m: monitor({ metric: 'drift:latency_ms' }) }, hook)).toThrow(ConfigError);
     expect(() => resolveMonitors({ m: monitor({ notify: ['pager'] }) }, hook)).toThrow(/monitors\.m\.notify\.0: no notification channel named 'pager'/);
     expect(() => resolveMonitors({ m: monitor({ scope: { prompt: 'support@production' } }) }, hook)).toThrow(/scope\.prompt/);
@@ -213,6 +212,30 @@ describe.each(testDatabases())('monitors open one incident per breach, notify, a
     expect(state!.evaluatedAt.getTime()).toBe(now);
     expect(state).toMatchObject({ state: 'breached', samples: 80 });
     expect(await database.db.select().from(incidents)).toHaveLength(1);
+  });
+
+  it('an EWMA monitor: normal buckets set the reference; a jump in the watched buckets opens an incident with the statistic', async () => {
+    const config = monitor({ detector: { type: 'ewma', reference_buckets: 10, watched_buckets: 3 }, window: '1m', min_samples: 10 });
+    const r = runner(config);
+    // now sits just after a bucket boundary; buckets 13..1 minutes back are complete.
+    now = Math.floor(T0 / 60_000) * 60_000 + 5_000;
+    const referenceErrors = [1, 0, 2, 1, 1, 0, 2, 1, 1, 0];
+    for (const [i, errors] of referenceErrors.entries()) await calls(20, errors, (13 - i) * 60 - 10);
+    for (let i = 0; i < 3; i++) await calls(20, 1, (3 - i) * 60 - 10); // watched, still normal
+    await r.tick();
+    expect((await database.db.select().from(monitorStates))[0]).toMatchObject({ state: 'ok' });
+    expect(await database.db.select().from(incidents)).toEqual([]);
+
+    advance(3 * 60_000);
+    for (let i = 0; i < 3; i++) await calls(20, 8, (3 - i) * 60 - 10); // 40% errors for three minutes
+    await r.tick();
+    const [incident] = await database.db.select().from(incidents);
+    expect(incident).toMatchObject({ monitor: 'bot-errors', status: 'open' });
+    expect(incident!.value).toBeCloseTo(0.4, 5);
+    const evidence = incident!.evidence as { ewma: number; limit: number; bad_direction: string };
+    expect(evidence.ewma).toBeGreaterThan(evidence.limit);
+    expect(evidence.bad_direction).toBe('high');
+    expect(receiver.got).toHaveLength(1);
   });
 
   it('the API lists, acknowledges and resolves incidents; /monitors shows the state', async () => {

@@ -3,7 +3,6 @@ import { rowsOf, type Database } from '../../gateway/db/client.ts';
 import type { Logger } from '../../gateway/logger.ts';
 import { notifierFor, type IncidentMessage } from '../notify/notifiers.ts';
 import { incidents, monitorStates, notificationDeliveries } from '../schema.ts';
-import { computeMetric } from './metrics.ts';
 import type { ResolvedMonitor } from './monitors.ts';
 
 /** Advisory lock key of the monitor leader ('sluimon' in ASCII). */
@@ -60,12 +59,11 @@ export function createMonitorRunner(opts: MonitorRunnerOptions): MonitorRunner {
       for (const monitor of opts.monitors) {
         const [state] = await tx.select().from(monitorStates).where(eq(monitorStates.monitor, monitor.name));
         if (state && now.getTime() - state.evaluatedAt.getTime() < opts.intervalMs / 2) continue;
-        const m = await computeMetric({ db: tx as unknown as Database["db"] }, monitor.metric, monitor.scope, new Date(now.getTime() - monitor.windowMs), now);
-        const enough = m.value !== null && m.samples >= monitor.config.min_samples;
-        const verdict = enough ? monitor.breach(m.value!) : { breached: false, bound: null };
+        const m = await monitor.read({ db: tx as unknown as Database['db'] }, now);
+        const enough = m.breached !== null;
         let openIncidentId = state?.openIncidentId ?? null;
         let okSince = state?.okSince ?? null;
-        if (verdict.breached) {
+        if (m.breached) {
           okSince = null;
           if (openIncidentId === null) {
             const [opened] = await tx
@@ -75,16 +73,16 @@ export function createMonitorRunner(opts: MonitorRunnerOptions): MonitorRunner {
                 scope: monitor.scope as Record<string, string>,
                 metric: monitor.metric,
                 value: m.value!,
-                baseline: verdict.bound,
+                baseline: m.baseline,
                 detector: monitor.config.detector as Record<string, unknown>,
                 status: 'open',
-                evidence: { window: monitor.config.window, samples: m.samples, min_samples: monitor.config.min_samples, example_calls: m.examples },
+                evidence: { window: monitor.config.window, samples: m.samples, min_samples: monitor.config.min_samples, example_calls: m.examples, ...m.detail },
                 openedAt: now,
               })
               .returning({ id: incidents.id });
             openIncidentId = opened!.id;
             await queueDeliveries(tx, monitor, openIncidentId, 'opened', now);
-            opts.logger.warn('monitor breached: incident opened', { monitor: monitor.name, metric: monitor.metric, value: m.value, bound: verdict.bound, incident: openIncidentId });
+            opts.logger.warn('monitor breached: incident opened', { monitor: monitor.name, metric: monitor.metric, value: m.value, baseline: m.baseline, incident: openIncidentId });
           }
         } else if (openIncidentId !== null && enough) {
           okSince ??= now;
@@ -102,7 +100,7 @@ export function createMonitorRunner(opts: MonitorRunnerOptions): MonitorRunner {
         }
         const row = {
           monitor: monitor.name,
-          state: !enough ? ('insufficient_data' as const) : verdict.breached ? ('breached' as const) : ('ok' as const),
+          state: !enough ? ('insufficient_data' as const) : m.breached ? ('breached' as const) : ('ok' as const),
           value: m.value,
           samples: m.samples,
           evaluatedAt: now,

@@ -75,3 +75,59 @@ export async function computeMetric(database: Pick<Database, 'db'>, metric: Moni
   ).map((r) => r.id);
   return { value: row?.mean == null ? null : Number(row.mean), samples: Number(row?.n ?? 0), examples };
 }
+
+/** One bucket of a metric's series: where it starts, its value, its samples. */
+export interface MetricBucket {
+  start: Date;
+  value: number;
+  samples: number;
+}
+
+/**
+ * `metric` per consecutive bucket of `bucketMs` (aligned to the epoch) in [since, until): the
+ * observations of the EWMA detector. Buckets with no samples are absent.
+ */
+export async function computeMetricBuckets(
+  database: Pick<Database, 'db'>,
+  metric: MonitorMetric,
+  slice: CallSlice,
+  since: Date,
+  until: Date,
+  bucketMs: number,
+): Promise<MetricBucket[]> {
+  const where = sliceConditions(slice, since, until);
+  const seconds = bucketMs / 1000;
+  const bucket = sql`floor(extract(epoch from c.started_at) / ${seconds})::bigint`;
+  let rows: Array<{ b: number | string; n: number; v: number | null }>;
+  if (metric === 'error_rate') {
+    rows = rowsOf(
+      await database.db.execute(sql`
+        select ${bucket} as b, count(*)::int as n,
+          (count(*) filter (where c.status in ('upstream_error', 'gateway_error')))::float8 / count(*) as v
+        from calls c where ${where} and c.status not in ('client_error', 'client_aborted') group by 1 order by 1`),
+    );
+  } else if (metric === 'latency_p95_ms') {
+    rows = rowsOf(
+      await database.db.execute(sql`
+        select ${bucket} as b, count(*)::int as n, percentile_cont(0.95) within group (order by c.latency_ms)::float8 as v
+        from calls c where ${where} and c.status = 'ok' group by 1 order by 1`),
+    );
+  } else if (metric === 'cost_per_call_usd') {
+    rows = rowsOf(
+      await database.db.execute(sql`
+        select ${bucket} as b, count(*)::int as n, (avg(c.cost_micros) / 1e6)::float8 as v
+        from calls c where ${where} and c.status = 'ok' and c.cost_micros is not null group by 1 order by 1`),
+    );
+  } else {
+    const scorer = metric.slice('score:'.length);
+    rows = rowsOf(
+      await database.db.execute(sql`
+        select ${bucket} as b, count(*)::int as n, avg(s.score)::float8 as v
+        from calls c join call_scores s on s.call_id = c.id
+        where ${where} and s.scorer = ${scorer} and s.score is not null group by 1 order by 1`),
+    );
+  }
+  return rows
+    .filter((r) => r.v !== null)
+    .map((r) => ({ start: new Date(Number(r.b) * bucketMs), value: Number(r.v), samples: Number(r.n) }));
+}

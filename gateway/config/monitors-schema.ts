@@ -33,7 +33,18 @@ export const monitorSchema = z
         .object({ type: z.literal('threshold'), min: z.number().optional(), max: z.number().optional() })
         .strict()
         .refine((d) => d.min !== undefined || d.max !== undefined, 'a threshold needs min, max or both'),
-      z.object({ type: z.literal('ewma'), lambda: z.number().gt(0).max(1).default(0.2), L: z.number().positive().default(3) }).strict(),
+      z
+        .object({
+          type: z.literal('ewma'),
+          lambda: z.number().gt(0).max(1).default(0.2),
+          /** Limit width; 3.5 keeps healthy days almost free of incidents (evals/monitor/ewma.test.ts). */
+          L: z.number().positive().default(3.5),
+          /** Buckets (each one `window` long) that define normal, just before the watched ones. */
+          reference_buckets: z.number().int().min(8).max(1000).default(96),
+          /** The latest complete buckets the EWMA runs over. */
+          watched_buckets: z.number().int().min(1).max(200).default(16),
+        })
+        .strict(),
       z.object({ type: z.literal('cusum'), k: z.number().nonnegative().default(0.5), h: z.number().positive().default(5) }).strict(),
       z.object({ type: z.literal('psi'), max: z.number().positive().default(0.25) }).strict(),
     ]),
