@@ -51,7 +51,9 @@ describe('resolveMonitors', () => {
   });
   it('refuses what it does not evaluate yet, and unknown channels, naming the path', () => {
     expect(() => resolveMonitors({ m: monitor({ detector: { type: 'cusum' } }) }, hook)).toThrow(/monitors\.m\.detector\.type: 'cusum' is not evaluated yet/);
-    expect(() => resolveMonitors({ m: monitor({ metric: 'drift:latency_ms' }) }, hook)).toThrow(ConfigError);
+    expect(() => resolveMonitors({ m: monitor({ metric: 'drift:latency_ms' }) }, hook)).toThrow(/drift:\* metrics take the psi detector/);
+    expect(() => resolveMonitors({ m: monitor({ metric: 'drift:latency_ms', detector: { type: 'psi' }, min_samples: 50 }) }, hook)).toThrow(ConfigError);
+    expect(resolveMonitors({ m: monitor({ metric: 'drift:latency_ms', detector: { type: 'psi' }, min_samples: 200 }) }, hook)).toHaveLength(1);
     expect(() => resolveMonitors({ m: monitor({ notify: ['pager'] }) }, hook)).toThrow(/monitors\.m\.notify\.0: no notification channel named 'pager'/);
     expect(() => resolveMonitors({ m: monitor({ scope: { prompt: 'support@production' } }) }, hook)).toThrow(/scope\.prompt/);
   });
@@ -236,6 +238,32 @@ describe.each(testDatabases())('monitors open one incident per breach, notify, a
     expect(evidence.ewma).toBeGreaterThan(evidence.limit);
     expect(evidence.bad_direction).toBe('high');
     expect(receiver.got).toHaveLength(1);
+  });
+
+  it('a psi monitor on latency: the same distribution stays ok; a slower one opens an incident with KS in the evidence', async () => {
+    const config = monitor({ metric: 'drift:latency_ms', detector: { type: 'psi', max: 0.25, reference: '1h' }, window: '10m', min_samples: 200 });
+    const r = runner(config);
+    let seed = 1;
+    const latency = (shift: number) => {
+      // A fixed, spread-out sequence (deterministic): ranks 1..N mapped through exp.
+      seed = (seed * 48_271) % 2_147_483_647;
+      return Math.round(100 * Math.exp((seed / 2_147_483_647) * 2 + shift));
+    };
+    const insert = async (n: number, secondsAgo: number, shift: number) => {
+      const at = new Date(now - secondsAgo * 1000);
+      await insertCallRows(database, Array.from({ length: n }, () => toCallRow(sampleRecord({ route: 'bot', status: 'ok', latencyMs: latency(shift) }, at), policy, now)));
+    };
+    await insert(400, 30 * 60, 0); // reference: half an hour ago
+    await insert(250, 60, 0); // the window: same distribution
+    await r.tick();
+    expect((await database.db.select().from(monitorStates))[0]).toMatchObject({ state: 'ok', samples: 250 });
+    advance(11 * 60_000);
+    await insert(250, 60, 1); // the next window: latencies about e times higher
+    await r.tick();
+    const [incident] = await database.db.select().from(incidents);
+    expect(incident).toMatchObject({ metric: 'drift:latency_ms', status: 'open', baseline: 0.25 });
+    expect(incident!.value).toBeGreaterThan(0.25);
+    expect((incident!.evidence as { ks: { p: number } }).ks.p).toBeLessThan(0.001);
   });
 
   it('the API lists, acknowledges and resolves incidents; /monitors shows the state', async () => {

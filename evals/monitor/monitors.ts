@@ -1,6 +1,7 @@
 import { ConfigError } from '../../gateway/config/load.ts';
 import { durationMs, type MonitorConfig, type NotificationConfig } from '../../gateway/config/monitors-schema.ts';
 import type { Database } from '../../gateway/db/client.ts';
+import { driftReport } from './drift-query.ts';
 import { ewmaVerdict } from './ewma.ts';
 import type { CallSlice } from './filters.ts';
 import { computeMetric, computeMetricBuckets, type MonitorMetric } from './metrics.ts';
@@ -33,16 +34,22 @@ export interface ResolvedMonitor {
 /**
  * Checks the monitors against what this version evaluates, with the path of anything it does
  * not: threshold and EWMA detectors on error_rate, latency_p95_ms, cost_per_call_usd and
- * score:<scorer>. CUSUM and PSI detectors and drift metrics are accepted by the config schema
- * (DESIGN §4.6) but refused here until they are evaluated, rather than watched by nothing. A
- * monitor without `notify` tells every channel.
+ * score:<scorer>; PSI on drift:input_tokens|output_tokens|latency_ms. CUSUM is accepted by the
+ * config schema (DESIGN §4.6) but refused here until it is evaluated, rather than watched by
+ * nothing. A monitor without `notify` tells every channel.
  */
 export function resolveMonitors(monitors: Readonly<Record<string, MonitorConfig>>, notifications: Readonly<Record<string, NotificationConfig>>): ResolvedMonitor[] {
   return Object.entries(monitors).map(([name, config]) => {
     const at = `monitors.${name}`;
-    if (config.metric.startsWith('drift:')) throw new ConfigError(`invalid config: ${at}.metric: drift monitors are not evaluated yet (use error_rate, latency_p95_ms, cost_per_call_usd or score:<scorer>)`);
-    if (config.detector.type !== 'threshold' && config.detector.type !== 'ewma') {
-      throw new ConfigError(`invalid config: ${at}.detector.type: '${config.detector.type}' is not evaluated yet (use threshold or ewma)`);
+    const drift = config.metric.startsWith('drift:');
+    if (config.detector.type === 'cusum') throw new ConfigError(`invalid config: ${at}.detector.type: 'cusum' is not evaluated yet (use threshold, ewma, or psi for drift:*)`);
+    if (drift !== (config.detector.type === 'psi')) {
+      throw new ConfigError(`invalid config: ${at}.detector: drift:* metrics take the psi detector, and psi only drift:* metrics`);
+    }
+    if (drift && config.min_samples < PSI_MIN_SAMPLES) {
+      // Seeded simulation (psi.test.ts): with 50 calls in the window, PSI over 10 bins exceeds 0.25
+      // on about 30% of evaluations of an unchanged distribution; with 200, on none of 1,000.
+      throw new ConfigError(`invalid config: ${at}.min_samples: a psi monitor needs at least ${PSI_MIN_SAMPLES} calls per window (below that PSI alarms on noise: about 30% of healthy evaluations at 50 calls, none at 200; see psi.test.ts)`);
     }
     if (config.scope.prompt !== undefined && !/^[^@]+(@[1-9][0-9]*)?$/.test(config.scope.prompt)) {
       throw new ConfigError(`invalid config: ${at}.scope.prompt: give a prompt name or name@<version> (labels move; a monitor watches fixed traffic)`);
@@ -59,12 +66,41 @@ export function resolveMonitors(monitors: Readonly<Record<string, MonitorConfig>
     const read =
       detector.type === 'threshold'
         ? thresholdReader(metric, config, windowMs, detector)
-        : ewmaReader(metric, config, windowMs, detector as Extract<MonitorConfig['detector'], { type: 'ewma' }>);
+        : detector.type === 'psi'
+          ? psiReader(config, windowMs, detector)
+          : ewmaReader(metric, config, windowMs, detector as Extract<MonitorConfig['detector'], { type: 'ewma' }>);
     return { name, config, metric, scope: config.scope, windowMs, recoverMs: durationMs(config.recover_after ?? config.window), read, channels };
   });
 }
 
 type Reader = ResolvedMonitor['read'];
+
+/** Fewest calls in a window (and in its reference) for a psi monitor. */
+export const PSI_MIN_SAMPLES = 200;
+
+/**
+ * PSI (and KS, for the evidence) of the window's distribution of input tokens, output tokens or
+ * latency against the `reference` period just before it (stats/drift.ts, 10 quantile bins of
+ * the reference).
+ */
+function psiReader(config: MonitorConfig, windowMs: number, d: Extract<MonitorConfig['detector'], { type: 'psi' }>): Reader {
+  const which = config.metric.slice('drift:'.length) as 'input_tokens' | 'output_tokens' | 'latency_ms';
+  const referenceMs = durationMs(d.reference);
+  return async (database, now) => {
+    const from = new Date(now.getTime() - windowMs);
+    const report = await driftReport(database, { ...config.scope, current: { since: from, until: now }, reference: { since: new Date(from.getTime() - referenceMs), until: from } });
+    const m = report.metrics[which];
+    const enough = m.psi !== null && m.n_current >= config.min_samples && m.n_reference >= config.min_samples;
+    return {
+      value: m.psi,
+      samples: m.n_current,
+      breached: enough ? m.psi! > d.max : null,
+      baseline: d.max,
+      examples: [],
+      detail: { n_reference: m.n_reference, mean_reference: m.mean_reference, mean_current: m.mean_current, ks: m.ks, reference: d.reference },
+    };
+  };
+}
 
 function thresholdReader(metric: MonitorMetric, config: MonitorConfig, windowMs: number, d: { min?: number | undefined; max?: number | undefined }): Reader {
   return async (database, now) => {

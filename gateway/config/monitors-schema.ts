@@ -46,7 +46,14 @@ export const monitorSchema = z
         })
         .strict(),
       z.object({ type: z.literal('cusum'), k: z.number().nonnegative().default(0.5), h: z.number().positive().default(5) }).strict(),
-      z.object({ type: z.literal('psi'), max: z.number().positive().default(0.25) }).strict(),
+      z
+        .object({
+          type: z.literal('psi'),
+          max: z.number().positive().default(0.25),
+          /** The period before the window that defines the normal distribution. */
+          reference: durationSchema.default('7d'),
+        })
+        .strict(),
     ]),
     window: durationSchema.default('15m'),
     min_samples: z.number().int().positive().default(50),
