@@ -49,8 +49,7 @@ describe('resolveMonitors', () => {
     expect(m!.channels.map((c) => c.name)).toEqual(['ops']);
     expect(m!.metric).toBe('error_rate');
   });
-  it('refuses what it does not evaluate yet, and unknown channels, naming the path', () => {
-    expect(() => resolveMonitors({ m: monitor({ detector: { type: 'cusum' } }) }, hook)).toThrow(/monitors\.m\.detector\.type: 'cusum' is not evaluated yet/);
+  it('refuses detector/metric mismatches, noisy psi settings, labels and unknown channels, naming the path', () => {
     expect(() => resolveMonitors({ m: monitor({ metric: 'drift:latency_ms' }) }, hook)).toThrow(/drift:\* metrics take the psi detector/);
     expect(() => resolveMonitors({ m: monitor({ metric: 'drift:latency_ms', detector: { type: 'psi' }, min_samples: 50 }) }, hook)).toThrow(ConfigError);
     expect(resolveMonitors({ m: monitor({ metric: 'drift:latency_ms', detector: { type: 'psi' }, min_samples: 200 }) }, hook)).toHaveLength(1);
@@ -216,8 +215,11 @@ describe.each(testDatabases())('monitors open one incident per breach, notify, a
     expect(await database.db.select().from(incidents)).toHaveLength(1);
   });
 
-  it('an EWMA monitor: normal buckets set the reference; a jump in the watched buckets opens an incident with the statistic', async () => {
-    const config = monitor({ detector: { type: 'ewma', reference_buckets: 10, watched_buckets: 3 }, window: '1m', min_samples: 10 });
+  it.each([
+    { type: 'ewma', statistic: 'ewma', bound: 'limit' },
+    { type: 'cusum', statistic: 'cusum', bound: 'h' },
+  ])('a $type monitor: normal buckets set the reference; a jump in the watched buckets opens an incident with the statistic', async ({ type, statistic, bound }) => {
+    const config = monitor({ detector: { type, reference_buckets: 10, watched_buckets: 3, ...(type === 'cusum' ? { h: 4 } : {}) }, window: '1m', min_samples: 10 });
     const r = runner(config);
     // now sits just after a bucket boundary; buckets 13..1 minutes back are complete.
     now = Math.floor(T0 / 60_000) * 60_000 + 5_000;
@@ -234,8 +236,8 @@ describe.each(testDatabases())('monitors open one incident per breach, notify, a
     const [incident] = await database.db.select().from(incidents);
     expect(incident).toMatchObject({ monitor: 'bot-errors', status: 'open' });
     expect(incident!.value).toBeCloseTo(0.4, 5);
-    const evidence = incident!.evidence as { ewma: number; limit: number; bad_direction: string };
-    expect(evidence.ewma).toBeGreaterThan(evidence.limit);
+    const evidence = incident!.evidence as Record<string, number | string>;
+    expect(evidence[statistic] as number).toBeGreaterThan(evidence[bound] as number);
     expect(evidence.bad_direction).toBe('high');
     expect(receiver.got).toHaveLength(1);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRng, normal } from '../stats/prng.ts';
-import { ewmaVerdict, type EwmaParams } from './ewma.ts';
+import { cusumVerdict, ewmaVerdict, type EwmaParams } from './ewma.ts';
 
 /**
  * The EWMA detector's error rates, by seeded simulation: the numbers the README states. A monitor
@@ -70,5 +70,40 @@ describe('ewmaVerdict', () => {
     console.log(`[ewma] L 3, 24/8 buckets: healthy days with an incident ${(falseDays * 100).toFixed(1)}%`);
     expect(falseDays).toBeGreaterThan(0.2);
     expect(falseDays).toBeLessThan(0.45);
+  });
+
+  it('CUSUM defaults (k 0.5, h 7, 96/16 buckets): ≤ 5% of healthy days raise an incident; 1σ caught ≥ 65%, 2σ always', () => {
+    const cusum = { k: 0.5, h: 7 };
+    const rng = createRng('cusum-day');
+    let withAlarm = 0;
+    const days = 1_000;
+    for (let d = 0; d < days; d++) {
+      const series = Array.from({ length: 96 + 16 + 96 }, () => normal(rng));
+      for (let end = 96 + 16; end <= series.length; end++) {
+        if (cusumVerdict(series.slice(end - 112, end - 16), series.slice(end - 16, end), cusum, 'high').breached) {
+          withAlarm++;
+          break;
+        }
+      }
+    }
+    const caught = (shift: number) => {
+      const r = createRng(`cusum-${shift}`);
+      let n = 0;
+      for (let i = 0; i < 4_000; i++) {
+        const reference = Array.from({ length: 96 }, () => normal(r));
+        if (cusumVerdict(reference, Array.from({ length: 16 }, () => normal(r) + shift), cusum, 'high').breached) n++;
+      }
+      return n / 4_000;
+    };
+    const one = caught(1);
+    const two = caught(2);
+    console.log(`[cusum] defaults: healthy days with an incident ${((withAlarm / days) * 100).toFixed(1)}%; caught within 16 buckets: 1σ ${(one * 100).toFixed(1)}%, 2σ ${(two * 100).toFixed(1)}%`);
+    expect(withAlarm / days).toBeLessThan(0.05);
+    expect(one).toBeGreaterThan(0.65);
+    expect(two).toBeGreaterThan(0.999);
+    // Low side, for scores: a drop is caught, a rise is not an alarm.
+    const ref = Array.from({ length: 20 }, (_, i) => 0.9 + (i % 3) * 0.01);
+    expect(cusumVerdict(ref, Array(8).fill(0.7), cusum, 'low').breached).toBe(true);
+    expect(cusumVerdict(ref, Array(8).fill(1), cusum, 'low').breached).toBe(false);
   });
 });

@@ -31,20 +31,51 @@ export interface EwmaVerdict {
 /** Fewest reference buckets that give a usable σ₀. */
 export const MIN_REFERENCE_BUCKETS = 8;
 
-export function ewmaVerdict(reference: readonly number[], watched: readonly number[], params: EwmaParams, bad: BadDirection): EwmaVerdict {
-  if (reference.length < MIN_REFERENCE_BUCKETS || watched.length === 0) {
-    return { breached: null, ewma: null, limit: null, reference: null, watched: watched.length };
-  }
+/** Mean and sd of the reference buckets, with a floor for a flat reference; null when too few. */
+export function referenceScale(reference: readonly number[]): { mean: number; sd: number; sigma: number } | null {
+  if (reference.length < MIN_REFERENCE_BUCKETS) return null;
   const mean = reference.reduce((s, x) => s + x, 0) / reference.length;
   const sd = Math.sqrt(reference.reduce((s, x) => s + (x - mean) ** 2, 0) / (reference.length - 1));
   // A flat reference (every bucket the same, e.g. no errors at all): any move is news, but a
   // zero σ would make every z infinite; the floor is a tenth of the scale of the values.
-  const sigma = sd > 0 ? sd : Math.max(Math.abs(mean) * 0.1, 1e-9);
+  return { mean, sd, sigma: sd > 0 ? sd : Math.max(Math.abs(mean) * 0.1, 1e-9) };
+}
+
+export function ewmaVerdict(reference: readonly number[], watched: readonly number[], params: EwmaParams, bad: BadDirection): EwmaVerdict {
+  const scale = referenceScale(reference);
+  if (!scale || watched.length === 0) return { breached: null, ewma: null, limit: null, reference: null, watched: watched.length };
   const { lambda, L } = params;
   let e = 0;
-  for (const x of watched) e = lambda * ((x - mean) / sigma) + (1 - lambda) * e;
+  for (const x of watched) e = lambda * ((x - scale.mean) / scale.sigma) + (1 - lambda) * e;
   const t = watched.length;
   const limit = L * Math.sqrt((lambda / (2 - lambda)) * (1 - (1 - lambda) ** (2 * t)));
   const breached = bad === 'high' ? e > limit : e < -limit;
-  return { breached, ewma: e, limit, reference: { mean, sd, buckets: reference.length }, watched: t };
+  return { breached, ewma: e, limit, reference: { mean: scale.mean, sd: scale.sd, buckets: reference.length }, watched: t };
+}
+
+export interface CusumVerdict {
+  breached: boolean | null;
+  /** The one-sided CUSUM statistic after the last watched bucket. */
+  cusum: number | null;
+  h: number;
+  reference: { mean: number; sd: number; buckets: number } | null;
+  watched: number;
+}
+
+/**
+ * One-sided CUSUM in the bad direction over the watched buckets' z values:
+ * S_t = max(0, S_{t−1} + d·z_t − k), alarm when S_t > h (d = +1 for `high`, −1 for `low`).
+ * Same buckets and reference as the EWMA; its error rates are in ewma.test.ts.
+ */
+export function cusumVerdict(reference: readonly number[], watched: readonly number[], params: { k: number; h: number }, bad: BadDirection): CusumVerdict {
+  const scale = referenceScale(reference);
+  if (!scale || watched.length === 0) return { breached: null, cusum: null, h: params.h, reference: null, watched: watched.length };
+  const d = bad === 'high' ? 1 : -1;
+  let s = 0;
+  let breached = false;
+  for (const x of watched) {
+    s = Math.max(0, s + d * ((x - scale.mean) / scale.sigma) - params.k);
+    if (s > params.h) breached = true;
+  }
+  return { breached, cusum: s, h: params.h, reference: { mean: scale.mean, sd: scale.sd, buckets: reference.length }, watched: watched.length };
 }

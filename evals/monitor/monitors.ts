@@ -2,7 +2,7 @@ import { ConfigError } from '../../gateway/config/load.ts';
 import { durationMs, type MonitorConfig, type NotificationConfig } from '../../gateway/config/monitors-schema.ts';
 import type { Database } from '../../gateway/db/client.ts';
 import { driftReport } from './drift-query.ts';
-import { ewmaVerdict } from './ewma.ts';
+import { cusumVerdict, ewmaVerdict } from './ewma.ts';
 import type { CallSlice } from './filters.ts';
 import { computeMetric, computeMetricBuckets, type MonitorMetric } from './metrics.ts';
 
@@ -33,16 +33,14 @@ export interface ResolvedMonitor {
 
 /**
  * Checks the monitors against what this version evaluates, with the path of anything it does
- * not: threshold and EWMA detectors on error_rate, latency_p95_ms, cost_per_call_usd and
- * score:<scorer>; PSI on drift:input_tokens|output_tokens|latency_ms. CUSUM is accepted by the
- * config schema (DESIGN §4.6) but refused here until it is evaluated, rather than watched by
- * nothing. A monitor without `notify` tells every channel.
+ * not: error_rate, latency_p95_ms, cost_per_call_usd and
+ * score:<scorer> (threshold, EWMA or CUSUM); PSI on drift:input_tokens|output_tokens|latency_ms.
+ * A monitor without `notify` tells every channel.
  */
 export function resolveMonitors(monitors: Readonly<Record<string, MonitorConfig>>, notifications: Readonly<Record<string, NotificationConfig>>): ResolvedMonitor[] {
   return Object.entries(monitors).map(([name, config]) => {
     const at = `monitors.${name}`;
     const drift = config.metric.startsWith('drift:');
-    if (config.detector.type === 'cusum') throw new ConfigError(`invalid config: ${at}.detector.type: 'cusum' is not evaluated yet (use threshold, ewma, or psi for drift:*)`);
     if (drift !== (config.detector.type === 'psi')) {
       throw new ConfigError(`invalid config: ${at}.detector: drift:* metrics take the psi detector, and psi only drift:* metrics`);
     }
@@ -68,7 +66,7 @@ export function resolveMonitors(monitors: Readonly<Record<string, MonitorConfig>
         ? thresholdReader(metric, config, windowMs, detector)
         : detector.type === 'psi'
           ? psiReader(config, windowMs, detector)
-          : ewmaReader(metric, config, windowMs, detector as Extract<MonitorConfig['detector'], { type: 'ewma' }>);
+          : bucketReader(metric, config, windowMs, detector as Extract<MonitorConfig['detector'], { type: 'ewma' | 'cusum' }>);
     return { name, config, metric, scope: config.scope, windowMs, recoverMs: durationMs(config.recover_after ?? config.window), read, channels };
   });
 }
@@ -118,34 +116,39 @@ function thresholdReader(metric: MonitorMetric, config: MonitorConfig, windowMs:
 }
 
 /**
- * EWMA over complete, non-overlapping buckets of `window` (ewma.ts): the reference buckets define
- * normal, the watched ones are tested; a bucket with fewer than min_samples calls is left out.
- * Scores alarm on a drop, every other metric on a rise.
+ * EWMA or CUSUM over complete, non-overlapping buckets of `window` (ewma.ts): the reference
+ * buckets define normal, the watched ones are tested; a bucket with fewer than min_samples calls
+ * is left out. Scores alarm on a drop, every other metric on a rise.
  */
-function ewmaReader(metric: MonitorMetric, config: MonitorConfig, windowMs: number, d: Extract<MonitorConfig['detector'], { type: 'ewma' }>): Reader {
+function bucketReader(metric: MonitorMetric, config: MonitorConfig, windowMs: number, d: Extract<MonitorConfig['detector'], { type: 'ewma' | 'cusum' }>): Reader {
   const bad = metric.startsWith('score:') ? 'low' : 'high';
   return async (database, now) => {
     const end = Math.floor(now.getTime() / windowMs) * windowMs;
     const watchedFrom = end - d.watched_buckets * windowMs;
     const since = new Date(watchedFrom - d.reference_buckets * windowMs);
     const buckets = (await computeMetricBuckets(database, metric, config.scope, since, new Date(end), windowMs)).filter((b) => b.samples >= config.min_samples);
-    const reference = buckets.filter((b) => b.start.getTime() < watchedFrom);
+    const reference = buckets.filter((b) => b.start.getTime() < watchedFrom).map((b) => b.value);
     const watched = buckets.filter((b) => b.start.getTime() >= watchedFrom);
-    const v = ewmaVerdict(
-      reference.map((b) => b.value),
-      watched.map((b) => b.value),
-      { lambda: d.lambda, L: d.L },
-      bad,
-    );
+    const values = watched.map((b) => b.value);
+    let breached: boolean | null;
+    let ref: { mean: number } | null;
+    let detail: Record<string, unknown>;
+    if (d.type === 'ewma') {
+      const v = ewmaVerdict(reference, values, { lambda: d.lambda, L: d.L }, bad);
+      [breached, ref, detail] = [v.breached, v.reference, { ewma: v.ewma, limit: v.limit, reference: v.reference }];
+    } else {
+      const v = cusumVerdict(reference, values, { k: d.k, h: d.h }, bad);
+      [breached, ref, detail] = [v.breached, v.reference, { cusum: v.cusum, h: v.h, reference: v.reference }];
+    }
     const last = watched.at(-1);
     const examples = last ? (await computeMetric(database, metric, config.scope, last.start, new Date(last.start.getTime() + windowMs))).examples : [];
     return {
       value: last?.value ?? null,
       samples: watched.reduce((s, b) => s + b.samples, 0),
-      breached: v.breached,
-      baseline: v.reference?.mean ?? null,
+      breached,
+      baseline: ref?.mean ?? null,
       examples,
-      detail: { ewma: v.ewma, limit: v.limit, reference: v.reference, watched_buckets: v.watched, bad_direction: bad },
+      detail: { ...detail, watched_buckets: watched.length, bad_direction: bad },
     };
   };
 }

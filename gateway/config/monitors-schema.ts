@@ -45,7 +45,16 @@ export const monitorSchema = z
           watched_buckets: z.number().int().min(1).max(200).default(16),
         })
         .strict(),
-      z.object({ type: z.literal('cusum'), k: z.number().nonnegative().default(0.5), h: z.number().positive().default(5) }).strict(),
+      z
+        .object({
+          type: z.literal('cusum'),
+          k: z.number().nonnegative().default(0.5),
+          /** Decision interval; 7 keeps healthy days almost free of incidents (evals/monitor/ewma.test.ts). */
+          h: z.number().positive().default(7),
+          reference_buckets: z.number().int().min(8).max(1000).default(96),
+          watched_buckets: z.number().int().min(1).max(200).default(16),
+        })
+        .strict(),
       z
         .object({
           type: z.literal('psi'),
