@@ -6,6 +6,7 @@ import { IngestError } from '../rag/index.ts';
 import { runServer } from '../server.ts';
 import { docsCommand } from './docs-command.ts';
 import { processIo, type CliIo } from './io.ts';
+import { incidentsCommand } from './incidents-command.ts';
 import { keysCommand } from './keys-command.ts';
 import { promptsCommand } from './prompts-command.ts';
 import { replayCommand } from './replay-command.ts';
@@ -25,6 +26,8 @@ commands:
   prompts pull <dir>   write every prompt's latest version (and its labels) as files
   docs ingest <dir|file.jsonl> --collection X   chunk and load documents for retrieval (RAG)
   replay <call-id>     send a logged call's request through the gateway again and print the answer
+  incidents [--status open|acknowledged|resolved]   monitors' incidents, newest first
+  incidents ack|resolve ID
   help        show this text
 
 ${EVAL_USAGE}
@@ -51,6 +54,8 @@ export async function run(argv: string[], vars: RawEnv, io: CliIo = processIo())
         return await runEvalCli(argv, vars);
       case 'keys':
         return await keysCommand(rest, parseEnv(vars), io);
+      case 'incidents':
+        return await incidentsCommand(rest, parseEnv(vars), io);
       case 'replay':
         return await replayCommand(rest, parseEnv(vars), io);
       case 'migrate':

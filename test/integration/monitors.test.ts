@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evalExtension } from '../../gateway/cli/serve-command.ts';
 import { silentLogger } from '../../gateway/logger.ts';
@@ -15,6 +17,21 @@ import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.t
  * error-rate monitor on a route. The route's upstream starts failing; within a couple of
  * evaluation intervals one incident opens, one signed webhook arrives, and the API shows both.
  */
+const CLI = fileURLToPath(new URL('../../gateway/cli/sluice.mjs', import.meta.url));
+
+/** The real `sluice` entry, spawned; only what the CLI needs in its environment. */
+function sluice(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 describe('a monitor on a running server', () => {
   let fake: FakeProvider;
   let root: string;
@@ -95,4 +112,23 @@ describe('a monitor on a running server', () => {
     // The secret is never in what the API shows.
     expect(JSON.stringify(await api('/api/monitors'))).not.toContain(SECRET);
   });
+
+  it('sluice incidents lists, acknowledges and resolves through the server; a bad id is exit 2', async () => {
+    const env = { SLUICE_CONFIG: join(root, 'sluice.yaml'), SLUICE_DATA_DIR: join(root, 'data') };
+    const [open] = (await api('/api/incidents?status=open')).data as Array<{ id: string }>;
+    expect(open).toBeDefined();
+    const listed = await sluice(['incidents', '--status', 'open'], env);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain(open!.id);
+    expect(listed.stdout).toContain('bot-errors');
+    const acked = await sluice(['incidents', 'ack', open!.id], env);
+    expect(acked.code, acked.stderr).toBe(0);
+    expect(acked.stdout).toContain('acknowledged');
+    const resolved = await sluice(['incidents', 'resolve', open!.id], env);
+    expect(resolved.code, resolved.stderr).toBe(0);
+    expect((await api(`/api/incidents/${open!.id}`)).status).toBe('resolved');
+    const bad = await sluice(['incidents', 'ack', 'not-an-id'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('is not an incident id');
+  }, 60_000);
 });
