@@ -119,6 +119,15 @@ describe.each(testDatabases())('online scoring writes call_scores as calls finis
     expect(online.stats()).toMatchObject({ scored: 3, queued: 0 });
     const written = await Promise.all(burst.map((r) => scoresOf(r.id)));
     expect(written.filter((rows) => rows.length > 0)).toHaveLength(3);
+    // Bounded by bytes too: records with large bodies are shed before they add up.
+    const bytesBound = startOnlineScoring(events, { database, routes: routes(), logger: silentLogger, maxQueuedBytes: 3 * 1024 * 1024 });
+    const big = 'The tower is 330 metres tall. '.repeat(40_000); // ~1.2 MB answer
+    for (let i = 0; i < 5; i++) events.emit({ record: finishedCall('kb', big), shadow: null });
+    expect(bytesBound.stats().queued).toBeLessThanOrEqual(2);
+    expect(bytesBound.stats().shed).toBeGreaterThanOrEqual(3);
+    expect(bytesBound.stats().queued_bytes).toBeLessThanOrEqual(3 * 1024 * 1024);
+    await bytesBound.stop();
+    expect(bytesBound.stats().queued_bytes).toBe(0);
     // After stop, nothing more is taken.
     events.emit({ record: finishedCall('kb', 'late'), shadow: null });
     expect(online.stats().sampled).toBe(10);

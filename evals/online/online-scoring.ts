@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { CallEvents, CallFinished } from '../../gateway/calls/call-events.ts';
 import type { CallRecord } from '../../gateway/calls/record.ts';
+import { estimateRecordBytes } from '../../gateway/calls/record-size.ts';
 import type { Database } from '../../gateway/db/client.ts';
 import type { Logger } from '../../gateway/logger.ts';
 import { completionText, extractContext } from '../datasets/context.ts';
@@ -14,8 +15,9 @@ import { callScores } from '../schema.ts';
  * the call is sampled (deterministically, by a hash of its id: the same call is always in or
  * out, whichever instance sees it) and queues what the scorers need; a worker drains the queue
  * between requests (setImmediate), runs the deterministic scorers in-process and writes
- * `call_scores` rows with source `online`. When the queue is full the call is shed and counted
- * — scoring falls behind, requests never wait.
+ * `call_scores` rows with source `online`. When the queue is full (by count, or by the bytes of
+ * the records it holds) the call is shed and counted — scoring falls behind, requests never
+ * wait, and memory stays bounded whatever the bodies' size.
  */
 export interface OnlineScoringRoute {
   sample: number;
@@ -29,6 +31,8 @@ export interface OnlineScoringOptions {
   logger: Logger;
   /** Most calls waiting to be scored; beyond it new ones are shed. */
   maxQueued?: number;
+  /** Most estimated bytes of records waiting (bodies included); beyond it new ones are shed. */
+  maxQueuedBytes?: number;
   /** Calls scored per turn of the event loop (each turn yields to requests). */
   batchSize?: number;
 }
@@ -39,6 +43,7 @@ export interface OnlineScoringStats {
   shed: number;
   failed: number;
   queued: number;
+  queued_bytes: number;
 }
 
 export interface OnlineScoring {
@@ -52,6 +57,7 @@ export interface OnlineScoring {
 interface Pending {
   record: Readonly<CallRecord>;
   route: OnlineScoringRoute;
+  bytes: number;
 }
 
 /** Whether `callId` falls in a `sample` fraction: md5 of the id, first 32 bits, below the fraction. */
@@ -81,6 +87,8 @@ export function itemOfCall(record: Readonly<CallRecord>): EvalItem | null {
 
 export function startOnlineScoring(events: CallEvents, opts: OnlineScoringOptions): OnlineScoring {
   const maxQueued = opts.maxQueued ?? 1000;
+  const maxQueuedBytes = opts.maxQueuedBytes ?? 32 * 1024 * 1024;
+  let queuedBytes = 0;
   const batchSize = opts.batchSize ?? 20;
   const queue: Pending[] = [];
   const stats = { sampled: 0, scored: 0, shed: 0, failed: 0 };
@@ -92,11 +100,13 @@ export function startOnlineScoring(events: CallEvents, opts: OnlineScoringOption
     const route = opts.routes.get(record.route);
     if (!route || !sampledCall(record.id, route.sample)) return;
     stats.sampled++;
-    if (queue.length >= maxQueued) {
+    const bytes = estimateRecordBytes(record);
+    if (queue.length >= maxQueued || queuedBytes + bytes > maxQueuedBytes) {
       stats.shed++;
       return;
     }
-    queue.push({ record, route });
+    queuedBytes += bytes;
+    queue.push({ record, route, bytes });
     draining ??= drain().finally(() => {
       draining = null;
     });
@@ -107,6 +117,7 @@ export function startOnlineScoring(events: CallEvents, opts: OnlineScoringOption
       // Yield first: the listener runs on the request's finish, the scoring never does.
       await new Promise<void>((resolve) => setImmediate(resolve));
       const batch = queue.splice(0, batchSize);
+      for (const p of batch) queuedBytes -= p.bytes;
       const rows = batch.flatMap((p) => scoreCall(p));
       if (rows.length === 0) continue;
       try {
@@ -152,7 +163,7 @@ export function startOnlineScoring(events: CallEvents, opts: OnlineScoringOption
   }
 
   return {
-    stats: () => ({ ...stats, queued: queue.length }),
+    stats: () => ({ ...stats, queued: queue.length, queued_bytes: queuedBytes }),
     drained: async () => {
       while (draining) await draining;
     },
