@@ -1,14 +1,13 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evalExtension } from '../../gateway/cli/serve-command.ts';
 import { claimDataDir, DataDirBusyError, OWNER_FILE, TOKEN_FILE } from '../../gateway/db/data-dir-owner.ts';
 import { createJsonLogger } from '../../gateway/logger.ts';
 import { startGateway, type RunningGateway } from '../../gateway/server.ts';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.ts';
+import { sluice } from '../helpers/sluice-cli.ts';
 import { createScratchDatabase } from '../helpers/test-db.ts';
 
 /**
@@ -16,33 +15,7 @@ import { createScratchDatabase } from '../helpers/test-db.ts';
  * real server on a temp SLUICE_DATA_DIR (embedded PGlite). Every command that changes data
  * either lands in the server's own view (checked through its API) or exits 2 naming it.
  */
-const repo = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(repo, 'gateway/cli/sluice.mjs');
 const TIMEOUT = 120_000;
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Async spawn: the server under test runs in this process's event loop. */
-function sluice(args: string[], env: Record<string, string>, cwd = repo): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd,
-      // Only what the CLI needs: no DATABASE_URL or SLUICE_ADMIN_KEY from the test runner's env.
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', USER: 'tester', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('the sluice CLI beside a running embedded server (one owner of SLUICE_DATA_DIR)', () => {
   let fake: FakeProvider;

@@ -1,37 +1,21 @@
-import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evalExtension } from '../../gateway/cli/serve-command.ts';
 import { silentLogger } from '../../gateway/logger.ts';
 import { startGateway, type RunningGateway } from '../../gateway/server.ts';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.ts';
+import { sluice } from '../helpers/sluice-cli.ts';
 
 /**
  * Issue 18 items 2–3 end to end: a running server (`sluice serve`'s extension) with an
  * error-rate monitor on a route. The route's upstream starts failing; within a couple of
  * evaluation intervals one incident opens, one signed webhook arrives, and the API shows both.
  */
-const CLI = fileURLToPath(new URL('../../gateway/cli/sluice.mjs', import.meta.url));
-
-/** The real `sluice` entry, spawned; only what the CLI needs in its environment. */
-function sluice(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe('a monitor on a running server', () => {
   let fake: FakeProvider;
   let root: string;
