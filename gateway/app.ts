@@ -86,7 +86,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     logger: deps.logger,
   };
   // The call log first: a record is queued before anything else reacts to it.
-  events.onFinished((e) => deps.calls.enqueue(e.record));
+  events.onFinished((e) => deps.calls.enqueue(e.record), { first: true });
   events.onFinished(shadowTraffic(pipeline));
 
   app.use(requestId());

@@ -32,9 +32,13 @@ export class CallEvents {
 
   constructor(private readonly onError: (err: unknown) => void = () => {}) {}
 
-  /** Adds a listener; returns the function that removes it. */
-  onFinished(listener: CallFinishedListener): () => void {
-    this.#listeners.push(listener);
+  /**
+   * Adds a listener; returns the function that removes it. `first` puts it before the others
+   * (the call log: a record is queued before anything else reacts to it).
+   */
+  onFinished(listener: CallFinishedListener, opts: { first?: boolean } = {}): () => void {
+    if (opts.first) this.#listeners.unshift(listener);
+    else this.#listeners.push(listener);
     return () => {
       const i = this.#listeners.indexOf(listener);
       if (i !== -1) this.#listeners.splice(i, 1);

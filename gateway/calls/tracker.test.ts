@@ -140,5 +140,10 @@ describe('CallEvents', () => {
     events.emit(event);
     expect(order).toEqual(['log', 'metrics', 'log']);
     expect(errors).toHaveLength(2);
+    // `first` runs before listeners added earlier (the call log, subscribed after extensions).
+    events.onFinished(() => order.push('first'), { first: true });
+    order.length = 0;
+    events.emit(event);
+    expect(order[0]).toBe('first');
   });
 });
