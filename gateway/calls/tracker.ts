@@ -79,6 +79,8 @@ export class CallTracker {
   private readonly t0: number;
   private providerType: Provider['type'] | null = null;
   private waitedMs = 0;
+  /** Upstream time counted twice or more because tries ran in parallel (a fan-out). */
+  private overlapMs = 0;
   private done = false;
   private keyed: boolean;
 
@@ -222,11 +224,25 @@ export class CallTracker {
     if (this.#record.ttftMs === null) this.#record.ttftMs = this.deps.now() - this.t0;
   }
 
-  /** Gateway time so far, excluding upstream tries and backoff waits. */
-  overheadMs(): number {
+  /** Upstream time so far as the tries and waits add up (parallel ones each counted in full). */
+  upstreamMs(): number {
     let upstream = this.waitedMs;
     for (const a of this.#record.attempts) upstream += a.latencyMs;
-    return Math.max(0, this.deps.now() - this.t0 - upstream);
+    return upstream;
+  }
+
+  /**
+   * Tries that ran side by side (a fan-out) overlap in time: `ms` is how much more their
+   * latencies and waits add up to than the wall time they took, so overhead subtracts the wall
+   * time once, not each try's.
+   */
+  addParallelOverlap(ms: number): void {
+    if (ms > 0) this.overlapMs += ms;
+  }
+
+  /** Gateway time so far, excluding upstream tries and backoff waits. */
+  overheadMs(): number {
+    return Math.max(0, this.deps.now() - this.t0 - (this.upstreamMs() - this.overlapMs));
   }
 
   /** Prices the usage, stores it on the record and returns the cost (null when unpriced). */

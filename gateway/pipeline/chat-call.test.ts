@@ -215,4 +215,17 @@ describe('executeChat: targets, breakers and what a failed call paid', () => {
     // claude: 1000 × $3 + 500 × $4 per M = 5000 µ$; openai: 1000 × $1 + 500 × $2 per M = 2000 µ$.
     expect(planned.call.record).toMatchObject({ provider: 'openai', usage: usage(2000, 1000), costMicros: 7000, costStatus: 'exact', fallbackUsed: true });
   });
+
+  it("a fan-out's parallel tries count once toward upstream time: the gateway's overhead is what remains", async () => {
+    const h = harness({ claude: { chat: async () => reply('one choice', usage(10, 5)) } });
+    const planned = await plan(h, { model: 'claude/claude-haiku-4-5', messages, n: 3 });
+    h.clock.advance(5); // the gateway's own time before the upstream
+    const started = h.clock.now();
+    await execute(h, planned);
+    const wall = h.clock.now() - started;
+    const summed = planned.call.record.attempts.reduce((s, a) => s + a.latencyMs, 0);
+    // Three tries side by side: their latencies add up to more than the time they took.
+    expect(summed).toBeGreaterThan(wall);
+    expect(planned.call.overheadMs()).toBe(5);
+  });
 });

@@ -132,6 +132,8 @@ export async function executeChat(plan: ChatPlan, call: CallTracker, signal: Abo
     // Answers this target sent before its fan-out failed part-way: billed, so charged at its rates.
     const paid = new UsageLedger();
     router?.begin(target);
+    // A fan-out's tries run side by side: the tracker is told how much they overlap.
+    const section = fanOut ? { upstream: call.upstreamMs(), at: deps.now() } : null;
     try {
       let outcome: ChatOutcome;
       if (plan.req.stream === true) {
@@ -160,6 +162,7 @@ export async function executeChat(plan: ChatPlan, call: CallTracker, signal: Abo
     } finally {
       // In-flight counts cover a try until its answer (or stream) has started.
       router?.end(target);
+      if (section) call.addParallelOverlap(call.upstreamMs() - section.upstream - (deps.now() - section.at));
     }
   }
   // A failed call is still priced on every answer the upstreams sent (and billed) for it.
