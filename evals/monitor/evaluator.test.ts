@@ -109,6 +109,14 @@ describe.each(testDatabases())('monitors open one incident per breach, notify, a
   };
   const advance = (ms: number) => (now += ms);
 
+  it('with no calls at all every metric reads as no data, not an error', async () => {
+    const monitors = resolveMonitors(
+      Object.fromEntries(['error_rate', 'latency_p95_ms', 'cost_per_call_usd', 'score:groundedness'].map((metric, i) => [`m${i}`, monitor({ metric })])),
+      { ops: { type: 'webhook', url: receiver.url } },
+    );
+    for (const m of monitors) expect(await m.read(database, new Date(now)), m.metric).toMatchObject({ value: null, samples: 0, breached: null });
+  });
+
   it('below min_samples nothing opens; a breach opens one incident with evidence and one signed webhook; it is not re-opened', async () => {
     const r = runner();
     await calls(10, 5); // 50% errors but only 10 samples

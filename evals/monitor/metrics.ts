@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Database } from '../../gateway/db/client.ts';
 import { sliceConditions, type CallSlice } from './filters.ts';
 
@@ -10,72 +10,6 @@ export interface MetricValue {
   examples: string[];
 }
 
-export type MonitorMetric = 'error_rate' | 'latency_p95_ms' | 'cost_per_call_usd' | `score:${string}`;
-
-const EXAMPLES = 5;
-
-/**
- * Computes `metric` over production calls of `slice` started in [since, until). What counts:
- * - error_rate: calls that failed upstream or in the gateway, over calls that reached the
- *   pipeline (a client's own bad request or a client that left is neither);
- * - latency_p95_ms: the 95th percentile of whole-call latency of successful calls;
- * - cost_per_call_usd: mean cost of successful priced calls;
- * - score:<scorer>: mean of that scorer's scores (online, eval or feedback) on calls in the window.
- */
-export async function computeMetric(database: Pick<Database, 'db'>, metric: MonitorMetric, slice: CallSlice, since: Date, until: Date): Promise<MetricValue> {
-  const where = sliceConditions(slice, since, until);
-  if (metric === 'error_rate') {
-    const [row] = rowsOf<{ n: number; errors: number }>(
-      await database.db.execute(sql`
-        select count(*)::int as n, count(*) filter (where c.status in ('upstream_error', 'gateway_error'))::int as errors
-        from calls c where ${where} and c.status not in ('client_error', 'client_aborted')`),
-    );
-    const examples = rowsOf<{ id: string }>(
-      await database.db.execute(sql`
-        select c.id from calls c where ${where} and c.status in ('upstream_error', 'gateway_error')
-        order by c.started_at desc limit ${EXAMPLES}`),
-    ).map((r) => r.id);
-    const n = Number(row?.n ?? 0);
-    return { value: n === 0 ? null : Number(row!.errors) / n, samples: n, examples };
-  }
-  if (metric === 'latency_p95_ms') {
-    const [row] = rowsOf<{ n: number; p95: number | null }>(
-      await database.db.execute(sql`
-        select count(*)::int as n, percentile_cont(0.95) within group (order by c.latency_ms)::float8 as p95
-        from calls c where ${where} and c.status = 'ok'`),
-    );
-    const examples = rowsOf<{ id: string }>(
-      await database.db.execute(sql`select c.id from calls c where ${where} and c.status = 'ok' order by c.latency_ms desc limit ${EXAMPLES}`),
-    ).map((r) => r.id);
-    return { value: row?.p95 == null ? null : Number(row.p95), samples: Number(row?.n ?? 0), examples };
-  }
-  if (metric === 'cost_per_call_usd') {
-    const [row] = rowsOf<{ n: number; mean: number | null }>(
-      await database.db.execute(sql`
-        select count(*)::int as n, (avg(c.cost_micros) / 1e6)::float8 as mean
-        from calls c where ${where} and c.status = 'ok' and c.cost_micros is not null`),
-    );
-    const examples = rowsOf<{ id: string }>(
-      await database.db.execute(sql`
-        select c.id from calls c where ${where} and c.status = 'ok' and c.cost_micros is not null order by c.cost_micros desc limit ${EXAMPLES}`),
-    ).map((r) => r.id);
-    return { value: row?.mean == null ? null : Number(row.mean), samples: Number(row?.n ?? 0), examples };
-  }
-  const scorer = metric.slice('score:'.length);
-  const [row] = rowsOf<{ n: number; mean: number | null }>(
-    await database.db.execute(sql`
-      select count(*)::int as n, avg(s.score)::float8 as mean
-      from calls c join call_scores s on s.call_id = c.id
-      where ${where} and s.scorer = ${scorer} and s.score is not null`),
-  );
-  const examples = rowsOf<{ id: string }>(
-    await database.db.execute(sql`
-      select c.id from calls c join call_scores s on s.call_id = c.id
-      where ${where} and s.scorer = ${scorer} and s.score is not null order by s.score asc, c.started_at desc limit ${EXAMPLES}`),
-  ).map((r) => r.id);
-  return { value: row?.mean == null ? null : Number(row.mean), samples: Number(row?.n ?? 0), examples };
-}
-
 /** One bucket of a metric's series: where it starts, its value, its samples. */
 export interface MetricBucket {
   start: Date;
@@ -83,9 +17,71 @@ export interface MetricBucket {
   samples: number;
 }
 
+export type MonitorMetric = 'error_rate' | 'latency_p95_ms' | 'cost_per_call_usd' | `score:${string}`;
+
+const EXAMPLES = 5;
+
+/**
+ * What each metric reads, once, for both the window value and the bucketed series:
+ * - error_rate: calls that failed upstream or in the gateway, over calls that reached the
+ *   pipeline (a client's own bad request or a client that left is neither);
+ * - latency_p95_ms: the 95th percentile of whole-call latency of successful calls;
+ * - cost_per_call_usd: mean cost of successful priced calls;
+ * - score:<scorer>: mean of that scorer's scores (online, eval or feedback) on calls in the window.
+ * `worst` picks the example calls: the ones that show the metric at its worst.
+ */
+interface MetricSql {
+  from: SQL;
+  filter: SQL;
+  value: SQL;
+  worst: { filter: SQL; order: SQL };
+}
+
+function metricSql(metric: MonitorMetric): MetricSql {
+  const calls = sql`calls c`;
+  if (metric === 'error_rate') {
+    const failed = sql`c.status in ('upstream_error', 'gateway_error')`;
+    return {
+      from: calls,
+      filter: sql`c.status not in ('client_error', 'client_aborted')`,
+      value: sql`(count(*) filter (where ${failed}))::float8 / nullif(count(*), 0)`,
+      worst: { filter: failed, order: sql`c.started_at desc` },
+    };
+  }
+  if (metric === 'latency_p95_ms') {
+    const ok = sql`c.status = 'ok'`;
+    return { from: calls, filter: ok, value: sql`percentile_cont(0.95) within group (order by c.latency_ms)::float8`, worst: { filter: ok, order: sql`c.latency_ms desc` } };
+  }
+  if (metric === 'cost_per_call_usd') {
+    const priced = sql`c.status = 'ok' and c.cost_micros is not null`;
+    return { from: calls, filter: priced, value: sql`(avg(c.cost_micros) / 1e6)::float8`, worst: { filter: priced, order: sql`c.cost_micros desc` } };
+  }
+  const scored = sql`s.scorer = ${metric.slice('score:'.length)} and s.score is not null`;
+  return {
+    from: sql`calls c join call_scores s on s.call_id = c.id`,
+    filter: scored,
+    value: sql`avg(s.score)::float8`,
+    worst: { filter: scored, order: sql`s.score asc, c.started_at desc` },
+  };
+}
+
+/** Computes `metric` over production calls of `slice` started in [since, until). */
+export async function computeMetric(database: Pick<Database, 'db'>, metric: MonitorMetric, slice: CallSlice, since: Date, until: Date): Promise<MetricValue> {
+  const m = metricSql(metric);
+  const where = sliceConditions(slice, since, until);
+  const [row] = rowsOf<{ n: number; v: number | null }>(
+    await database.db.execute(sql`select count(*)::int as n, ${m.value} as v from ${m.from} where ${where} and ${m.filter}`),
+  );
+  const examples = rowsOf<{ id: string }>(
+    await database.db.execute(sql`select c.id from ${m.from} where ${where} and ${m.worst.filter} order by ${m.worst.order} limit ${EXAMPLES}`),
+  ).map((r) => r.id);
+  const samples = Number(row?.n ?? 0);
+  return { value: samples === 0 || row?.v == null ? null : Number(row.v), samples, examples };
+}
+
 /**
  * `metric` per consecutive bucket of `bucketMs` (aligned to the epoch) in [since, until): the
- * observations of the EWMA detector. Buckets with no samples are absent.
+ * observations of the EWMA and CUSUM detectors. Buckets with no samples are absent.
  */
 export async function computeMetricBuckets(
   database: Pick<Database, 'db'>,
@@ -95,39 +91,12 @@ export async function computeMetricBuckets(
   until: Date,
   bucketMs: number,
 ): Promise<MetricBucket[]> {
-  const where = sliceConditions(slice, since, until);
-  const seconds = bucketMs / 1000;
-  const bucket = sql`floor(extract(epoch from c.started_at) / ${seconds})::bigint`;
-  let rows: Array<{ b: number | string; n: number; v: number | null }>;
-  if (metric === 'error_rate') {
-    rows = rowsOf(
-      await database.db.execute(sql`
-        select ${bucket} as b, count(*)::int as n,
-          (count(*) filter (where c.status in ('upstream_error', 'gateway_error')))::float8 / count(*) as v
-        from calls c where ${where} and c.status not in ('client_error', 'client_aborted') group by 1 order by 1`),
-    );
-  } else if (metric === 'latency_p95_ms') {
-    rows = rowsOf(
-      await database.db.execute(sql`
-        select ${bucket} as b, count(*)::int as n, percentile_cont(0.95) within group (order by c.latency_ms)::float8 as v
-        from calls c where ${where} and c.status = 'ok' group by 1 order by 1`),
-    );
-  } else if (metric === 'cost_per_call_usd') {
-    rows = rowsOf(
-      await database.db.execute(sql`
-        select ${bucket} as b, count(*)::int as n, (avg(c.cost_micros) / 1e6)::float8 as v
-        from calls c where ${where} and c.status = 'ok' and c.cost_micros is not null group by 1 order by 1`),
-    );
-  } else {
-    const scorer = metric.slice('score:'.length);
-    rows = rowsOf(
-      await database.db.execute(sql`
-        select ${bucket} as b, count(*)::int as n, avg(s.score)::float8 as v
-        from calls c join call_scores s on s.call_id = c.id
-        where ${where} and s.scorer = ${scorer} and s.score is not null group by 1 order by 1`),
-    );
-  }
-  return rows
-    .filter((r) => r.v !== null)
-    .map((r) => ({ start: new Date(Number(r.b) * bucketMs), value: Number(r.v), samples: Number(r.n) }));
+  const m = metricSql(metric);
+  const bucket = sql`floor(extract(epoch from c.started_at) / ${bucketMs / 1000})::bigint`;
+  const rows = rowsOf<{ b: number | string; n: number; v: number | null }>(
+    await database.db.execute(sql`
+      select ${bucket} as b, count(*)::int as n, ${m.value} as v
+      from ${m.from} where ${sliceConditions(slice, since, until)} and ${m.filter} group by 1 order by 1`),
+  );
+  return rows.filter((r) => r.v !== null).map((r) => ({ start: new Date(Number(r.b) * bucketMs), value: Number(r.v), samples: Number(r.n) }));
 }
