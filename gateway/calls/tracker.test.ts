@@ -27,7 +27,8 @@ describe('CallTracker', () => {
     const { call, seen, advance } = setup();
     call.setTarget(provider, 'gpt-4o-mini');
     call.setRoute('support', 'b', 0.25);
-    call.setRequest({ body: { messages: [] }, clientBody: { system: 'x' }, stream: true, user: 'u1', metadata: { team: 'a' } });
+    call.setRequest({ messages: [] }, { system: 'x' });
+    call.setClientFacts({ stream: true, user: 'u1', metadata: { team: 'a' } });
     advance(30);
     call.finishOk({ ok: true });
     call.finishError(new GatewayError('upstream_error', 'late'));

@@ -51,12 +51,8 @@ export interface TrackerInit {
   shadowOf?: Readonly<CallRecord>;
 }
 
-/** What the client asked for, as the record keeps it. */
-export interface RequestFacts {
-  /** The request as the gateway sends it on (after prompt rendering and retrieval). */
-  body: unknown;
-  /** The client's own body when it differs from `body` (another face's format, a rendered prompt). */
-  clientBody: unknown;
+/** Who asked and how, from the validated request. */
+export interface ClientFacts {
   stream: boolean;
   user: string | null;
   metadata: Record<string, string> | null;
@@ -162,16 +158,20 @@ export class CallTracker {
     this.providerType = provider.type;
   }
 
-  /** The request as planned (called again once a prompt was rendered into it). */
-  setRequest(facts: Partial<RequestFacts> & Pick<RequestFacts, 'body'>): void {
-    const r = this.#record;
-    r.requestBody = facts.body;
-    if (facts.clientBody !== undefined) r.faceRequest = facts.clientBody;
-    if (facts.stream !== undefined) r.stream = facts.stream;
-    if (facts.user !== undefined) r.user = facts.user;
-    if (facts.metadata !== undefined) r.metadata = facts.metadata;
+  /**
+   * The request as the gateway sends it on (again once a prompt was rendered into it), and the
+   * client's own body when that differs (another face's format, a rendered prompt).
+   */
+  setRequest(body: unknown, clientBody: unknown = null): void {
+    this.#record.requestBody = body;
+    this.#record.faceRequest = clientBody;
   }
 
+  setClientFacts(facts: ClientFacts): void {
+    this.#record.stream = facts.stream;
+    this.#record.user = facts.user;
+    this.#record.metadata = facts.metadata;
+  }
   /** The route's decision: which variant, and the subject's draw when the split was sticky. */
   setRoute(route: string, variant: string, assignment: number | null): void {
     this.#record.route = route;

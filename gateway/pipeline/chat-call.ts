@@ -27,7 +27,7 @@ import type { ChatOutcome, ChatPlan } from './chat-plan.ts';
  */
 export async function planChat(input: CallInput, call: CallTracker, deps: PipelineDeps): Promise<ChatPlan> {
   // What replay sends: the client's own body, when what the gateway sends on differs from it.
-  call.setRequest({ body: input.body, clientBody: input.clientBody ?? null });
+  call.setRequest(input.body, input.clientBody);
   let promptSpec = input.header('x-sluice-prompt');
   let start = input.body;
   const route = typeof start.model === 'string' && deps.router.isRoute(start.model) ? routeCall(start, input, call, deps) : null;
@@ -61,15 +61,14 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
   if (route) body.model = route.route;
   if (applied) {
     call.setPrompt(applied.name, applied.version);
-    call.setRequest({ body, clientBody: input.clientBody ?? input.body });
+    call.setRequest(body, input.clientBody ?? input.body);
   }
   const req = validate(chatRequestSchema, body) as unknown as ChatRequest;
   if (typeof req.n === 'number' && req.n > deps.maxN) {
     // Checked after rendering: a variant's params or a prompt version may set n too.
     throw new GatewayError('invalid_request', `n: at most ${deps.maxN} choices per request (server.max_n), got ${req.n}`, { param: 'n' });
   }
-  call.setRequest({
-    body: call.record.requestBody,
+  call.setClientFacts({
     stream: req.stream === true,
     user: typeof req.user === 'string' ? req.user : null,
     metadata: (req.metadata as Record<string, string> | null | undefined) ?? null,

@@ -11,9 +11,9 @@ import { validate } from './validate.ts';
 /** POST /v1/embeddings. The body passes through (the SDK asks for base64 by default). */
 export async function embeddings(input: CallInput, call: CallTracker, deps: PipelineDeps): Promise<Response> {
   const { body, signal } = input;
-  call.setRequest({ body });
+  call.setRequest(body);
   const req = validate(embeddingsRequestSchema, body) as unknown as EmbeddingsRequest;
-  if (typeof req.user === 'string') call.setRequest({ body, user: req.user });
+  call.setClientFacts({ stream: false, user: typeof req.user === 'string' ? req.user : null, metadata: null });
   const target = deps.resolveModel(req.model);
   call.setTarget(target.provider, target.model);
   const result = await withRetry(

@@ -91,7 +91,8 @@ function setup() {
   const deps: TrackerDeps = { events, pricer: createPricer(), now: () => now, clock: () => Date.parse('2026-01-01T00:00:00Z') };
   const call = new CallTracker({ id: 'c1', requestId: 'r1', endpoint: 'chat.completions', startedAt: new Date('2026-01-01T00:00:00Z'), t0: now }, deps);
   call.setTarget({ name: 'openai', type: 'openai' } as never, 'gpt-4o-mini');
-  call.setRequest({ body: { model: 'gpt-4o-mini', messages: [] }, stream: true });
+  call.setRequest({ model: 'gpt-4o-mini', messages: [] });
+  call.setClientFacts({ stream: true, user: null, metadata: null });
 
   const logged: Array<{ msg: string; fields: unknown }> = [];
   const logger: Logger = { info() {}, warn() {}, error: (msg: string, fields?: unknown) => void logged.push({ msg, fields }) } as Logger;
