@@ -1,4 +1,5 @@
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { usage } from '../../test/helpers/calls.ts';
 import { describe, expect, it } from 'vitest';
 import type { Attempt } from '../calls/record.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
@@ -12,14 +13,6 @@ import type { RetryOptions } from './retry.ts';
  * The fan-out against a scripted provider: each call's behaviour is chosen by the order calls
  * arrive in, and every ordering is forced with promises the test resolves, never with time.
  */
-
-const usage = (input: number, output: number): NormalizedUsage => ({
-  inputTokens: input,
-  outputTokens: output,
-  cachedInputTokens: 0,
-  cacheWriteTokens: 0,
-  reasoningTokens: 0,
-});
 
 function answer(text: string, u: NormalizedUsage): JsonResult {
   const body = {

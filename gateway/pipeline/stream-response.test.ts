@@ -1,4 +1,5 @@
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { collectFinished, usage } from '../../test/helpers/calls.ts';
 import { describe, expect, it } from 'vitest';
 import type { NormalizedUsage } from '../../core/usage.ts';
 import { CallEvents, type CallFinished } from '../calls/call-events.ts';
@@ -15,14 +16,6 @@ import { replayStream, SSE_HEADERS, streamResponse, type StreamFramer, type Stre
  * collected) on a clock the test moves, a framer that writes what it is given, and a lifecycle
  * that records what it is told. The Response body is read as a client would.
  */
-
-const usage = (input: number, output: number): NormalizedUsage => ({
-  inputTokens: input,
-  outputTokens: output,
-  cachedInputTokens: 0,
-  cacheWriteTokens: 0,
-  reasoningTokens: 0,
-});
 
 function chunkOf(delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice['finish_reason'] = null): ChatCompletionChunk {
   return { id: 'chatcmpl-s', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] };
@@ -80,14 +73,7 @@ function setup() {
   const events = new CallEvents((err) => {
     throw err;
   });
-  const finished: CallFinished[] = [];
-  let waiters: Array<(e: CallFinished) => void> = [];
-  events.onFinished((e) => {
-    finished.push(e);
-    const ready = waiters;
-    waiters = [];
-    for (const w of ready) w(e);
-  });
+  const { finished, nextFinished } = collectFinished(events);
   const deps: TrackerDeps = { events, pricer: createPricer(), now: () => now, clock: () => Date.parse('2026-01-01T00:00:00Z') };
   const call = new CallTracker({ id: 'c1', requestId: 'r1', endpoint: 'chat.completions', startedAt: new Date('2026-01-01T00:00:00Z'), t0: now }, deps);
   call.setTarget({ name: 'openai', type: 'openai' } as never, 'gpt-4o-mini');
@@ -133,7 +119,7 @@ function setup() {
   return {
     call,
     finished,
-    nextFinished: () => new Promise<CallFinished>((resolve) => waiters.push(resolve)),
+    nextFinished,
     logger,
     logged,
     framer,

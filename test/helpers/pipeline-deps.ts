@@ -1,4 +1,5 @@
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { collectFinished, usage } from './calls.ts';
 import { PromptResolver, PromptStore } from '../../prompts/index.ts';
 import { createCache } from '../../gateway/cache/index.ts';
 import { CallEvents, type CallFinished } from '../../gateway/calls/call-events.ts';
@@ -27,13 +28,7 @@ import { Router } from '../../gateway/routing/router.ts';
  * scripts per attempt, and a clock the test owns.
  */
 
-export const usage = (input: number, output: number): NormalizedUsage => ({
-  inputTokens: input,
-  outputTokens: output,
-  cachedInputTokens: 0,
-  cacheWriteTokens: 0,
-  reasoningTokens: 0,
-});
+export { usage };
 
 /** A complete OpenAI `chat.completion` answer as a provider returns it. */
 export function reply(text: string, u: NormalizedUsage | null = usage(1000, 500)): JsonResult {
@@ -197,15 +192,8 @@ export function pipelineHarness(rawConfig: unknown, scripts: Record<string, Scri
     logger: silentLogger,
   };
 
-  const finished: CallFinished[] = [];
-  let waiters: Array<(e: CallFinished) => void> = [];
   // As createApp: the record is taken first, then shadow traffic reacts to it.
-  events.onFinished((e) => {
-    finished.push(e);
-    const ready = waiters;
-    waiters = [];
-    for (const w of ready) w(e);
-  });
+  const { finished, nextFinished } = collectFinished(events, { first: true });
   events.onFinished(shadowTraffic(deps));
 
   let calls = 0;
@@ -225,7 +213,7 @@ export function pipelineHarness(rawConfig: unknown, scripts: Record<string, Scri
     clock,
     finished,
     listenerErrors,
-    nextFinished: () => new Promise((resolve) => waiters.push(resolve)),
+    nextFinished,
     newCall,
     input,
     async run(body, opts = {}) {
