@@ -153,7 +153,8 @@ export const incidents = pgTable(
     /** What it was compared with (the threshold's bound). */
     baseline: doublePrecision('baseline'),
     detector: jsonb('detector').$type<Record<string, unknown>>().notNull(),
-    status: text('status', { enum: ['open', 'acknowledged', 'resolved'] }).notNull(),
+    /** `open` until resolved; acknowledging sets acknowledged_at and leaves it open (DESIGN §4.6). */
+    status: text('status', { enum: ['open', 'resolved'] }).notNull(),
     /** Window, sample count, example call ids. */
     evidence: jsonb('evidence').$type<Record<string, unknown>>().notNull(),
     openedAt: timestamp('opened_at', { withTimezone: true }).notNull(),

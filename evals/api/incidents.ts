@@ -10,7 +10,7 @@ import { incidents, monitorStates, notificationDeliveries } from '../schema.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const listQuery = z.strictObject({
-  status: z.enum(['open', 'acknowledged', 'resolved']).optional(),
+  status: z.enum(['open', 'resolved']).optional(),
   monitor: z.string().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
@@ -48,7 +48,7 @@ function incidentView(row: typeof incidents.$inferSelect, deliveries: Array<type
 }
 
 /**
- * `GET /api/incidents?status=open|acknowledged|resolved`, `GET /api/incidents/{id}` (with its
+ * `GET /api/incidents?status=open|resolved`, `GET /api/incidents/{id}` (with its
  * notifications and their tries), `POST /api/incidents/{id}/ack|resolve` (DESIGN §4.6).
  */
 export function incidentRoutes(deps: IncidentRoutesDeps): Hono<AppEnv> {
@@ -83,7 +83,7 @@ export function incidentRoutes(deps: IncidentRoutesDeps): Hono<AppEnv> {
     if (row.status === 'resolved') throw new GatewayError('conflict', 'the incident is already resolved', { param: 'id' });
     const [updated] = await deps.database.db
       .update(incidents)
-      .set({ status: 'acknowledged', acknowledgedAt: row.acknowledgedAt ?? new Date(deps.clock()) })
+      .set({ acknowledgedAt: row.acknowledgedAt ?? new Date(deps.clock()) })
       .where(eq(incidents.id, row.id))
       .returning();
     return c.json(incidentView(updated!));
@@ -96,7 +96,7 @@ export function incidentRoutes(deps: IncidentRoutesDeps): Hono<AppEnv> {
     const [updated] = await deps.database.db
       .update(incidents)
       .set({ status: 'resolved', resolvedAt: new Date(deps.clock()), resolvedBy: who?.name ?? who?.id ?? 'admin' })
-      .where(and(eq(incidents.id, row.id), inArray(incidents.status, ['open', 'acknowledged'])))
+      .where(and(eq(incidents.id, row.id), eq(incidents.status, 'open')))
       .returning();
     return c.json(incidentView(updated ?? row));
   });

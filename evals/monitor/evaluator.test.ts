@@ -10,6 +10,7 @@ import { ConfigError } from '../../gateway/config/load.ts';
 import { monitorSchema, type MonitorConfig } from '../../gateway/config/monitors-schema.ts';
 import type { Database } from '../../gateway/db/client.ts';
 import type { AppEnv } from '../../gateway/http/env.ts';
+import { errorHandler } from '../../gateway/http/error-handler.ts';
 import { silentLogger } from '../../gateway/logger.ts';
 import { sampleRecord } from '../../test/helpers/sample-record.ts';
 import { testDatabases } from '../../test/helpers/test-db.ts';
@@ -285,6 +286,7 @@ describe.each(testDatabases())('monitors open one incident per breach, notify, a
     const app = new Hono<AppEnv>();
     app.route('/incidents', incidentRoutes({ database, clock: () => now }));
     app.route('/monitors', monitorRoutes({ database, monitors }));
+    app.onError(errorHandler(silentLogger)); // as the server renders errors
     const json = async (res: Response | Promise<Response>) => (await res).json() as Promise<any>;
 
     const open = await json(app.request('/incidents?status=open'));
@@ -292,7 +294,10 @@ describe.each(testDatabases())('monitors open one incident per breach, notify, a
     const id = open.data[0].id as string;
     const one = await json(app.request(`/incidents/${id}`));
     expect(one.notifications).toEqual([expect.objectContaining({ channel: 'ops', event: 'opened', status: 'delivered', attempts: 1 })]);
-    expect(await json(app.request(`/incidents/${id}/ack`, { method: 'POST' }))).toMatchObject({ status: 'acknowledged' });
+    // Acknowledged is still open (DESIGN: status open|resolved); it carries when it was acknowledged.
+    expect(await json(app.request(`/incidents/${id}/ack`, { method: 'POST' }))).toMatchObject({ status: 'open', acknowledged_at: new Date(now).toISOString() });
+    expect((await json(app.request('/incidents?status=open'))).data).toHaveLength(1);
+    expect((await app.request('/incidents?status=acknowledged')).status).toBe(400);
     expect(await json(app.request(`/incidents/${id}/resolve`, { method: 'POST' }))).toMatchObject({ status: 'resolved' });
     expect((await json(app.request('/incidents?status=open'))).data).toEqual([]);
     const mons = await json(app.request('/monitors'));

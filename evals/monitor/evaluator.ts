@@ -1,4 +1,4 @@
-import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, eq, lt, or, sql } from 'drizzle-orm';
 import { rowsOf, type Database } from '../../gateway/db/client.ts';
 import type { Logger } from '../../gateway/logger.ts';
 import { notifierFor, type IncidentMessage } from '../notify/notifiers.ts';
@@ -90,7 +90,7 @@ export function createMonitorRunner(opts: MonitorRunnerOptions): MonitorRunner {
             const resolved = await tx
               .update(incidents)
               .set({ status: 'resolved', resolvedAt: now, resolvedBy: 'auto' })
-              .where(and(eq(incidents.id, openIncidentId), inArray(incidents.status, ['open', 'acknowledged'])))
+              .where(and(eq(incidents.id, openIncidentId), eq(incidents.status, 'open')))
               .returning({ id: incidents.id });
             if (resolved.length > 0) await queueDeliveries(tx, monitor, openIncidentId, 'resolved', now);
             opts.logger.info('monitor recovered: incident resolved', { monitor: monitor.name, incident: openIncidentId });

@@ -8,12 +8,12 @@ import { dataAccess, throughServerNote } from './data-access.ts';
 import type { CliIo } from './io.ts';
 import { ServerRequestError, type ServerClient } from './server-client.ts';
 
-export const INCIDENTS_USAGE = `usage: sluice incidents [--status open|acknowledged|resolved]   (newest first)
+export const INCIDENTS_USAGE = `usage: sluice incidents [--status open|resolved]   (newest first)
        sluice incidents ack ID
        sluice incidents resolve ID`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const STATUSES = new Set(['open', 'acknowledged', 'resolved']);
+const STATUSES = new Set(['open', 'resolved']);
 
 interface IncidentView {
   id: string;
@@ -71,7 +71,7 @@ export async function incidentsCommand(argv: readonly string[], env: SluiceEnv, 
   const problem =
     action === undefined
       ? values.status !== undefined && !STATUSES.has(values.status)
-        ? '--status must be open, acknowledged or resolved'
+        ? '--status must be open or resolved'
         : null
       : action !== 'ack' && action !== 'resolve'
         ? `unknown action '${action.slice(0, 100)}'`
@@ -99,7 +99,7 @@ export async function incidentsCommand(argv: readonly string[], env: SluiceEnv, 
     }
     try {
       const done = await call<IncidentView>('POST', `/incidents/${id!.toLowerCase()}/${action}`);
-      io.out(`${done.id} is ${done.status} (monitor ${done.monitor})\n`);
+      io.out(`${done.id} is ${action === 'ack' ? 'acknowledged' : done.status} (monitor ${done.monitor})\n`);
       return 0;
     } catch (err) {
       if (err instanceof ServerRequestError && (err.status === 404 || err.status === 409)) {

@@ -26,7 +26,7 @@ commands:
   prompts pull <dir>   write every prompt's latest version (and its labels) as files
   docs ingest <dir|file.jsonl> --collection X   chunk and load documents for retrieval (RAG)
   replay <call-id>     send a logged call's request through the gateway again and print the answer
-  incidents [--status open|acknowledged|resolved]   monitors' incidents, newest first
+  incidents [--status open|resolved]   monitors' incidents, newest first
   incidents ack|resolve ID
   help        show this text
 
