@@ -3,8 +3,11 @@ import type { Database } from '../gateway/db/client.ts';
 import type { Logger } from '../gateway/logger.ts';
 import type { PromptStore } from '../prompts/index.ts';
 import type { GatewayClient } from './gateway-client.ts';
+import { isOnlineJob } from './online/judge-job.ts';
+import { executeOnlineRun } from './online/judge-run.ts';
 import type { EvalQueue } from './queue/types.ts';
 import type { Progress } from './run/progress.ts';
+import { getRun } from './run/store.ts';
 import { executeRun } from './runner.ts';
 import { queueDueRuns, syncSchedules, type ScheduleSpec } from './schedule/schedules.ts';
 
@@ -68,6 +71,12 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     return ids;
   };
   const handle = async (runId: string): Promise<void> => {
+    // Online scoring jobs (judge scorers of sampled calls, evals/online) share the queue.
+    const row = await getRun(opts.database, runId);
+    if (row && isOnlineJob(row)) {
+      await executeOnlineRun(runId, { database: opts.database, client: opts.client, logger: opts.logger });
+      return;
+    }
     const out = await executeRun(runId, {
       database: opts.database,
       client: opts.client,

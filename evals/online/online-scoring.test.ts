@@ -34,12 +34,28 @@ describe('resolveOnlineScoring', () => {
     expect(routes.get('a')!.scorers.map((s) => s.key)).toEqual(['groundedness', 'contains']);
   });
 
-  it('refuses unknown scorers, bad options and model-calling scorers, naming the path', () => {
+  it('refuses unknown scorers, bad options and repeated keys, naming the path', () => {
     expect(() => resolveOnlineScoring({ a: { online_scoring: { sample: 1, scorers: ['nope'] } } })).toThrow(
       /routes\.a\.online_scoring\.scorers\.0\.name: unknown scorer 'nope'/,
     );
     expect(() => resolveOnlineScoring({ a: { online_scoring: { sample: 1, scorers: [{ name: 'contains', valu: 'x' }] } } })).toThrow(ConfigError);
-    expect(() => resolveOnlineScoring({ a: { online_scoring: { sample: 1, scorers: [{ name: 'faithfulness', judge: 'up/gpt-4o-mini' }] } } })).toThrow(/calls a model/);
+    expect(() => resolveOnlineScoring({ a: { online_scoring: { sample: 1, scorers: [{ name: 'faithfulness' }] } } })).toThrow(/scorers\.0\.judge/);
+    expect(() => resolveOnlineScoring({ a: { online_scoring: { sample: 1, scorers: ['groundedness', 'groundedness'] } } })).toThrow(/appears twice/);
+  });
+
+  it('sends scorers that call a model to the job queue, as the spec the route gave; refuses them when payloads are not logged', () => {
+    const judged = { a: { online_scoring: { sample: 1, scorers: ['groundedness', { name: 'faithfulness', judge: 'up/gpt-4o-mini' }, { name: 'self_consistency', as: 'sc' }] } } };
+    const route = resolveOnlineScoring(judged).get('a')!;
+    expect(route.scorers.map((s) => s.key)).toEqual(['groundedness']);
+    expect(route.queued).toEqual([
+      { key: 'faithfulness', spec: { name: 'faithfulness', judge: 'up/gpt-4o-mini' } },
+      { key: 'sc', spec: { name: 'self_consistency', as: 'sc' } },
+    ]);
+    expect(() => resolveOnlineScoring(judged, { payloadsLogged: false })).toThrow(
+      /routes\.a\.online_scoring\.scorers\.1: 'faithfulness' calls a model, so a worker scores it from the call log, but logging\.enabled or logging\.payloads is off/,
+    );
+    // Deterministic scorers need no payloads: they score the record in the gateway.
+    expect(() => resolveOnlineScoring({ a: { online_scoring: { sample: 1, scorers: ['groundedness'] } } }, { payloadsLogged: false })).not.toThrow();
   });
 });
 
