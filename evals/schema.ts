@@ -199,3 +199,39 @@ export const notificationDeliveries = pgTable(
   },
   (t) => [index('notification_deliveries_pending_idx').on(t.status, t.createdAt)],
 );
+
+/**
+ * Progressive rollouts (DESIGN §4.6), of a route's variant (`kind` route, `target` the route's
+ * name, `candidate` the variant) or of a prompt version behind a label (`kind` prompt, `target`
+ * `name@label`, `candidate` the version). One running rollout per target (partial unique index).
+ * `previous` is what an abort restores; `p_values` carries each guard's always-valid p-value from
+ * look to look; `evidence` is the bounded record of the looks (the audit log keeps every decision).
+ */
+export const rollouts = pgTable(
+  'rollouts',
+  {
+    id: uuid('id').primaryKey().$defaultFn(() => uuidv7()),
+    kind: text('kind', { enum: ['route', 'prompt'] }).notNull(),
+    target: text('target').notNull(),
+    candidate: text('candidate').notNull(),
+    /** The route's control variant, or the version the label pointed at when the rollout started. */
+    control: text('control').notNull(),
+    plan: jsonb('plan').$type<Record<string, unknown>>().notNull(),
+    state: text('state', { enum: ['running', 'promoted', 'rolled_back', 'aborted'] }).notNull(),
+    step: integer('step').notNull().default(0),
+    weights: jsonb('weights').$type<Record<string, number>>().notNull(),
+    previous: jsonb('previous').$type<Record<string, unknown>>().notNull(),
+    pValues: jsonb('p_values').$type<number[]>().notNull(),
+    evidence: jsonb('evidence').$type<Array<Record<string, unknown>>>().notNull().default([]),
+    incidentId: uuid('incident_id'),
+    startedBy: text('started_by').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+    stepStartedAt: timestamp('step_started_at', { withTimezone: true }).notNull(),
+    evaluatedAt: timestamp('evaluated_at', { withTimezone: true }),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('rollouts_running_target_idx').on(t.kind, t.target).where(sql`state = 'running'`),
+    index('rollouts_target_started_idx').on(t.kind, t.target, t.startedAt),
+  ],
+);

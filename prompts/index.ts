@@ -8,15 +8,19 @@ export { pullPrompts, pushPrompts, type PromptFilesStore, type PushSummary } fro
 export { declaredVariables, renderMessages } from './render.ts';
 export { parsePromptRef, PromptResolver, type PromptResolverOptions } from './resolver.ts';
 export { promptRoutes, type PromptRoutesDeps } from './routes.ts';
-export { PROMPTS_CHANNEL, PromptStore, type CreateVersionResult, type LabelMove } from './store.ts';
+export { PROMPTS_CHANNEL, PromptStore, type CreateVersionResult, type LabelMove, type LabelSplitChange } from './store.ts';
 export type {
   ContentPart,
   JsonObject,
+  LabelSplit,
   PromptContent,
   PromptDb,
+  PromptDraw,
+  PromptHeads,
   PromptMessage,
   PromptRef,
   PromptStoreDatabase,
   PromptSummary,
+  PromptTx,
   PromptVersion,
 } from './types.ts';

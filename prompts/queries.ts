@@ -1,6 +1,6 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { PromptError } from './errors.ts';
-import { prompts, type PromptRow, type PromptVersionRow } from './schema.ts';
+import { prompts, promptVersions, type PromptRow, type PromptVersionRow } from './schema.ts';
 import type { PromptDb, PromptVersion } from './types.ts';
 
 /** NOTIFY channel for registry changes; the payload is the prompt's name. */
@@ -19,6 +19,21 @@ export async function lockPrompt(tx: PromptDb, name: string): Promise<PromptRow>
   const [p] = await tx.select().from(prompts).where(eq(prompts.name, name)).for('update');
   if (!p) throw new PromptError('not_found', `No prompt named '${name}'.`, 'name');
   return p;
+}
+
+const INT4_MAX = 2 ** 31 - 1;
+
+/** One version of the prompt; 404 naming `version` when it has no such version. */
+export async function requireVersion(tx: PromptDb, name: string, promptId: string, version: number): Promise<PromptVersion> {
+  const valid = Number.isInteger(version) && version > 0 && version <= INT4_MAX;
+  const [row] = valid
+    ? await tx
+        .select()
+        .from(promptVersions)
+        .where(and(eq(promptVersions.promptId, promptId), eq(promptVersions.version, version)))
+    : [];
+  if (!row) throw new PromptError('not_found', `Prompt '${name}' has no version ${version}.`, 'version');
+  return toVersion(name, row);
 }
 
 /** pg_notify inside the transaction: listeners hear about the change only once it commits. */

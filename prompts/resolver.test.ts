@@ -103,4 +103,72 @@ describe.each(testDatabases())('PromptResolver on $kind', (target) => {
     expect(performance.now() - t0).toBeLessThan(1000);
     expect(errors).toEqual([]);
   });
+
+  it('a label split sends draws below its percent to the split version, from memory on both instances', async () => {
+    await storeA.createPrompt('rollout', null, 't');
+    for (const text of ['r1', 'r2', 'r3']) await storeA.createVersion('rollout', content(text), 't');
+    await storeA.moveLabel('rollout', 'production', 1, 't');
+    // A prompt created after start() is in memory once it was asked for (and the NOTIFYs of its creation are in).
+    for (const r of [a, b]) expect((await r.resolve('rollout', { label: 'production' })).version).toBe(1);
+    for (const r of [a, b]) await expect.poll(() => r.resolveCached('rollout', { label: 'production' })?.version, { timeout: 1500, interval: 5 }).toBe(1);
+
+    await storeA.setLabelSplit('rollout', 'production', 2, 30, 'ops');
+    // The writer's own resolver at once; the other once its poll (or NOTIFY) has reloaded.
+    expect(a.resolveCached('rollout', { label: 'production' }, 0)?.version).toBe(2);
+    await expect.poll(() => b.resolveCached('rollout', { label: 'production' }, 0)?.version, { timeout: 1500, interval: 5 }).toBe(2);
+    for (const r of [a, b]) {
+      expect([0, 0.1, 0.2999].map((u) => r.resolveCached('rollout', { label: 'production' }, u)?.version)).toEqual([2, 2, 2]);
+      expect([0.3, 0.5, 0.9999].map((u) => r.resolveCached('rollout', { label: 'production' }, u)?.version)).toEqual([1, 1, 1]);
+      // No draw: the label's own version. A pinned version or `latest` is never split.
+      expect(r.resolveCached('rollout', { label: 'production' })?.version).toBe(1);
+      expect(r.resolveCached('rollout', { version: 1 }, 0)?.version).toBe(1);
+      expect(r.resolveCached('rollout', { label: 'latest' }, 0)?.version).toBe(3);
+    }
+    expect((await b.resolve('rollout', { label: 'production' }, () => 0.1)).version).toBe(2);
+
+    // A draw function is called only for a label that has a split.
+    let draws = 0;
+    const counted = () => {
+      draws++;
+      return 0.1;
+    };
+    b.resolveCached('rollout', { label: 'latest' }, counted);
+    b.resolveCached('support', { label: 'production' }, counted);
+    expect(draws).toBe(0);
+    b.resolveCached('rollout', { label: 'production' }, counted);
+    expect(draws).toBe(1);
+    expect(errors).toEqual([]);
+  });
+
+  it('loads a split version with the heads, and sees a split changed through the other instance or inside a transaction', async () => {
+    // A resolver started after the split serves both sides from memory without a read.
+    await storeB.setLabelSplit('rollout', 'production', 3, 50, 'ops');
+    const c = new PromptResolver({ store: new PromptStore(database), onError: (e) => errors.push(e) });
+    await c.start();
+    try {
+      // (Polled: on Postgres the split's NOTIFY may still arrive, and reload the prompt once more.)
+      await expect.poll(() => c.resolveCached('rollout', { label: 'production' }, 0.49)?.messages, { timeout: 1500, interval: 5 }).toEqual([
+        { role: 'system', content: 'r3' },
+      ]);
+      expect(c.resolveCached('rollout', { label: 'production' }, 0.5)?.messages).toEqual([{ role: 'system', content: 'r1' }]);
+
+      // Made through B's store: A reloads by its poll (PGlite) or NOTIFY (Postgres).
+      await expect.poll(() => a.resolveCached('rollout', { label: 'production' }, 0.4)?.version, { timeout: 1500, interval: 5 }).toBe(3);
+      await storeB.clearLabelSplit('rollout', 'production', 'ops');
+      await expect.poll(() => a.resolveCached('rollout', { label: 'production' }, 0)?.version, { timeout: 1500, interval: 5 }).toBe(1);
+
+      // In a caller's transaction the store tells no watcher: even A's own resolver learns of it by polling.
+      await database.db.transaction(async (tx) => {
+        await storeA.moveLabel('rollout', 'production', 2, 'engine', tx);
+        await storeA.setLabelSplit('rollout', 'production', 3, 100, 'engine', tx);
+      });
+      for (const r of [a, b, c]) {
+        await expect.poll(() => r.resolveCached('rollout', { label: 'production' }, 0.99)?.version, { timeout: 1500, interval: 5 }).toBe(3);
+        expect(r.resolveCached('rollout', { label: 'production' })?.version).toBe(2);
+      }
+    } finally {
+      c.stop();
+    }
+    expect(errors).toEqual([]);
+  });
 });

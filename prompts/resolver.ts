@@ -1,10 +1,10 @@
 import { LRUCache } from 'lru-cache';
 import { PromptError } from './errors.ts';
-import { headVersion } from './labels.ts';
+import { drawOnce, headVersion, pointedVersion } from './labels.ts';
 import { PROMPTS_CHANNEL } from './queries.ts';
 import { startRefresher, type Refresher } from '../core/refresher.ts';
 import type { PromptStore } from './store.ts';
-import type { PromptChange, PromptHeads, PromptRef, PromptVersion } from './types.ts';
+import type { PromptChange, PromptDraw, PromptHeads, PromptRef, PromptVersion } from './types.ts';
 
 export interface PromptResolverOptions {
   store: PromptStore;
@@ -28,6 +28,9 @@ const key = (name: string, version: number) => `${name}@${version}`;
  * after every re-LISTEN and as a safety net, see refresher.ts) — reloads that prompt's heads
  * and the versions they point at, then swaps them in; until then the old heads keep serving,
  * so requests never wait on the refresh.
+ *
+ * A label being rolled out (DESIGN §4.6) has a split in its heads, its version loaded with the
+ * label's: a call's `draw` picks the side, so the split costs no database read either.
  */
 export class PromptResolver {
   readonly #store: PromptStore;
@@ -92,25 +95,30 @@ export class PromptResolver {
     this.#unwatch = undefined;
   }
 
-  /** From memory only: the version, or undefined when it is not cached (then call resolve). */
-  resolveCached(name: string, ref: PromptRef): PromptVersion | undefined {
+  /**
+   * From memory only: the version, or undefined when it is not cached (then call resolve). For
+   * a label with a split, `draw` in [0,1) below the split's percent/100 picks the split's
+   * version; without a draw, the label's own.
+   */
+  resolveCached(name: string, ref: PromptRef, draw?: PromptDraw): PromptVersion | undefined {
     let version: number | null | undefined;
     if ('version' in ref) version = ref.version;
     else {
       const heads = this.#heads.get(name);
-      version = ref.label === 'latest' ? heads?.latest : heads?.labels.get(ref.label);
+      version = heads && pointedVersion(heads, ref.label, draw);
     }
     return version == null ? undefined : this.#versions.get(key(name, version));
   }
 
   /** Memory first, else the database (then cached). Unknown prompt, label or version: PromptError 404. */
-  async resolve(name: string, ref: PromptRef): Promise<PromptVersion> {
-    const hit = this.resolveCached(name, ref);
+  async resolve(name: string, ref: PromptRef, draw?: PromptDraw): Promise<PromptVersion> {
+    const once = drawOnce(draw);
+    const hit = this.resolveCached(name, ref, once);
     if (hit) return hit;
     if (this.#missing.has(name)) throw new PromptError('not_found', `No prompt named '${name}'.`, 'name');
     let version: number;
     if ('version' in ref) version = ref.version;
-    else version = headVersion(name, this.#heads.get(name) ?? (await this.#load(name)), ref.label);
+    else version = headVersion(name, this.#heads.get(name) ?? (await this.#load(name)), ref.label, once);
     const cached = this.#versions.get(key(name, version));
     if (cached) return cached;
     const loaded = await this.#store.getVersion(name, version);
@@ -125,17 +133,29 @@ export class PromptResolver {
   #changed(name: string, local?: PromptChange): void {
     if (!this.#running) return;
     this.#generation.set(name, (this.#generation.get(name) ?? 0) + 1);
-    this.#inflight.delete(name);
+    const loading = this.#inflight.delete(name);
     this.#missing.delete(name);
     const heads = this.#heads.get(name);
-    if (!heads) return;
+    if (!heads) {
+      // A first load under way may have read what this change replaced, so it will not be kept: load again.
+      if (loading) this.#load(name).catch((err: unknown) => notFound(err) || this.#opts.onError(err));
+      return;
+    }
     if (local?.created) {
       this.#versions.set(key(name, local.created.version), local.created);
-      this.#heads.set(name, { latest: Math.max(heads.latest ?? 0, local.created.version), labels: heads.labels });
+      this.#heads.set(name, { ...heads, latest: Math.max(heads.latest ?? 0, local.created.version) });
     }
     if (local?.label) {
       const labels = new Map(heads.labels).set(local.label.label, local.label.version);
-      this.#heads.set(name, { latest: heads.latest, labels });
+      this.#heads.set(name, { ...heads, labels });
+    }
+    if (local?.split) {
+      const splits = new Map(heads.splits);
+      if (local.split.split) {
+        this.#versions.set(key(name, local.split.version.version), local.split.version);
+        splits.set(local.split.label, local.split.split);
+      } else splits.delete(local.split.label);
+      this.#heads.set(name, { ...heads, splits });
     }
     this.#load(name).catch((err: unknown) => {
       // Serve from the database rather than from heads we could not refresh.
@@ -156,7 +176,8 @@ export class PromptResolver {
         if (err instanceof PromptError && err.code === 'not_found' && this.#generation.get(name) === generation) this.#missing.set(name, true);
         throw err;
       }
-      const wanted = [heads.latest, ...heads.labels.values()].filter((v): v is number => v !== null && !this.#versions.has(key(name, v)));
+      const splitVersions = [...heads.splits.values()].map((s) => s.version);
+      const wanted = [heads.latest, ...heads.labels.values(), ...splitVersions].filter((v): v is number => v !== null && !this.#versions.has(key(name, v)));
       for (const v of await this.#store.getVersions(name, [...new Set(wanted)])) this.#versions.set(key(name, v.version), v);
       if ((this.#generation.get(name) ?? 0) === generation) this.#heads.set(name, heads);
       return heads;
@@ -180,6 +201,8 @@ export class PromptResolver {
     this.#token = token;
   }
 }
+
+const notFound = (err: unknown): boolean => err instanceof PromptError && err.code === 'not_found';
 
 /**
  * Parses `name@label` / `name@3` (the `x-sluice-prompt` header and eval job targets);

@@ -23,11 +23,13 @@ function testApp(store: PromptStore): Hono {
 
 describe.each(testDatabases())('prompt registry API on $kind', (target) => {
   let database: Database;
+  let store: PromptStore;
   let app: Hono;
 
   beforeAll(async () => {
     database = await target.open();
-    app = testApp(new PromptStore(database));
+    store = new PromptStore(database);
+    app = testApp(store);
   });
   afterAll(async () => {
     await database?.close();
@@ -206,5 +208,19 @@ describe.each(testDatabases())('prompt registry API on $kind', (target) => {
     await call('POST', '/escapes/versions', { messages: [{ role: 'system', content: 'Use \\{{name}} for {{what}}.' }] });
     const r = await call('POST', '/escapes/render', { variables: { what: 'placeholders' } });
     expect(r.body.messages).toEqual([{ role: 'system', content: 'Use {{name}} for placeholders.' }]);
+  });
+
+  it("shows a label's split (a rollout in progress) on the prompt and in the list", async () => {
+    await call('POST', '', { name: 'rolling' });
+    await call('POST', '/rolling/versions', { messages: [{ role: 'system', content: 'one' }] });
+    await call('POST', '/rolling/versions', { messages: [{ role: 'system', content: 'two' }] });
+    await call('PUT', '/rolling/labels/production', { version: 1 });
+    expect((await call('GET', '/rolling')).body.splits).toEqual({});
+    await store.setLabelSplit('rolling', 'production', 2, 12.5, 'engine');
+    expect((await call('GET', '/rolling')).body).toMatchObject({ labels: { production: 1 }, splits: { production: { version: 2, percent: 12.5 } } });
+    const listed = (await call('GET', '')).body.data.find((p: Json) => p.name === 'rolling');
+    expect(listed.splits).toEqual({ production: { version: 2, percent: 12.5 } });
+    // The label itself still resolves to its own version.
+    expect((await call('GET', '/rolling/resolve?label=production')).body.version).toBe(1);
   });
 });

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  doublePrecision,
   foreignKey,
   index,
   integer,
@@ -70,6 +71,32 @@ export const promptLabels = pgTable(
 );
 
 /**
+ * A label being rolled out (DESIGN §4.6 prompt label rollouts): calls that reference
+ * `name@label` go to `version` with probability `percent`/100 (sticky by subject), the rest to
+ * the version the label points at. At most one per label; removed when the rollout ends.
+ * Changes bump the prompt's `revision` like any other change, so every instance reloads.
+ */
+export const promptLabelSplits = pgTable(
+  'prompt_label_splits',
+  {
+    promptId: uuid('prompt_id').notNull(),
+    label: text('label').notNull(),
+    version: integer('version').notNull(),
+    percent: doublePrecision('percent').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().default(sql`now()`),
+    updatedBy: text('updated_by').notNull(),
+  },
+  (t) => [
+    primaryKey({ name: 'prompt_label_splits_pkey', columns: [t.promptId, t.label] }),
+    foreignKey({
+      name: 'prompt_label_splits_version_fk',
+      columns: [t.promptId, t.version],
+      foreignColumns: [promptVersions.promptId, promptVersions.version],
+    }),
+  ],
+);
+
+/**
  * Append-only record of every change: prompt versions and labels here, and later route and
  * autopilot decisions. `subject` names what changed (`prompt:support`); `before`/`after` are
  * small JSON snapshots (NULL when there was nothing before).
@@ -91,4 +118,5 @@ export const auditLog = pgTable(
 export type PromptRow = typeof prompts.$inferSelect;
 export type PromptVersionRow = typeof promptVersions.$inferSelect;
 export type PromptLabelRow = typeof promptLabels.$inferSelect;
+export type PromptLabelSplitRow = typeof promptLabelSplits.$inferSelect;
 export type AuditLogRow = typeof auditLog.$inferSelect;

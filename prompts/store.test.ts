@@ -123,6 +123,129 @@ describe.each(testDatabases())('PromptStore on $kind', (target) => {
     unwatch();
   });
 
+  it('splits a label between its version and another, and clears the split (audited, revision bumped)', async () => {
+    await store.createPrompt('eta', null, 't');
+    for (const text of ['e1', 'e2', 'e3']) await store.createVersion('eta', content(text), 't');
+    await store.moveLabel('eta', 'production', 1, 't');
+    const seen: unknown[] = [];
+    // What this process's resolver is told: the split, with its version's content to serve at once.
+    const unwatch = store.watch((change) => seen.push(change.split?.split ? [change.split.split, change.split.version.messages] : change.split));
+
+    const t0 = await store.changeToken();
+    const set = await store.setLabelSplit('eta', 'production', 2, 30, 'ops');
+    expect(set).toEqual({ prompt: 'eta', label: 'production', split: { version: 2, percent: 30 }, previous: null, changed: true });
+    const t1 = await store.changeToken();
+    expect(t1).not.toBe(t0);
+    expect((await store.heads('eta')).splits).toEqual(new Map([['production', { version: 2, percent: 30 }]]));
+    expect((await store.getPrompt('eta')).splits).toEqual({ production: { version: 2, percent: 30 } });
+    expect((await store.listPrompts()).find((p) => p.name === 'eta')?.splits).toEqual({ production: { version: 2, percent: 30 } });
+    // The label itself did not move.
+    expect((await store.resolve('eta', { label: 'production' })).version).toBe(1);
+
+    expect(await store.setLabelSplit('eta', 'production', 2, 30, 'ops')).toMatchObject({ changed: false });
+    expect(await store.changeToken()).toBe(t1);
+    expect(await store.setLabelSplit('eta', 'production', 3, 50, 'ops')).toMatchObject({ previous: { version: 2, percent: 30 }, changed: true });
+
+    const cleared = await store.clearLabelSplit('eta', 'production', 'ops');
+    expect(cleared).toEqual({ prompt: 'eta', label: 'production', split: null, previous: { version: 3, percent: 50 }, changed: true });
+    const t2 = await store.changeToken();
+    expect(await store.clearLabelSplit('eta', 'production', 'ops')).toMatchObject({ previous: null, changed: false });
+    expect(await store.changeToken()).toBe(t2);
+    expect((await store.heads('eta')).splits.size).toBe(0);
+    expect((await store.getPrompt('eta')).splits).toEqual({});
+
+    const rows = await database.db.select().from(auditLog).where(eq(auditLog.subject, 'prompt:eta')).orderBy(asc(auditLog.id));
+    expect(rows.filter((r) => r.action.startsWith('prompt.label_split')).map((r) => [r.actor, r.action, r.before, r.after])).toEqual([
+      ['ops', 'prompt.label_split', null, { label: 'production', version: 2, percent: 30 }],
+      ['ops', 'prompt.label_split', { label: 'production', version: 2, percent: 30 }, { label: 'production', version: 3, percent: 50 }],
+      ['ops', 'prompt.label_split_cleared', { label: 'production', version: 3, percent: 50 }, null],
+    ]);
+    expect(seen).toEqual([
+      [{ version: 2, percent: 30 }, [{ role: 'system', content: 'e2' }]],
+      [{ version: 3, percent: 50 }, [{ role: 'system', content: 'e3' }]],
+      { label: 'production', split: null },
+    ]);
+    unwatch();
+  });
+
+  it('refuses a split of `latest`, of a label never set, to a missing version, or with a percent outside 0..100', async () => {
+    await store.createPrompt('theta', null, 't');
+    await store.createVersion('theta', content('t1'), 't');
+    await store.createVersion('theta', content('t2'), 't');
+    await store.moveLabel('theta', 'production', 1, 't');
+    expect(await rejection(store.setLabelSplit('theta', 'latest', 2, 10, 'ops'))).toMatchObject({ status: 400, param: 'label' });
+    expect(await rejection(store.setLabelSplit('theta', 'Prod!', 2, 10, 'ops'))).toMatchObject({ status: 400, param: 'label' });
+    expect(await rejection(store.setLabelSplit('theta', 'staging', 2, 10, 'ops'))).toMatchObject({ status: 404, param: 'label' });
+    expect(await rejection(store.setLabelSplit('theta', 'production', 9, 10, 'ops'))).toMatchObject({ status: 404, param: 'version' });
+    expect(await rejection(store.setLabelSplit('theta', 'production', 1.5, 10, 'ops'))).toMatchObject({ status: 404, param: 'version' });
+    expect(await rejection(store.setLabelSplit('nope', 'production', 2, 10, 'ops'))).toMatchObject({ status: 404, param: 'name' });
+    for (const percent of [-1, 100.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(await rejection(store.setLabelSplit('theta', 'production', 2, percent, 'ops'))).toMatchObject({ status: 400, param: 'percent' });
+    }
+    expect(await rejection(store.clearLabelSplit('theta', 'latest', 'ops'))).toMatchObject({ status: 400, param: 'label' });
+    expect(await rejection(store.clearLabelSplit('nope', 'production', 'ops'))).toMatchObject({ status: 404, param: 'name' });
+    // The ends of the range are splits too: 0 sends no one, 100 everyone.
+    expect(await store.setLabelSplit('theta', 'production', 2, 0, 'ops')).toMatchObject({ changed: true });
+    expect(await store.setLabelSplit('theta', 'production', 2, 100, 'ops')).toMatchObject({ split: { version: 2, percent: 100 } });
+    const rows = await database.db.select().from(auditLog).where(eq(auditLog.subject, 'prompt:theta'));
+    expect(rows.filter((r) => r.action === 'prompt.label_split')).toHaveLength(2);
+  });
+
+  it("runs label changes in a caller's transaction: committed with it, rolled back with it, watchers not called", async () => {
+    await store.createPrompt('iota', null, 't');
+    await store.createVersion('iota', content('i1'), 't');
+    await store.createVersion('iota', content('i2'), 't');
+    await store.moveLabel('iota', 'production', 1, 't');
+    const seen: string[] = [];
+    const unwatch = store.watch((change) => seen.push(change.name));
+
+    const before = await store.changeToken();
+    await expect(
+      database.db.transaction(async (tx) => {
+        await store.setLabelSplit('iota', 'production', 2, 40, 'engine', tx);
+        throw new Error('the caller gave up');
+      }),
+    ).rejects.toThrow('the caller gave up');
+    expect((await store.heads('iota')).splits.size).toBe(0);
+    expect(await store.changeToken()).toBe(before);
+
+    await database.db.transaction(async (tx) => {
+      expect(await store.setLabelSplit('iota', 'production', 2, 40, 'engine', tx)).toMatchObject({ changed: true });
+    });
+    expect((await store.heads('iota')).splits.get('production')).toEqual({ version: 2, percent: 40 });
+    const afterSplit = await store.changeToken();
+    expect(afterSplit).not.toBe(before);
+
+    // Promotion: the label moves and the split goes, in one transaction.
+    await database.db.transaction(async (tx) => {
+      expect(await store.moveLabel('iota', 'production', 2, 'engine', tx)).toMatchObject({ previous: 1, changed: true });
+      expect(await store.clearLabelSplit('iota', 'production', 'engine', tx)).toMatchObject({ previous: { version: 2, percent: 40 }, changed: true });
+    });
+    const heads = await store.heads('iota');
+    expect([heads.labels.get('production'), heads.splits.size]).toEqual([2, 0]);
+    expect(await store.changeToken()).not.toBe(afterSplit);
+    expect(seen).toEqual([]);
+    const rows = await database.db.select().from(auditLog).where(eq(auditLog.subject, 'prompt:iota')).orderBy(asc(auditLog.id));
+    expect(rows.slice(-3).map((r) => [r.actor, r.action])).toEqual([
+      ['engine', 'prompt.label_split'],
+      ['engine', 'prompt.label_moved'],
+      ['engine', 'prompt.label_split_cleared'],
+    ]);
+    expect(rows.filter((r) => r.action === 'prompt.label_split')).toHaveLength(1);
+    unwatch();
+  });
+
+  it.runIf(target.kind === 'postgres')('NOTIFYs label splits, also made in a caller\'s transaction, on commit', async () => {
+    const got: string[] = [];
+    expect(await database.listen(PROMPTS_CHANNEL, (p) => got.push(p))).toBe(true);
+    await store.createPrompt('kappa', null, 't');
+    await store.createVersion('kappa', content('k'), 't');
+    await store.moveLabel('kappa', 'production', 1, 't');
+    await store.setLabelSplit('kappa', 'production', 1, 5, 't');
+    await database.db.transaction((tx) => store.clearLabelSplit('kappa', 'production', 't', tx));
+    await expect.poll(() => got.filter((n) => n === 'kappa').length, { timeout: 2000 }).toBe(5);
+  });
+
   it.runIf(target.kind === 'postgres')('NOTIFYs sluice_prompts with the prompt name on commit', async () => {
     const got: string[] = [];
     expect(await database.listen(PROMPTS_CHANNEL, (p) => got.push(p))).toBe(true);

@@ -8,6 +8,8 @@ export function promptView(p: PromptSummary) {
     description: p.description,
     latest_version: p.latestVersion,
     labels: p.labels,
+    /** Labels being rolled out (DESIGN §4.6): `{label: {version, percent}}`. */
+    splits: p.splits ?? {},
     created_at: p.createdAt.toISOString(),
   };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { checkName, parsePromptRef, renderMessages, type PromptRef, type PromptResolver, type PromptVersion } from '../../prompts/index.ts';
+import { checkName, parsePromptRef, renderMessages, type PromptDraw, type PromptRef, type PromptResolver, type PromptVersion } from '../../prompts/index.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
+import { assignmentValue } from '../routing/assign.ts';
 import { validate } from './validate.ts';
 
 /** The body field, in the shape OpenAI's Responses API uses: `prompt: {id, version | label, variables}`. */
@@ -51,19 +52,47 @@ export interface ResolvedPrompt {
   variables: Record<string, unknown>;
 }
 
+/** What the draw for a label split needs (DESIGN §4.6 prompt label rollouts). */
+export interface SplitSubject {
+  /** Header `x-sluice-subject`; without it, the body's `user` is the subject. */
+  subject: string | undefined;
+  /** A call with no subject at all draws at random (not sticky). */
+  random: () => number;
+}
+
+/**
+ * The draw for `name@label`: `hash('prompt:name@label', subject)`, so a subject stays on one
+ * side of the split on every instance. Lazy (the resolver calls it only when the label has a
+ * split) and drawn once, however often it is asked.
+ */
+function splitDraw(name: string, label: string, body: Record<string, unknown>, split: SplitSubject): () => number {
+  let u: number | undefined;
+  return () => {
+    if (u !== undefined) return u;
+    const subject = split.subject || (typeof body.user === 'string' ? body.user : '') || undefined;
+    u = subject === undefined ? split.random() : assignmentValue(`prompt:${name}@${label}`, subject);
+    return u;
+  };
+}
+
 /**
  * Which prompt version the request asks for (body `prompt` or header `x-sluice-prompt`), from
- * memory; only a prompt this instance has never seen costs one database read.
+ * memory; only a prompt this instance has never seen costs one database read. With `split`, a
+ * label being rolled out sends the call to the side its subject falls on; without, to the
+ * version the label points at.
  */
 export async function resolvePrompt(
   body: Record<string, unknown>,
   header: string | undefined,
   resolver: PromptResolver,
+  split?: SplitSubject,
 ): Promise<ResolvedPrompt | null> {
   const field = body.prompt === undefined ? undefined : validate(z.object({ prompt: promptField }), { prompt: body.prompt }).prompt;
   const target = refOf(field, header);
   if (!target) return null;
-  const version = resolver.resolveCached(target.name, target.ref) ?? (await resolver.resolve(target.name, target.ref));
+  const { name, ref } = target;
+  const draw: PromptDraw | undefined = split && 'label' in ref ? splitDraw(name, ref.label, body, split) : undefined;
+  const version = resolver.resolveCached(name, ref, draw) ?? (await resolver.resolve(name, ref, draw));
   return { version, variables: field?.variables ?? {} };
 }
 
@@ -98,6 +127,7 @@ export async function applyPrompt(
   body: Record<string, unknown>,
   header: string | undefined,
   resolver: PromptResolver,
+  split?: SplitSubject,
 ): Promise<{ body: Record<string, unknown>; applied: AppliedPrompt | null }> {
-  return renderPrompt(body, await resolvePrompt(body, header, resolver));
+  return renderPrompt(body, await resolvePrompt(body, header, resolver, split));
 }

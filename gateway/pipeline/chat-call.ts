@@ -37,7 +37,8 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
     if (promptSpec === undefined && typeof own?.id !== 'string' && route.prompt) promptSpec = route.prompt;
   }
   const fromRoute = route !== null && promptSpec === route.prompt;
-  const resolved = await resolvePrompt(start, promptSpec, deps.prompts).catch((err: unknown) => {
+  const split = { subject: input.header('x-sluice-subject'), random: deps.random };
+  const resolved = await resolvePrompt(start, promptSpec, deps.prompts, split).catch((err: unknown) => {
     throw fromRoute ? routePromptMissing(err, route, promptSpec!) : err;
   });
   // Retrieval runs between resolving and rendering, so a prompt's {{context}} gets the documents.
