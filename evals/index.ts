@@ -13,3 +13,5 @@ export { startOnlineScoring, type OnlineScoring } from './online/online-scoring.
 export { incidentRoutes, monitorRoutes } from './api/incidents.ts';
 export { createMonitorRunner, type MonitorRunner } from './monitor/evaluator.ts';
 export { resolveMonitors } from './monitor/monitors.ts';
+export { createRollouts, type Rollouts } from './rollout/rollouts.ts';
+export { promptRolloutRoutes, routeRolloutRoutes } from './api/rollouts.ts';

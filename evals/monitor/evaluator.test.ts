@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toCallRow } from '../../gateway/calls/call-row.ts';
@@ -14,6 +12,7 @@ import { errorHandler } from '../../gateway/http/error-handler.ts';
 import { silentLogger } from '../../gateway/logger.ts';
 import { sampleRecord } from '../../test/helpers/sample-record.ts';
 import { testDatabases } from '../../test/helpers/test-db.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../../test/helpers/webhook-receiver.ts';
 import { incidentRoutes, monitorRoutes } from '../api/incidents.ts';
 import { signature } from '../notify/notifiers.ts';
 import { incidents, monitorStates, notificationDeliveries } from '../schema.ts';
@@ -23,22 +22,6 @@ import { resolveMonitors } from './monitors.ts';
 const SECRET = 'whsec-test-0123456789';
 const policy = compilePayloadPolicy({ enabled: true, maxBytes: 65_536, redactFields: [], redactPatterns: [] });
 
-/** A webhook receiver that answers with the scripted statuses (then 200) and keeps what it got. */
-async function startReceiver(): Promise<{ url: string; got: Array<{ body: string; signature: string | undefined }>; fail: number[]; close(): Promise<void> }> {
-  const got: Array<{ body: string; signature: string | undefined }> = [];
-  const fail: number[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      got.push({ body, signature: req.headers['x-sluice-signature'] as string | undefined });
-      res.statusCode = fail.shift() ?? 200;
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got, fail, close: () => new Promise((r) => server.close(() => r())) };
-}
 
 const monitor = (over: Record<string, unknown> = {}): MonitorConfig =>
   monitorSchema.parse({ scope: { route: 'bot' }, metric: 'error_rate', detector: { type: 'threshold', max: 0.1 }, window: '10m', min_samples: 20, recover_after: '5m', ...over });
@@ -55,20 +38,21 @@ describe('resolveMonitors', () => {
     expect(() => resolveMonitors({ m: monitor({ metric: 'drift:latency_ms', detector: { type: 'psi' }, min_samples: 50 }) }, hook)).toThrow(ConfigError);
     expect(resolveMonitors({ m: monitor({ metric: 'drift:latency_ms', detector: { type: 'psi' }, min_samples: 200 }) }, hook)).toHaveLength(1);
     expect(() => resolveMonitors({ m: monitor({ notify: ['pager'] }) }, hook)).toThrow(/monitors\.m\.notify\.0: no notification channel named 'pager'/);
-    expect(() => resolveMonitors({ m: monitor({ scope: { prompt: 'support@production' } }) }, hook)).toThrow(/scope\.prompt/);
+    expect(() => resolveMonitors({ m: monitor({ scope: { prompt: 'Support Bot' } }) }, hook)).toThrow(/scope\.prompt/);
+    expect(resolveMonitors({ m: monitor({ scope: { prompt: 'support@production' } }) }, hook)).toHaveLength(1);
   });
 });
 
 describe.each(testDatabases())('monitors open one incident per breach, notify, and resolve on recovery ($kind)', (target) => {
   let database: Database;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: WebhookReceiver;
   let now: number;
   let runners: MonitorRunner[] = [];
   const T0 = Date.parse('2026-06-01T12:00:00Z');
 
   beforeAll(async () => {
     database = await target.open();
-    receiver = await startReceiver();
+    receiver = await startWebhookReceiver();
   });
   afterAll(async () => {
     for (const r of runners) await r.stop();
@@ -87,10 +71,12 @@ describe.each(testDatabases())('monitors open one incident per breach, notify, a
   });
 
   const runner = (config: MonitorConfig = monitor()): MonitorRunner => {
-    const monitors = resolveMonitors({ 'bot-errors': config }, { ops: { type: 'webhook', url: receiver.url, secret: SECRET } });
+    const channels = { ops: { type: 'webhook' as const, url: receiver.url, secret: SECRET } };
+    const monitors = resolveMonitors({ 'bot-errors': config }, channels);
     const r = createMonitorRunner({
       database,
       monitors,
+      channels,
       logger: silentLogger,
       clock: () => now,
       intervalMs: 30_000,

@@ -1,5 +1,6 @@
 import { and, eq, lt, or, sql } from 'drizzle-orm';
 import { rowsOf, type Database } from '../../gateway/db/client.ts';
+import type { NotificationConfig } from '../../gateway/config/monitors-schema.ts';
 import type { Logger } from '../../gateway/logger.ts';
 import { notifierFor, type IncidentMessage } from '../notify/notifiers.ts';
 import { incidents, monitorStates, notificationDeliveries } from '../schema.ts';
@@ -13,6 +14,10 @@ const STALE_CLAIM_MS = 120_000;
 export interface MonitorRunnerOptions {
   database: Pick<Database, 'db'>;
   monitors: readonly ResolvedMonitor[];
+  /** Every configured notification channel by name (monitors' and rollouts' incidents deliver to them). */
+  channels: Readonly<Record<string, NotificationConfig>>;
+  /** Looked at once per tick after the monitors, in their own transaction (evals/rollout/rollouts.ts). */
+  rollouts?: { tick(): Promise<void> };
   logger: Logger;
   /** Wall clock, epoch ms. */
   clock: () => number;
@@ -45,7 +50,6 @@ export interface MonitorRunner {
 export function createMonitorRunner(opts: MonitorRunnerOptions): MonitorRunner {
   const delivery = opts.delivery ?? { tries: 4, firstBackoffMs: 1_000, timeoutMs: 10_000 };
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref()));
-  const byName = new Map(opts.monitors.map((m) => [m.name, m]));
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
@@ -145,12 +149,12 @@ export function createMonitorRunner(opts: MonitorRunnerOptions): MonitorRunner {
 
   async function deliver(d: typeof notificationDeliveries.$inferSelect): Promise<void> {
     const [incident] = await opts.database.db.select().from(incidents).where(eq(incidents.id, d.incidentId));
-    const monitor = incident ? byName.get(incident.monitor) : undefined;
-    const channel = monitor?.channels.find((c) => c.name === d.channel);
-    if (!incident || !channel) {
-      await opts.database.db.update(notificationDeliveries).set({ status: 'failed', lastError: 'the incident, monitor or channel no longer exists' }).where(eq(notificationDeliveries.id, d.id));
+    const config = opts.channels[d.channel];
+    if (!incident || !config) {
+      await opts.database.db.update(notificationDeliveries).set({ status: 'failed', lastError: 'the incident or the channel no longer exists' }).where(eq(notificationDeliveries.id, d.id));
       return;
     }
+    const channel = { name: d.channel, config };
     const message = incidentMessage(incident, d.event as 'opened' | 'resolved', opts.baseUrl?.());
     let attempts = d.attempts;
     for (let i = 0; i < delivery.tries && !stopped; i++) {
@@ -178,6 +182,11 @@ export function createMonitorRunner(opts: MonitorRunnerOptions): MonitorRunner {
       opts.logger.error('monitor evaluation failed', { err: String(err) });
     }
     try {
+      await opts.rollouts?.tick();
+    } catch (err) {
+      opts.logger.error('rollout evaluation failed', { err: String(err) });
+    }
+    try {
       await deliverPending();
     } catch (err) {
       opts.logger.error('notification delivery failed', { err: String(err) });
@@ -187,7 +196,7 @@ export function createMonitorRunner(opts: MonitorRunnerOptions): MonitorRunner {
   return {
     tick: () => (running ??= tick().finally(() => (running = undefined))),
     start() {
-      if (timer || opts.monitors.length === 0) return;
+      if (timer || (opts.monitors.length === 0 && !opts.rollouts)) return;
       timer = setInterval(() => {
         if (!running) void (running = tick().finally(() => (running = undefined)));
       }, opts.intervalMs);
@@ -207,7 +216,21 @@ export function incidentMessage(incident: typeof incidents.$inferSelect, event: 
   const scope = Object.entries(incident.scope)
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
+  if (incident.monitor.startsWith('rollout:') && event === 'opened') {
+    const p = (incident.detector as { p_value?: unknown }).p_value;
+    return {
+      ...messageFields(incident, event, baseUrl),
+      text: `sluice: rollout rolled back${scope ? ` (${scope})` : ''} — ${incident.metric}: candidate ${incident.value} vs control ${incident.baseline ?? '-'}${typeof p === 'number' ? `, p = ${p.toPrecision(2)}` : ''}`,
+    };
+  }
   const verb = event === 'opened' ? 'breached' : 'recovered';
+  return {
+    ...messageFields(incident, event, baseUrl),
+    text: `sluice: monitor ${incident.monitor} ${verb} — ${incident.metric} = ${incident.value}${incident.baseline === null ? '' : ` (bound ${incident.baseline})`}${scope ? ` for ${scope}` : ''}`,
+  };
+}
+
+function messageFields(incident: typeof incidents.$inferSelect, event: 'opened' | 'resolved', baseUrl: string | undefined): Omit<IncidentMessage, 'text'> {
   return {
     incident: incident.id,
     event,
@@ -219,6 +242,5 @@ export function incidentMessage(incident: typeof incidents.$inferSelect, event: 
     detector: incident.detector,
     opened_at: incident.openedAt.toISOString(),
     url: `${baseUrl ?? ''}/api/incidents/${incident.id}`,
-    text: `sluice: monitor ${incident.monitor} ${verb} — ${incident.metric} = ${incident.value}${incident.baseline === null ? '' : ` (bound ${incident.baseline})`}${scope ? ` for ${scope}` : ''}`,
   };
 }

@@ -49,8 +49,8 @@ export function resolveMonitors(monitors: Readonly<Record<string, MonitorConfig>
       // on about 30% of evaluations of an unchanged distribution; with 200, on none of 1,000.
       throw new ConfigError(`invalid config: ${at}.min_samples: a psi monitor needs at least ${PSI_MIN_SAMPLES} calls per window (below that PSI alarms on noise: about 30% of healthy evaluations at 50 calls, none at 200; see psi.test.ts)`);
     }
-    if (config.scope.prompt !== undefined && !/^[^@]+(@[1-9][0-9]*)?$/.test(config.scope.prompt)) {
-      throw new ConfigError(`invalid config: ${at}.scope.prompt: give a prompt name or name@<version> (labels move; a monitor watches fixed traffic)`);
+    if (config.scope.prompt !== undefined && !/^[a-z0-9][a-z0-9._-]*(@[a-z0-9][a-z0-9._-]*)?$/.test(config.scope.prompt)) {
+      throw new ConfigError(`invalid config: ${at}.scope.prompt: give a prompt name, name@<version> or name@<label>`);
     }
     const names = config.notify.length > 0 ? config.notify : Object.keys(notifications);
     const channels = names.map((n, i) => {

@@ -52,3 +52,25 @@ export function normal(rng: Rng): number {
   const v = rng();
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
+
+/** Exact Binomial(n, p) draw: inversion for small means, halving otherwise. */
+export function binomial(rng: Rng, n: number, p: number): number {
+  if (n <= 0 || p <= 0) return 0;
+  if (p >= 1) return n;
+  if (p > 0.5) return n - binomial(rng, n, 1 - p);
+  if (n * p > 200) {
+    const h = n >> 1;
+    return binomial(rng, h, p) + binomial(rng, n - h, p);
+  }
+  const ratio = p / (1 - p);
+  let pmf = (1 - p) ** n;
+  let cdf = pmf;
+  let k = 0;
+  const u = rng();
+  while (u > cdf && k < n) {
+    pmf *= (ratio * (n - k)) / (k + 1);
+    k++;
+    cdf += pmf;
+  }
+  return k;
+}

@@ -10,6 +10,7 @@ import { incidentsCommand } from './incidents-command.ts';
 import { keysCommand } from './keys-command.ts';
 import { promptsCommand } from './prompts-command.ts';
 import { replayCommand } from './replay-command.ts';
+import { rolloutCommand } from './rollout-command.ts';
 import { evalExtension, migrateCommand } from './serve-command.ts';
 import { CliRefusal, ServerRequestError } from './server-client.ts';
 
@@ -28,6 +29,10 @@ commands:
   replay <call-id>     send a logged call's request through the gateway again and print the answer
   incidents [--status open|resolved]   monitors' incidents, newest first
   incidents ack|resolve ID
+  rollout start route NAME --variant V | prompt NAME@LABEL --version N  [--steps 5,25,50,100]
+              [--step-seconds 300] [--min-samples 100] [--confidence 0.95] [--guard METRIC=TOL]...
+              progressive rollout with automatic rollback (see README "Rollouts")
+  rollout status|abort route NAME | prompt NAME@LABEL
   help        show this text
 
 ${EVAL_USAGE}
@@ -56,6 +61,8 @@ export async function run(argv: string[], vars: RawEnv, io: CliIo = processIo())
         return await keysCommand(rest, parseEnv(vars), io);
       case 'incidents':
         return await incidentsCommand(rest, parseEnv(vars), io);
+      case 'rollout':
+        return await rolloutCommand(rest, parseEnv(vars), io);
       case 'replay':
         return await replayCommand(rest, parseEnv(vars), io);
       case 'migrate':

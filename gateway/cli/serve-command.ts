@@ -1,5 +1,8 @@
 import {
   createMonitorRunner,
+  createRollouts,
+  promptRolloutRoutes,
+  routeRolloutRoutes,
   evalRoutes,
   feedbackRoutes,
   incidentRoutes,
@@ -13,6 +16,7 @@ import {
   type RunningWorker,
 } from '../../evals/index.ts';
 import { PromptStore } from '../../prompts/index.ts';
+import { RouteWeightsStore } from '../routing/weights-store.ts';
 import type { ExtendFn } from '../server.ts';
 import type { SluiceEnv } from '../config/env.ts';
 import { dataAccess } from './data-access.ts';
@@ -30,18 +34,34 @@ const STOP_GRACE_MS = 10_000;
  */
 export const evalExtension: ExtendFn = async ({ database, config, logger, env, events }) => {
   // Checked before anything starts: a bad scorer in a route's online_scoring fails the start.
-  const onlineRoutes = resolveOnlineScoring(config.routes);
+  const onlineRoutes = resolveOnlineScoring(config.routes, { payloadsLogged: config.logging.enabled && config.logging.payloads });
   const monitors = resolveMonitors(config.monitors, config.notifications);
   const queue = await openEvalQueue(database, { databaseUrl: env.DATABASE_URL, logger });
-  const online = onlineRoutes.size > 0 ? startOnlineScoring(events, { database, routes: onlineRoutes, logger }) : undefined;
+  // Judge scorers go through the queue: run by `sluice worker` on Postgres, by this server's own worker when embedded.
+  const online = onlineRoutes.size > 0 ? startOnlineScoring(events, { database, routes: onlineRoutes, logger, queue }) : undefined;
   let worker: RunningWorker | undefined;
   let publicUrl: string | undefined;
+  const intervalMs = config.monitoring.interval_seconds * 1000;
+  // Rollouts change route weights and prompt label splits through stores of their own (not
+  // started): the serving stores reload on the NOTIFY or their poll, within a second.
+  const rollouts = createRollouts({
+    database,
+    routes: config.routes,
+    weights: new RouteWeightsStore({ database, routes: config.routes }),
+    prompts: new PromptStore(database),
+    channels: Object.keys(config.notifications),
+    logger,
+    clock: Date.now,
+    intervalMs,
+  });
   const runner = createMonitorRunner({
     database,
     monitors,
+    channels: config.notifications,
+    rollouts,
     logger,
     clock: Date.now,
-    intervalMs: config.monitoring.interval_seconds * 1000,
+    intervalMs,
     baseUrl: () => publicUrl,
   });
   return {
@@ -51,6 +71,8 @@ export const evalExtension: ExtendFn = async ({ database, config, logger, env, e
       { path: '/feedback', app: feedbackRoutes({ database }) },
       { path: '/incidents', app: incidentRoutes({ database, clock: Date.now }) },
       { path: '/monitors', app: monitorRoutes({ database, monitors }) },
+      { path: '/routes', app: routeRolloutRoutes(rollouts) },
+      { path: '/prompts', app: promptRolloutRoutes(rollouts) },
     ],
     async listening({ url, adminKey }) {
       // Monitors run in a serving gateway only (not in an in-process eval), every instance

@@ -41,7 +41,8 @@ export interface RouteWeightsMeta {
   updatedBy: string | null;
 }
 
-type Tx = Parameters<Parameters<Database['db']['transaction']>[0]>[0];
+/** A drizzle transaction on either driver; the store's writes can join a caller's (a rollout's). */
+export type Tx = Parameters<Parameters<Database['db']['transaction']>[0]>[0];
 
 /**
  * Runtime route weights (canary), served from memory to the Router. A change is written with
@@ -121,7 +122,7 @@ export class RouteWeightsStore implements WeightsSource {
    * 404 for an unknown route; 400 naming an unknown variant, a negative or non-finite weight,
    * or a result where every weight is 0.
    */
-  async setWeights(route: string, weights: Readonly<Record<string, number>>, actor: string): Promise<WeightsChange> {
+  async setWeights(route: string, weights: Readonly<Record<string, number>>, actor: string, tx?: Tx): Promise<WeightsChange> {
     const r = this.#route(route);
     const unknown = Object.keys(weights).filter((n) => !r.names.includes(n));
     if (unknown.length > 0) {
@@ -136,7 +137,7 @@ export class RouteWeightsStore implements WeightsSource {
         throw new GatewayError('invalid_request', `The weight of variant '${n}' must be a finite number >= 0.`, { param: `weights.${n}` });
       }
     }
-    const change = await this.#database.db.transaction(async (tx) => {
+    const apply = async (tx: Tx): Promise<WeightsChange> => {
       const current = (await this.#current(tx, route, actor, true))!;
       const next = current.weights.map((w, i) => (Object.hasOwn(weights, r.names[i]!) ? weights[r.names[i]!]! : w));
       if (!next.some((w) => w > 0)) {
@@ -146,16 +147,19 @@ export class RouteWeightsStore implements WeightsSource {
       await tx.delete(routeWeights).where(eq(routeWeights.route, route));
       await tx.insert(routeWeights).values(r.names.map((variant, i) => ({ route, variant, weight: next[i]!, updatedBy: actor })));
       return this.#commit(tx, route, actor, 'route.weights', current, after);
-    });
+    };
+    // In the caller's transaction: its commit announces the change (NOTIFY, or the next poll).
+    if (tx) return apply(tx);
+    const change = await this.#database.db.transaction(apply);
     // Committed either way; a failed re-read is caught up by the next poll or NOTIFY.
     await this.reload().catch((err: unknown) => this.#opts.onError(err));
     return change;
   }
 
   /** Back to the config's weights (audited), laid out with minimal movement from the current layout. */
-  async resetWeights(route: string, actor: string): Promise<WeightsChange> {
+  async resetWeights(route: string, actor: string, tx?: Tx): Promise<WeightsChange> {
     const r = this.#route(route);
-    const change = await this.#database.db.transaction(async (tx) => {
+    const apply = async (tx: Tx): Promise<WeightsChange> => {
       const current = await this.#current(tx, route, actor, false);
       if (!current || current.source === 'config') {
         const view = viewOf(current ?? computeAllocation(r), r.names);
@@ -164,9 +168,18 @@ export class RouteWeightsStore implements WeightsSource {
       const after = reweigh(current, r.configWeights, 'config');
       await tx.delete(routeWeights).where(eq(routeWeights.route, route));
       return this.#commit(tx, route, actor, 'route.weights_reset', current, after);
-    });
+    };
+    if (tx) return apply(tx);
+    const change = await this.#database.db.transaction(apply);
     if (change.changed) await this.reload().catch((err: unknown) => this.#opts.onError(err));
     return change;
+  }
+
+  /** The route's weights as stored, read (and its layout row locked) in `tx`: what a rollout will restore. */
+  async view(route: string, tx: Tx): Promise<WeightsView> {
+    const r = this.#route(route);
+    const current = await this.#current(tx, route, '', false);
+    return viewOf(current ?? computeAllocation(r), r.names);
   }
 
   #route(route: string): { names: string[]; configWeights: number[] } {

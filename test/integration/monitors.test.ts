@@ -1,7 +1,5 @@
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +8,7 @@ import { silentLogger } from '../../gateway/logger.ts';
 import { startGateway, type RunningGateway } from '../../gateway/server.ts';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.ts';
 import { sluice } from '../helpers/sluice-cli.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
 /**
  * Issue 18 items 2–3 end to end: a running server (`sluice serve`'s extension) with an
@@ -20,23 +19,14 @@ describe('a monitor on a running server', () => {
   let fake: FakeProvider;
   let root: string;
   let gw: RunningGateway;
-  let hook: Server;
-  const got: Array<{ body: string; signature: string | undefined }> = [];
+  let receiver: WebhookReceiver;
   const KEY = 'sk-sluice-monitor-test-key-000001';
   const SECRET = 'whsec-monitor-test';
 
   beforeAll(async () => {
     fake = await startFakeProvider();
-    hook = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        got.push({ body, signature: req.headers['x-sluice-signature'] as string | undefined });
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    receiver = await startWebhookReceiver();
+    const hookUrl = receiver.url;
     root = mkdtempSync(join(tmpdir(), 'sluice-monitors-'));
     writeFileSync(
       join(root, 'sluice.yaml'),
@@ -55,7 +45,7 @@ describe('a monitor on a running server', () => {
   afterAll(async () => {
     await gw?.close();
     await fake?.close();
-    await new Promise<void>((r) => hook.close(() => r()));
+    await receiver?.close();
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -77,7 +67,7 @@ describe('a monitor on a running server', () => {
     for (let i = 0; i < 12; i++) expect((await chat()).status).toBe(502);
 
     let incidents: any[] = [];
-    for (let i = 0; i < 100 && (incidents.length === 0 || got.length === 0); i++) {
+    for (let i = 0; i < 100 && (incidents.length === 0 || receiver.got.length === 0); i++) {
       await new Promise((r) => setTimeout(r, 100));
       incidents = (await api('/api/incidents?status=open')).data;
     }
@@ -90,9 +80,9 @@ describe('a monitor on a running server', () => {
     // A few more evaluations: still one incident, still one notification.
     await new Promise((r) => setTimeout(r, 800));
     expect((await api('/api/incidents')).data).toHaveLength(1);
-    expect(got).toHaveLength(1);
-    expect(got[0]!.signature).toBe(`sha256=${createHmac('sha256', SECRET).update(got[0]!.body).digest('hex')}`);
-    expect(JSON.parse(got[0]!.body)).toMatchObject({ incident: incidents[0].id, monitor: 'bot-errors', url: `${gw.url}/api/incidents/${incidents[0].id}` });
+    expect(receiver.got).toHaveLength(1);
+    expect(receiver.got[0]!.signature).toBe(`sha256=${createHmac('sha256', SECRET).update(receiver.got[0]!.body).digest('hex')}`);
+    expect(JSON.parse(receiver.got[0]!.body)).toMatchObject({ incident: incidents[0].id, monitor: 'bot-errors', url: `${gw.url}/api/incidents/${incidents[0].id}` });
     // The secret is never in what the API shows.
     expect(JSON.stringify(await api('/api/monitors'))).not.toContain(SECRET);
   });
