@@ -10,3 +10,4 @@ export * from '../routing/schema.ts';
 export * from '../cache/schema.ts';
 export * from '../faces/responses/schema.ts';
 export * from '../rag/schema.ts';
+export * from '../governance/schema.ts';

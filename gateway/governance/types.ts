@@ -1,0 +1,85 @@
+import type { BudgetPeriod } from '../auth/schema.ts';
+
+/**
+ * Governance (DESIGN §4.4): the policy keys and teams carry, and the shared store that keeps
+ * budgets and rate limits exact across instances. Amounts are integer micro-USD (1e-6 USD), the
+ * unit the call log prices in.
+ */
+
+/** What a key or a team allows; null fields do not limit. */
+export interface Policy {
+  budget: { usd: number; period: BudgetPeriod } | null;
+  rpm: number | null;
+  tpm: number | null;
+  /** Globs over `provider/model` and route names (`openai/*`, `support-bot`); null = `["*"]`. */
+  models: readonly string[] | null;
+  /** Globs over registry prompt names; null = `["*"]`. */
+  prompts: readonly string[] | null;
+}
+
+/** Who a budget or a rate limit belongs to: `key:<uuid>` or `team:<uuid>`. */
+export type Subject = `key:${string}` | `team:${string}`;
+
+export interface BudgetLimit {
+  subject: Subject;
+  limitMicros: number;
+  period: BudgetPeriod;
+}
+
+export interface RateLimit {
+  subject: Subject;
+  /** Requests per minute; null: not limited. */
+  rpm: number | null;
+  /** Tokens per minute; null: not limited. */
+  tpm: number | null;
+}
+
+/** A reservation that fitted every budget it was taken from; settle it exactly once. */
+export interface Reservation {
+  id: string;
+  subjects: readonly Subject[];
+  micros: number;
+}
+
+export type ReserveResult =
+  | { ok: true; reservation: Reservation }
+  /** The first budget it did not fit: spent and reserved in its period, and when the period resets (null: `total`). */
+  | { ok: false; budget: BudgetLimit; spentMicros: number; reservedMicros: number; resetAt: Date | null };
+
+/** Per limit (requests, tokens): the limit, what is left in the window, and when it is whole again. */
+export interface RateState {
+  subject: Subject;
+  requests: { limit: number; remaining: number; resetMs: number } | null;
+  tokens: { limit: number; remaining: number; resetMs: number } | null;
+}
+
+export type TakeResult = { ok: true; states: RateState[] } | { ok: false; subject: Subject; kind: 'requests' | 'tokens'; retryAfterMs: number; states: RateState[] };
+
+export interface SpendView {
+  subject: Subject;
+  period: BudgetPeriod;
+  periodStart: Date | null;
+  resetAt: Date | null;
+  spentMicros: number;
+  reservedMicros: number;
+}
+
+/**
+ * Budgets and rate limits shared by every instance: Redis (atomic Lua) when REDIS_URL is set,
+ * else Postgres (single-statement conditional updates). Every operation on several subjects
+ * (a key and its team) is all or nothing.
+ */
+export interface LimitStore {
+  readonly kind: 'redis' | 'postgres';
+  /** Reserves `micros` against every budget, or none when one of them would be exceeded. */
+  reserve(budgets: readonly BudgetLimit[], micros: number, now: Date): Promise<ReserveResult>;
+  /** Releases the reservation and adds the real cost (0 for a cache hit or a failed call) to each budget's spend. Idempotent per reservation id. */
+  settle(reservation: Reservation, actualMicros: number, now: Date): Promise<void>;
+  /** One request and `tokens` (estimated) tokens from each limit's sliding minute, or nothing when one of them has no room. */
+  take(limits: readonly RateLimit[], tokens: number, now: Date): Promise<TakeResult>;
+  /** Corrects a taken token estimate by `delta` (the real count minus the estimate), never refusing. */
+  adjustTokens(limits: readonly RateLimit[], delta: number, now: Date): Promise<void>;
+  /** Spend and outstanding reservations of the current period. */
+  spend(budgets: readonly BudgetLimit[], now: Date): Promise<SpendView[]>;
+  close(): Promise<void>;
+}
