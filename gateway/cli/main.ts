@@ -19,9 +19,10 @@ const usage = () => `usage: sluice <command>
 commands:
   serve       run the gateway (same as npm start)
   migrate     apply database migrations (DATABASE_URL, else embedded PGlite in SLUICE_DATA_DIR)
-  keys create --name NAME [--scope inference|admin]
+  keys create --name NAME [--scope inference|admin] [--team T] [--budget 25/month] [--rpm N] [--tpm N]
+              [--models GLOB,...] [--prompts GLOB,...] [--expires ISO-TIME]
               mint a gateway key and print it (only this once); scope defaults to inference
-  keys list   every key: id, name, scope, prefix, created, last used, revoked (never a secret)
+  keys list   every key: id, name, scope, prefix, team, budget, limits, expiry, use (never a secret)
   keys revoke ID
   prompts push <dir>   create versions from prompt files (YAML, or Markdown with front matter)
   prompts pull <dir>   write every prompt's latest version (and its labels) as files

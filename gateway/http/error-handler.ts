@@ -36,14 +36,14 @@ export function renderError(thrown: unknown, c: Context<AppEnv>, logger: Logger,
     const body = face ? face.errorBody(err) : openaiErrorBody(err);
     call?.finishError(err, body);
     rejections?.count(err.code, (c.get('key') as AuthenticatedKey | undefined) !== undefined);
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...call?.limitHeaders };
     // No call id for a call that left no record (it never authenticated).
     if (call?.logged) {
       headers['x-sluice-call-id'] = call.record.id;
       if (call.record.route) headers['x-sluice-route'] = call.record.route;
       if (call.record.variant) headers['x-sluice-variant'] = call.record.variant;
     }
-    if (err.retryAfter !== undefined && err.status === 429) headers['retry-after'] = String(Math.ceil(err.retryAfter));
+    if (err.retryAfter !== undefined && (err.status === 429 || err.status === 503)) headers['retry-after'] = String(Math.ceil(err.retryAfter));
     // The rest of an oversized body is never read: @hono/node-server drains it for at most
     // 500 ms and then destroys the socket, so a keep-alive client reusing it would fail.
     if (err.code === 'body_too_large') headers.connection = 'close';

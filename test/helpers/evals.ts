@@ -117,7 +117,7 @@ export function loggedCall(at: Date, o: { question: string; answer: string; cont
 export function apiApp(routes: Array<[string, Hono<AppEnv>]>): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', async (c, next) => {
-    c.set('key', { id: null, name: 'test-admin', scope: 'admin' });
+    c.set('key', { id: null, name: 'test-admin', scope: 'admin', policy: null, team: null });
     await next();
   });
   for (const [path, r] of routes) app.route(path, r);

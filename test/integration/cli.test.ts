@@ -83,7 +83,7 @@ describe('the sluice CLI beside a running embedded server (one owner of SLUICE_D
     expect((await api('/v1/models', {}, appKey)).status).toBe(200);
     const list = await sluice(['keys', 'list'], env);
     expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout.split('\n')[0]).toMatch(/^id\s+name\s+scope\s+prefix\s+created\s+last used\s+revoked$/);
+    expect(list.stdout.split('\n')[0]).toMatch(/^id\s+name\s+scope\s+prefix\s+team\s+budget\s+limits\s+expires\s+created\s+last used\s+revoked$/);
     expect(list.stdout).toMatch(/\bapp\s+inference\s+sk-sluice-/);
     expect(list.stdout).not.toContain(appKey);
     expect(list.stdout).not.toContain(adminKey);

@@ -13,8 +13,15 @@ interface KeyView {
   name: string;
   prefix: string;
   scope: 'inference' | 'admin';
-  rate_limit_rpm: number | null;
+  team: { id: string; name: string } | null;
+  budget: { usd: number; period: string } | null;
+  rate_limits: { rpm: number | null; tpm: number | null };
+  models: string[] | null;
+  prompts: string[] | null;
+  metadata: Record<string, string>;
+  expires_at: string | null;
   created_at: string;
+  updated_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
   key?: string;
@@ -82,10 +89,11 @@ describe.each(testDatabases())('gateway keys on $kind', ({ open }) => {
   const models = (key: string | null) => call<unknown>('GET', '/v1/models', { key });
 
   it('POST /api/keys mints a key and shows it once', async () => {
-    const res = await mint({ name: 'ci pipeline', scope: 'inference', rate_limit_rpm: 600 });
+    const res = await mint({ name: 'ci pipeline', scope: 'inference', rate_limits: { rpm: 600 } });
     expect(res.status).toBe(201);
     const view = res.json;
-    expect(view).toMatchObject({ object: 'api_key', name: 'ci pipeline', scope: 'inference', rate_limit_rpm: 600, last_used_at: null, revoked_at: null });
+    expect(view).toMatchObject({ object: 'api_key', name: 'ci pipeline', scope: 'inference', rate_limits: { rpm: 600, tpm: null }, last_used_at: null, revoked_at: null });
+    expect(view).not.toHaveProperty('rate_limit_rpm');
     expect(view.id).toMatch(UUID);
     expect(Number.isNaN(Date.parse(view.created_at))).toBe(false);
     expect(view.key).toMatch(/^sk-sluice-[A-Za-z0-9_-]{32}$/);
@@ -105,7 +113,7 @@ describe.each(testDatabases())('gateway keys on $kind', ({ open }) => {
     const a = await mint({ name: 'first' });
     const b = await mint({ name: 'second' });
     expect(a.json.scope).toBe('inference');
-    expect(a.json.rate_limit_rpm).toBeNull();
+    expect(a.json).toMatchObject({ team: null, budget: null, rate_limits: { rpm: null, tpm: null }, models: null, prompts: null, metadata: {}, expires_at: null });
     const ids = (await call<{ data: KeyView[] }>('GET', '/api/keys')).json.data.map((k) => k.id);
     expect(ids.indexOf(b.json.id)).toBeLessThan(ids.indexOf(a.json.id));
   });
@@ -178,8 +186,20 @@ describe.each(testDatabases())('gateway keys on $kind', ({ open }) => {
     expect(scope.param).toBe('scope');
     expect(scope.message).toContain('inference');
 
-    const rpm = await expectError(await mint({ name: 'x', rate_limit_rpm: 0 }), 400, 'invalid_request');
-    expect(rpm.param).toBe('rate_limit_rpm');
+    const old = await expectError(await mint({ name: 'x', rate_limit_rpm: 60 }), 400, 'invalid_request');
+    expect(old.param).toBe('rate_limit_rpm');
+    expect(old.message).toContain('rate_limits.rpm');
+
+    const rpm = await expectError(await mint({ name: 'x', rate_limits: { rpm: 0 } }), 400, 'invalid_request');
+    expect(rpm.param).toBe('rate_limits.rpm');
+    const budget = await expectError(await mint({ name: 'x', budget: { usd: 5, period: 'year' } }), 400, 'invalid_request');
+    expect(budget.param).toBe('budget.period');
+    const glob = await expectError(await mint({ name: 'x', models: ['openai/*', 'no spaces'] }), 400, 'invalid_request');
+    expect(glob.param).toBe('models[1]');
+    const team = await expectError(await mint({ name: 'x', team: 'no-such-team' }), 400, 'invalid_request');
+    expect(team.param).toBe('team');
+    const past = await expectError(await mint({ name: 'x', expires_at: '2020-01-01T00:00:00Z' }), 400, 'invalid_request');
+    expect(past.param).toBe('expires_at');
 
     await expectError(await call('POST', '/api/keys', { raw: '{"name": ' }), 400, 'invalid_json');
     await expectError(await call('POST', '/api/keys', { raw: '["x"]' }), 400, 'invalid_request');
@@ -207,8 +227,8 @@ describe.each(testDatabases())('gateway keys on $kind', ({ open }) => {
     await other.start({ pollMs: 100 });
     try {
       const minted = await other.mint({ name: 'from elsewhere', scope: 'inference' });
-      // Not in this instance's memory: found by the one database look-up.
-      expect(gw.keys.lookup(minted.key)).toBeUndefined();
+      // Found by the one database look-up, or already in memory when this instance's NOTIFY
+      // reload won the race (the slow path itself: gateway/auth/key-store.test.ts).
       expect((await models(minted.key)).status).toBe(200);
       expect(gw.keys.lookup(minted.key)).toMatchObject({ id: minted.row.id, scope: 'inference' });
 
@@ -224,6 +244,78 @@ describe.each(testDatabases())('gateway keys on $kind', ({ open }) => {
       expect((await call('DELETE', `/api/keys/${mine.id}`)).status).toBe(200);
       await until(async () => other.lookup(mine.key!) === undefined, 3_000);
       expect(await other.lookupSlow(mine.key!)).toBeUndefined();
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('teams and key policies: create, get with spend, patch, and a team with keys cannot be deleted', async () => {
+    const team = await call<{ id: string; name: string }>('POST', '/api/teams', { body: { name: 'support', budget: { usd: 100, period: 'month' }, rate_limits: { rpm: 1000 } } });
+    expect(team.status).toBe(201);
+    expect(team.json).toMatchObject({ object: 'team', name: 'support', budget: { usd: 100, period: 'month' }, rate_limits: { rpm: 1000, tpm: null } });
+
+    const made = await mint({
+      name: 'support bot',
+      team: 'support',
+      budget: { usd: 25, period: 'week' },
+      rate_limits: { tpm: 50_000 },
+      models: ['openai/*', 'support-bot'],
+      prompts: ['support*'],
+      metadata: { owner: 'cx' },
+      expires_at: '2099-01-01T00:00:00Z',
+    });
+    expect(made.status).toBe(201);
+    expect(made.json).toMatchObject({ team: { id: team.json.id, name: 'support' }, budget: { usd: 25, period: 'week' }, rate_limits: { rpm: null, tpm: 50_000 }, expires_at: '2099-01-01T00:00:00.000Z' });
+    // The gateway has it in memory with both policies.
+    expect(gw.keys.lookup(made.json.key!)).toMatchObject({
+      policy: { budget: { usd: 25, period: 'week' }, tpm: 50_000, models: ['openai/*', 'support-bot'], prompts: ['support*'] },
+      team: { id: team.json.id, name: 'support', policy: { rpm: 1000, budget: { usd: 100, period: 'month' } } },
+    });
+
+    const got = await call<KeyView & { spend: unknown }>('GET', `/api/keys/${made.json.id}`);
+    expect(got.status).toBe(200);
+    expect(got.json).toMatchObject({ id: made.json.id, models: ['openai/*', 'support-bot'] });
+    expect(got.json).not.toHaveProperty('key');
+    // Null without a governance store; else the current period of each budget.
+    if (got.json.spend !== null) expect(got.json.spend).toMatchObject({ key: { period: 'week' }, team: { period: 'month' } });
+
+    const patched = await call<KeyView>('PATCH', `/api/keys/${made.json.id}`, { body: { rate_limits: { rpm: 30 }, models: null } });
+    expect(patched.status).toBe(200);
+    expect(patched.json).toMatchObject({ rate_limits: { rpm: 30, tpm: 50_000 }, models: null, prompts: ['support*'] });
+    expect(gw.keys.lookup(made.json.key!)?.policy).toMatchObject({ rpm: 30, tpm: 50_000, models: null });
+
+    const teamView = await call<{ key_count: number }>('GET', '/api/teams/support');
+    expect(teamView.json).toMatchObject({ id: team.json.id, key_count: 1 });
+    const refused = await expectError(await call('DELETE', `/api/teams/${team.json.id}`), 409, 'conflict');
+    expect(refused.message).toContain('1 unrevoked key');
+    expect((await call('PATCH', `/api/keys/${made.json.id}`, { body: { team: null } })).status).toBe(200);
+    expect((await call('DELETE', '/api/teams/support')).status).toBe(200);
+    await expectError(await call('GET', '/api/teams/support'), 404, 'not_found');
+    await expectError(await call('GET', '/api/teams', { key: made.json.key! }), 403, 'insufficient_scope');
+  });
+
+  it('an expired key is a 401 saying when it expired', async () => {
+    const { json } = await mint({ name: 'expiring' });
+    expect((await models(json.key!)).status).toBe(200);
+    expect((await call('PATCH', `/api/keys/${json.id}`, { body: { expires_at: '2020-01-01T00:00:00Z' } })).status).toBe(200);
+    const err = await expectError(await models(json.key!), 401, 'invalid_api_key');
+    expect(err.message).toContain('expired at 2020-01-01T00:00:00.000Z');
+    expect(err.message).not.toContain(json.key!);
+    // An unknown key keeps the generic message.
+    expect((await expectError(await models('sk-sluice-nope'), 401, 'invalid_api_key')).message).not.toContain('expired');
+  });
+
+  it('a PATCH through the API reaches another instance', async () => {
+    const other = new KeyStore(database, {});
+    await other.start({ pollMs: 100 });
+    try {
+      const team = (await call<{ id: string }>('POST', '/api/teams', { body: { name: 'elsewhere' } })).json;
+      const made = (await mint({ name: 'shared', team: team.id, rate_limits: { rpm: 10 } })).json;
+      await until(async () => other.lookup(made.key!) !== undefined, 5_000);
+      expect((await call('PATCH', `/api/keys/${made.id}`, { body: { rate_limits: { rpm: 20 } } })).status).toBe(200);
+      await until(async () => other.lookup(made.key!)?.policy?.rpm === 20, 5_000);
+      expect((await call('PATCH', '/api/teams/elsewhere', { body: { budget: { usd: 1, period: 'day' } } })).status).toBe(200);
+      await until(async () => other.lookup(made.key!)?.team?.policy.budget?.usd === 1, 5_000);
     } finally {
       await other.stop();
     }

@@ -354,7 +354,20 @@ const adminBodies: Generator = (r) => {
           path === '/api/prompts'
             ? { name: randomValue(r, 0), description: randomValue(r, 1) }
             : path === '/api/keys'
-              ? { name: randomValue(r, 0), scope: pick(r, ['admin', 'inference', 'root', 7, null]), rate_limit_rpm: randomValue(r, 0) }
+              ? {
+                  name: randomValue(r, 0),
+                  scope: pick(r, ['admin', 'inference', 'root', 7, null]),
+                  ...pick<Record<string, unknown>>(r, [
+                    {},
+                    { rate_limit_rpm: randomValue(r, 0) },
+                    { team: pick(r, [randomValue(r, 0), 'no-such-team', '00000000-0000-0000-0000-000000000000', null]) },
+                    { budget: pick(r, [randomValue(r, 1), { usd: randomValue(r, 0), period: pick(r, ['day', 'week', 'month', 'total', 'year', 1]) }, null]) },
+                    { rate_limits: pick(r, [randomValue(r, 1), { rpm: randomValue(r, 0), tpm: pick(r, [1, 0, -1, 1e12, 2 ** 31, 1.5, null]) }, null]) },
+                    { models: randomValue(r, 1), prompts: pick(r, [['*'], [''], ['a b'], null, randomValue(r, 1)]) },
+                    { metadata: randomValue(r, 1) },
+                    { expires_at: pick(r, [randomValue(r, 0), '2099-01-01T00:00:00Z', '2000-01-01T00:00:00Z', '2099-13-45T99:99:99Z', null]) },
+                  ]),
+                }
               : path.endsWith('versions')
                 ? { messages: randomValue(r), variables: randomValue(r), params: randomValue(r) }
                 : { label: randomValue(r, 0), version: randomValue(r, 0), variables: randomValue(r) },

@@ -33,7 +33,15 @@ export function requireKey(opts: { keys: KeyStore; scope: KeyScope }): Middlewar
     }
     const found = opts.keys.lookup(key) ?? (await opts.keys.lookupSlow(key));
     // The presented key is never echoed: it may be a real secret sent to the wrong place.
-    if (!found) throw new GatewayError('invalid_api_key', `Incorrect API key provided, or it was revoked. ${HOW_TO_GET_A_KEY}`);
+    if (!found) {
+      const expired = opts.keys.expiredAt(key);
+      throw new GatewayError(
+        'invalid_api_key',
+        expired
+          ? `This API key expired at ${expired.toISOString()}; an admin can extend it (PATCH /api/keys/{id} with "expires_at") or create a new one.`
+          : `Incorrect API key provided, or it was revoked. ${HOW_TO_GET_A_KEY}`,
+      );
+    }
     c.get('call')?.setKey(found);
     if (opts.scope === 'admin' && found.scope !== 'admin') {
       throw new GatewayError(

@@ -30,7 +30,7 @@ const listQuery = z.strictObject({
 });
 
 const usageQuery = z.strictObject({
-  group_by: z.enum(['day', 'model', 'key', 'route']).default('day'),
+  group_by: z.enum(['day', 'model', 'key', 'team', 'route']).default('day'),
   since: time.optional(),
   until: time.optional(),
 });

@@ -71,11 +71,22 @@ export function inferenceRoutes(deps: InferenceRouteDeps): Hono<AppEnv> {
   // Stored responses belong to the key that created them (admin-scope keys see all).
   app.get('/v1/responses/:id', auth, async (c) => c.json(await getResponse(c.req.param('id'), deps.responses, c.get('key'))));
 
-  app.get('/v1/models', auth, async (c) => c.json(await deps.models.list()));
+  // A key sees only the models and routes its allow-lists (and its team's) let it call.
+  app.get('/v1/models', auth, async (c) => {
+    const list = await deps.models.list();
+    const key = c.get('key');
+    return c.json(deps.pipeline.governor ? { ...list, data: list.data.filter((m) => deps.pipeline.governor!.modelVisible(key, m.id)) } : list);
+  });
   // Model ids contain a slash (provider/model), so the parameter takes the rest of the path.
   // c.req.param() has already percent-decoded it (leaving a malformed escape as is); decoding
   // again would turn `%ZZ` into a URIError (a 500) and `%2525` into `%`.
-  app.get('/v1/models/:id{.+}', auth, async (c) => c.json(await deps.models.get(c.req.param('id'))));
+  app.get('/v1/models/:id{.+}', auth, async (c) => {
+    const id = c.req.param('id');
+    if (deps.pipeline.governor && !deps.pipeline.governor.modelVisible(c.get('key'), id)) {
+      throw new GatewayError('model_not_found', `The model '${id.slice(0, 200)}' does not exist or this key may not call it.`, { param: 'model' });
+    }
+    return c.json(await deps.models.get(id));
+  });
 
   methodNotAllowed(app, [...faces.map((f) => f.path), '/v1/messages/count_tokens'], 'POST');
   methodNotAllowed(app, ['/v1/responses/*'], 'GET');

@@ -118,7 +118,7 @@ describe.each(testDatabases())('routes API on $kind', (target) => {
     const router = new Router({ config, providers, weights });
     app = new Hono<AppEnv>();
     app.use(async (c, next) => {
-      c.set('key', { id: '0190a0f0-0000-7000-8000-0000000000aa', name: 'ops', scope: 'admin' });
+      c.set('key', { id: '0190a0f0-0000-7000-8000-0000000000aa', name: 'ops', scope: 'admin', policy: null, team: null });
       await next();
     });
     app.route(
