@@ -13,6 +13,8 @@ import type { RagService } from './rag/index.ts';
 import type { Router } from './routing/router.ts';
 import type { RouteWeightsStore } from './routing/weights-store.ts';
 import type { SluiceConfig } from './config/schema.ts';
+import { Governor } from './policy/governor.ts';
+import type { LimitStore } from './governance/types.ts';
 import type { Pricer } from './cost/pricing.ts';
 import { GatewayError } from './errors/gateway-error.ts';
 import type { AppEnv } from './http/env.ts';
@@ -23,6 +25,7 @@ import { RejectionCounters } from './http/rejections.ts';
 import { healthRoutes, type HealthReport } from './http/routes/health.ts';
 import { inferenceRoutes } from './http/routes/inference.ts';
 import { keyRoutes } from './http/routes/keys.ts';
+import { teamRoutes } from './http/routes/teams.ts';
 import type { Logger } from './logger.ts';
 import { providerEmbedder } from './pipeline/embed.ts';
 import type { PipelineDeps } from './pipeline/deps.ts';
@@ -50,6 +53,8 @@ export interface AppDeps {
    */
   events?: CallEvents;
   pricer: Pricer;
+  /** Budgets and rate limits shared across instances; absent: key and team limits are not enforced (tests). */
+  limits?: LimitStore | undefined;
   logger: Logger;
   /** Monotonic milliseconds for durations (performance.now). */
   now: () => number;
@@ -69,6 +74,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const events = deps.events ?? new CallEvents((err) => deps.logger.error('a call-finished listener failed', { err: String(err) }));
   const tracker = { events, pricer: deps.pricer, now: deps.now, clock: deps.clock };
   const resolveModel = createModelResolver(deps.config, deps.providers);
+  // Key and team policies: allow-lists from memory, budgets and rate limits in the shared store.
+  const governor = new Governor({
+    store: deps.limits,
+    pricer: deps.pricer,
+    logger: deps.logger,
+    events,
+    clock: deps.clock,
+    onStoreError: deps.config.governance.on_store_error,
+    defaultMaxTokens: deps.config.governance.default_max_tokens,
+  });
   const pipeline: PipelineDeps = {
     resolveModel,
     prompts: deps.prompts.resolver,
@@ -84,13 +99,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     clock: deps.clock,
     random: deps.random,
     logger: deps.logger,
+    governor,
   };
   // The call log first: a record is queued before anything else reacts to it.
   events.onFinished((e) => deps.calls.enqueue(e.record), { first: true });
   events.onFinished(shadowTraffic(pipeline));
 
   app.use(requestId());
-  app.route('/', healthRoutes(deps.health ?? (() => ({})), rejections));
+  const health = deps.health ?? (() => ({}));
+  app.route('/', healthRoutes(() => ({ ...health(), governance: governor.stats() }), rejections));
   app.route(
     '/',
     inferenceRoutes({
@@ -103,7 +120,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }),
   );
   app.use('/api/*', requireKey({ keys: deps.keys, scope: 'admin' }));
-  app.route('/api/keys', keyRoutes(deps.keys));
+  const governance = { keys: deps.keys, spend: deps.limits?.spend.bind(deps.limits), clock: deps.clock };
+  app.route('/api/keys', keyRoutes(governance));
+  app.route('/api/teams', teamRoutes(governance));
   app.route('/api', callRoutes(deps.database, deps.clock));
   app.route('/api/documents', documentRoutes(deps.rag));
   for (const extra of deps.extraRoutes ?? []) app.route(`/api${extra.path}`, extra.app);

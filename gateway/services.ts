@@ -13,6 +13,8 @@ import { Router } from './routing/router.ts';
 import { RouteWeightsStore } from './routing/weights-store.ts';
 import { createCache, type CacheServices } from './cache/index.ts';
 import type { SluiceConfig } from './config/schema.ts';
+import { openLimitStore } from './governance/limits.ts';
+import type { LimitStore } from './governance/types.ts';
 import { createPricer, type PriceOverride, type Pricer } from './cost/pricing.ts';
 import type { Database } from './db/client.ts';
 import type { Logger } from './logger.ts';
@@ -29,6 +31,7 @@ export interface Services {
   prompts: { store: PromptStore; resolver: PromptResolver };
   providers: Providers;
   pricer: Pricer;
+  limits: LimitStore;
   stop(): Promise<void>;
 }
 
@@ -105,6 +108,15 @@ export async function startServices(config: SluiceConfig, database: Database, op
   const responsesRetention = new ResponsesRetention({ database, retentionDays: responsesDays, logger: opts.logger });
   responsesRetention.start();
   const cache = createCache({ config: config.cache, redisUrl: opts.redisUrl, database: sharedDb, logger: opts.logger });
+  // Budgets and rate limits: Redis when REDIS_URL is set, else this database. Only keys and
+  // teams with a budget or a limit ever reach it (policy/governor.ts).
+  const limits = openLimitStore({
+    database,
+    redisUrl: opts.redisUrl,
+    // Calls on one key queue on its row in Postgres: give them longer than a dead Redis gets.
+    timeoutMs: opts.redisUrl ? 1_000 : 3_000,
+    onError: (err) => opts.logger.warn('budget/rate-limit store error', { err: err instanceof Error ? err.message : String(err) }),
+  });
   return {
     responses,
     rag,
@@ -115,11 +127,13 @@ export async function startServices(config: SluiceConfig, database: Database, op
     prompts: { store, resolver },
     providers,
     pricer: createPricer({ overrides: pricingOverrides(config) }),
+    limits,
     async stop() {
       resolver.stop();
       weights.stop();
       await responsesRetention.stop();
       await cache.close();
+      await limits.close();
       await keys.stop();
       await closeProviders(providers);
     },

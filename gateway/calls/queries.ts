@@ -172,7 +172,7 @@ export async function getCall(database: Pick<Database, 'db'>, id: string): Promi
   };
 }
 
-export type UsageGroup = 'day' | 'model' | 'key' | 'route';
+export type UsageGroup = 'day' | 'model' | 'key' | 'team' | 'route';
 
 export interface UsageRow {
   key: string | null;
@@ -199,9 +199,14 @@ const GROUP_KEY: Record<UsageGroup, { by: SQL; key: SQL<string | null> }> = {
   model: { by: sql`${calls.model}`, key: sql<string | null>`${calls.model}` },
   key: { by: sql`${calls.apiKeyId}`, key: sql<string | null>`${calls.apiKeyId}::text` },
   route: { by: sql`${calls.route}`, key: sql<string | null>`${calls.route}` },
+  // The team a key belongs to now (calls record the key; a key that moved counts for its new team).
+  team: {
+    by: sql`(select k.team_id from api_keys k where k.id = ${calls.apiKeyId})`,
+    key: sql<string | null>`(select k.team_id from api_keys k where k.id = ${calls.apiKeyId})::text`,
+  },
 };
 
-/** Totals per day / model / key / route over [since, until). */
+/** Totals per day / model / key / team / route over [since, until). */
 export async function usageSummary(
   database: Pick<Database, 'db'>,
   groupBy: UsageGroup,

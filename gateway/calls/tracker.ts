@@ -70,6 +70,8 @@ export class CallTracker {
   /** The record as finished: built once from the live one at the finish point, then frozen. */
   #final: Readonly<CallRecord> | undefined;
   #shadow: ShadowFollowUp | null = null;
+  #key: AuthenticatedKey | undefined;
+  #limitHeaders: Record<string, string> | undefined;
   /** What targets that failed before the one pricing the call had already cost (chargeEarlierTarget). */
   #earlier: { usage: NormalizedUsage; costMicros: number | null; status: CostStatus } | null = null;
   private readonly t0: number;
@@ -149,7 +151,22 @@ export class CallTracker {
 
   setKey(key: AuthenticatedKey): void {
     this.#record.apiKeyId = key.id;
+    this.#key = key;
     this.keyed = true;
+  }
+
+  /** The caller's key, with its (and its team's) policy; undefined before authentication. */
+  get key(): AuthenticatedKey | undefined {
+    return this.#key;
+  }
+
+  /** The `x-ratelimit-*` headers of the key's rate limits, sent with the answer or the error. */
+  setLimitHeaders(headers: Record<string, string>): void {
+    this.#limitHeaders = headers;
+  }
+
+  get limitHeaders(): Readonly<Record<string, string>> | undefined {
+    return this.#limitHeaders;
   }
 
   setTarget(provider: Provider, model: string): void {

@@ -67,6 +67,19 @@ export const configSchema = z
     monitors: z.record(name, monitorSchema).default({}),
     notifications: z.record(name, notificationSchema).default({}),
     monitoring: monitoringSchema.prefault({}),
+    /** Budgets and rate limits of keys and teams (DESIGN §4.4). */
+    governance: z
+      .object({
+        /**
+         * While the shared store (Redis, else Postgres) cannot be reached: `open` lets calls
+         * through, counted in /healthz and logged (at most every 10 s); `closed` refuses them (503).
+         */
+        on_store_error: z.enum(['open', 'closed']).default('open'),
+        /** Output tokens a budget reserves for a request that sets no max_tokens. */
+        default_max_tokens: z.number().int().positive().max(10_000_000).default(4096),
+      })
+      .strict()
+      .prefault({}),
     /** Validated by the RAG module that owns the retriever types. */
     retrievers: z.record(name, z.record(z.string(), z.unknown())).default({}),
     cache: cacheDefaultsSchema.prefault({}),

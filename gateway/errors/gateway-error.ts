@@ -13,6 +13,9 @@ export type ErrorCode =
   | 'missing_api_key'
   | 'invalid_api_key'
   | 'insufficient_scope'
+  | 'model_not_allowed'
+  | 'prompt_not_allowed'
+  | 'budget_exceeded'
   | 'model_not_found'
   | 'not_found'
   | 'method_not_allowed'
@@ -55,6 +58,9 @@ export const errorSpec: Readonly<Record<ErrorCode, ErrorSpec>> = Object.freeze({
   missing_api_key: spec(401, 'authentication_error', 'authentication_error'),
   invalid_api_key: spec(401, 'authentication_error', 'authentication_error'),
   insufficient_scope: spec(403, 'permission_error', 'permission_error'),
+  model_not_allowed: spec(403, 'permission_error', 'permission_error'),
+  prompt_not_allowed: spec(403, 'permission_error', 'permission_error'),
+  budget_exceeded: spec(429, 'insufficient_quota', 'rate_limit_error'),
   model_not_found: spec(404, 'invalid_request_error', 'not_found_error'),
   not_found: spec(404, 'invalid_request_error', 'not_found_error'),
   method_not_allowed: spec(405, 'invalid_request_error', 'invalid_request_error'),

@@ -7,8 +7,8 @@ import { formatUsd } from '../cost/pricing.ts';
  * (a cache hit costs 0; a stream is priced only after its headers went out) and, when given,
  * the gateway's overhead. One place, so no pipeline step writes headers of its own.
  */
-export function callHeaders(record: Readonly<CallRecord>, overheadMs?: number): Record<string, string> {
-  const headers: Record<string, string> = {};
+export function callHeaders(record: Readonly<CallRecord>, overheadMs?: number, limits?: Readonly<Record<string, string>>): Record<string, string> {
+  const headers: Record<string, string> = limits ? { ...limits } : {};
   if (record.route !== null) headers['x-sluice-route'] = record.route;
   if (record.variant !== null) headers['x-sluice-variant'] = record.variant;
   if (record.promptName !== null && record.promptVersion !== null) headers['x-sluice-prompt-version'] = `${record.promptName}@${record.promptVersion}`;

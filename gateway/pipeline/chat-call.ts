@@ -30,7 +30,12 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
   call.setRequest(input.body, input.clientBody);
   let promptSpec = input.header('x-sluice-prompt');
   let start = input.body;
-  const route = typeof start.model === 'string' && deps.router.isRoute(start.model) ? routeCall(start, input, call, deps) : null;
+  // Allow-lists come first: a refused model or prompt is never routed, resolved or retrieved for.
+  const clientPrompt = promptSpec ?? ((start.prompt as { id?: unknown } | undefined)?.id as string | undefined);
+  if (typeof clientPrompt === 'string') deps.governor?.checkPrompt(call.key, clientPrompt.split('@')[0]!.trim());
+  const isRoute = typeof start.model === 'string' && deps.router.isRoute(start.model);
+  if (isRoute) deps.governor?.checkModel(call.key, start.model as string);
+  const route = isRoute ? routeCall(start, input, call, deps) : null;
   if (route) {
     start = { ...route.params, ...start };
     const own = start.prompt as { id?: unknown } | undefined;
@@ -77,6 +82,7 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
   const untouched = !applied && !ragRun && (!route || Object.keys(route.params).length === 0);
   const upstream: ProviderRequest = { chat: req, native: untouched ? input.native : undefined };
   const targets = route ? route.targets : [deps.resolveModel(req.model)];
+  if (!route) deps.governor?.checkModel(call.key, req.model, targetKey(targets[0]!));
   call.setTarget(targets[0]!.provider, targets[0]!.model);
   const shadow = route?.shadow;
   if (shadow) {

@@ -1,5 +1,6 @@
 import type { PromptResolver } from '../../prompts/index.ts';
 import type { Logger } from '../logger.ts';
+import type { Governor } from '../policy/governor.ts';
 import type { Provider } from '../providers/types.ts';
 import type { Target } from '../routing/resolve-model.ts';
 import type { CallTracker, TrackerDeps } from '../calls/tracker.ts';
@@ -25,6 +26,8 @@ export interface PipelineDeps extends ChatCacheDeps {
   clock(): number;
   random(): number;
   logger: Logger;
+  /** Key and team policies (allow-lists, rate limits, budgets); absent: nothing is limited. */
+  governor?: Governor | undefined;
 }
 
 export function retryPolicyFor(provider: Provider): RetryPolicy {

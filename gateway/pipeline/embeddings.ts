@@ -16,6 +16,15 @@ export async function embeddings(input: CallInput, call: CallTracker, deps: Pipe
   call.setClientFacts({ stream: false, user: typeof req.user === 'string' ? req.user : null, metadata: null });
   const target = deps.resolveModel(req.model);
   call.setTarget(target.provider, target.model);
+  const governor = deps.governor;
+  if (governor) {
+    governor.checkModel(call.key, req.model, `${target.provider.name}/${target.model}`);
+    if (governor.governs(call.key)) {
+      const tokens = estimateInput(req.input, target.model);
+      await governor.admit(call, tokens);
+      await governor.reserve(call, [target], tokens, 0, 1, 'embedding');
+    }
+  }
   const result = await withRetry(
     () => target.provider.embeddings(req, target.model, { signal, attempts: call.attempts }),
     retryOptions(target, call, signal, deps),
@@ -29,6 +38,7 @@ export async function embeddings(input: CallInput, call: CallTracker, deps: Pipe
   };
   const cost = call.price(usage, result.usage === null, 'embedding');
   const headers: Record<string, string> = {
+    ...call.limitHeaders,
     'content-type': 'application/json',
     'x-sluice-overhead-ms': call.overheadMs().toFixed(3),
   };

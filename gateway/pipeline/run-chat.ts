@@ -2,6 +2,7 @@ import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { completionOf, completionToChunks, entryFromJson, entryFromStream, replayJson, type EntryMeta } from '../cache/index.ts';
 import type { CallTracker } from '../calls/tracker.ts';
 import { callHeaders } from './call-headers.ts';
+import { createTokenEstimator } from '../cost/estimate-tokens.ts';
 import type { ChatStream } from '../providers/types.ts';
 import { openaiUsageFromNormalized } from '../providers/usage.ts';
 import type { CallInput } from './call-input.ts';
@@ -48,6 +49,10 @@ export type ChatRun = JsonRun | StreamRun;
  */
 export async function runChat(input: CallInput, call: CallTracker, deps: PipelineDeps): Promise<ChatRun> {
   const plan = await planChat(input, call, deps);
+  const governed = deps.governor?.governs(call.key) ? deps.governor : undefined;
+  const demand = governed ? demandOf(plan) : undefined;
+  // Rate limits count every request, cache hits too; budgets only what may cost money.
+  if (governed && demand) await governed.admit(call, demand.promptTokens + (demand.maxOutputTokens ?? 0) * demand.choices);
   const cached = await lookupChatCache(plan, call, input, deps);
 
   if (cached.status === 'hit') {
@@ -60,15 +65,16 @@ export async function runChat(input: CallInput, call: CallTracker, deps: Pipelin
       const usage = entry.usage ? openaiUsageFromNormalized(entry.usage) : undefined;
       const chunks = completionToChunks(completion, { includeUsage, usage });
       const noop = { complete() {}, abandon() {} };
-      return { kind: 'stream', plan, stream: replayStream(chunks, entry.usage), lifecycle: noop, headers: callHeaders(call.record) };
+      return { kind: 'stream', plan, stream: replayStream(chunks, entry.usage), lifecycle: noop, headers: callHeaders(call.record, undefined, call.limitHeaders) };
     }
-    const headers = callHeaders(call.record, call.overheadMs());
+    const headers = callHeaders(call.record, call.overheadMs(), call.limitHeaders);
     call.finishOk(completion);
     return { kind: 'json', plan, text: replayJson(entry), completion: () => completion, headers };
   }
 
   let outcome;
   try {
+    if (governed && demand) await governed.reserve(call, plan.targets, demand.promptTokens, demand.maxOutputTokens, demand.choices);
     outcome = await executeChat(plan, call, input.signal, deps);
   } catch (err) {
     cached.abandon();
@@ -96,7 +102,7 @@ export async function runChat(input: CallInput, call: CallTracker, deps: Pipelin
         cached.abandon();
       },
     };
-    return { kind: 'stream', plan, stream: outcome.stream, lifecycle, headers: callHeaders(call.record) };
+    return { kind: 'stream', plan, stream: outcome.stream, lifecycle, headers: callHeaders(call.record, undefined, call.limitHeaders) };
   }
 
   const { result } = outcome;
@@ -111,7 +117,18 @@ export async function runChat(input: CallInput, call: CallTracker, deps: Pipelin
     }
   }
   cached.complete(entryFromJson(result.text, result.body, meta()));
-  const headers = callHeaders(call.record, call.overheadMs());
+  const headers = callHeaders(call.record, call.overheadMs(), call.limitHeaders);
   call.finishOk(result.body);
   return { kind: 'json', plan, text: result.text, native: result.native, completion: () => result.body as unknown as ChatCompletion, headers };
+}
+
+/** What a call may use at most: prompt tokens (estimated), the output cap, the choices. */
+function demandOf(plan: ChatPlan): { promptTokens: number; maxOutputTokens: number | null; choices: number } {
+  const req = plan.req as ChatPlan['req'] & { max_completion_tokens?: number | null };
+  const cap = req.max_completion_tokens ?? req.max_tokens ?? null;
+  return {
+    promptTokens: createTokenEstimator(plan.targets[0]?.model ?? req.model).prompt(req.messages as unknown[]),
+    maxOutputTokens: typeof cap === 'number' && cap > 0 ? cap : null,
+    choices: typeof req.n === 'number' && req.n > 1 ? req.n : 1,
+  };
 }
