@@ -3,7 +3,8 @@
  * as separate processes on 127.0.0.1, drives them from a separate load generator process, and
  * reports throughput, latency, streaming first byte, cache hits and gateway memory against the
  * goals of issue 4, then token-estimate timings and /healthz latency under hostile count_tokens
- * requests (issue 14, token-estimate.ts). See bench/README.md.
+ * requests (issue 14, token-estimate.ts), and what a key's budget and rate limits add per call on
+ * the gateway's own store and on Redis (issue 16, key-policies.ts). See bench/README.md.
  *
  *   (no flag)   3 rounds × 4 s per trial, ~3 min; writes bench/results.json and README results
  *   --quick     short trials for a CI smoke test (< 60 s); writes bench/results-quick.json only
@@ -18,6 +19,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installCleanup, interrupted, REPO_ROOT, stopAll, stopChild } from './children.ts';
 import { findProfile, summariseProfile } from './cpu-profile.ts';
+import { DEFAULT_REDIS_URL, keyPoliciesConsole, keyPoliciesMarkdown, PRICING_CONFIG, redisAnswers, runKeyPolicies, type KeyPolicyOptions, type StoreGateway } from './key-policies.ts';
 import { LoadClient } from './load-client.ts';
 import { printProfile, runProfileLoad } from './profile.ts';
 import { consoleReport, machineInfo, markdownReport, updateReadme, writeJson, type RunInfo } from './report.ts';
@@ -69,13 +71,19 @@ async function main(): Promise<number> {
   const profileDir = flags.profile ? benchPath('profiles') : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const needBare = mode === 'default' || mode === 'quick';
-  const [bare, gateway, client] = await Promise.all([
+  // Key policies (issue 16) on Redis need a second gateway with REDIS_URL; started alongside the
+  // first so its start-up (PGlite's initdb) does not run during any measurement.
+  const redis = needBare ? await redisPlan() : { url: null, note: null, pid: null };
+  const [bare, gateway, redisGateway, client] = await Promise.all([
     needBare ? startBareProxy(upstream.origin) : Promise.resolve(undefined),
-    startGateway({ upstream: upstream.origin, workDir, profileDir }),
+    startGateway({ upstream: upstream.origin, workDir, profileDir, configExtra: PRICING_CONFIG }),
+    redis.url ? startRedisGateway(upstream.origin, redis.url) : Promise.resolve(undefined),
     LoadClient.start(),
   ]);
   load = client;
+  print(`ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   print(`upstream ${upstream.origin} · ${bare ? `bare proxy ${bare.origin} · ` : ''}gateway ${gateway.origin} (pid ${gateway.child.pid}, database ${gateway.database})`);
+  if (redisGateway) print(`gateway on Redis (key policies only) ${redisGateway.origin} (pid ${redisGateway.child.pid}, REDIS_URL ${redis.url}, database ${redisGateway.database})`);
 
   let code = 0;
   if (mode === 'soak') {
@@ -102,11 +110,34 @@ async function main(): Promise<number> {
     print('');
     print(`open ${file} in Chrome DevTools (Performance → Load profile) or speedscope for the call tree.`);
   } else {
-    code = await measured(mode, [upstream, bare!, gateway], gateway, client, started);
+    const stores: StoreGateway[] = [{ store: process.env.REDIS_URL ? 'redis' : gateway.database, gateway }];
+    if (redisGateway) stores.push({ store: 'redis', gateway: redisGateway, redisUrl: redis.url ?? undefined, serverPid: redis.pid });
+    code = await measured(mode, [upstream, bare!, gateway], gateway, client, started, stores, redis.note);
   }
   reportGatewayHealth(gateway);
   if (gateway.log.errors > 0) code = code || 1;
+  if (redisGateway) {
+    reportGatewayHealth(redisGateway, 'gateway on Redis');
+    if (redisGateway.log.errors > 0) code = code || 1;
+  }
   return code;
+}
+
+/** The Redis to measure key policies on, or why there is none. */
+async function redisPlan(): Promise<{ url: string | null; note: string | null; pid: number | null }> {
+  // The bench gateway inherits REDIS_URL: then its own store already is Redis.
+  if (process.env.REDIS_URL) return { url: null, note: null, pid: null };
+  const ping = await redisAnswers(DEFAULT_REDIS_URL);
+  if (ping.ok) return { url: DEFAULT_REDIS_URL, note: null, pid: ping.pid };
+  const note = `no Redis answered PING at ${DEFAULT_REDIS_URL} (${ping.detail})`;
+  print(`note: ${note}; the key-policy section measures the database store only`);
+  return { url: null, note, pid: null };
+}
+
+function startRedisGateway(upstream: string, url: string): Promise<GatewayTarget> {
+  const dir = join(workDir, 'redis-gateway');
+  mkdirSync(dir, { recursive: true });
+  return startGateway({ upstream, workDir: dir, configExtra: PRICING_CONFIG, env: { REDIS_URL: url }, name: 'gateway (redis)' });
 }
 
 async function measured(
@@ -115,6 +146,8 @@ async function measured(
   gateway: GatewayTarget,
   client: LoadClient,
   started: number,
+  stores: readonly StoreGateway[],
+  redisNote: string | null,
 ): Promise<number> {
   const quick = mode === 'quick';
   const opts: SuiteOptions = {
@@ -125,6 +158,15 @@ async function measured(
     afterMs: 5_000,
   };
   const suite = await runSuite(client, targets, gateway, opts, print);
+  const kpOpts: KeyPolicyOptions = {
+    rounds: opts.rounds,
+    warmupMs: quick ? 150 : 400,
+    durationMs: quick ? { 1: 500 } : { 1: 2_000, 10: 1_000 },
+    connections: quick ? [1] : [1, 10],
+    primeMs: quick ? 300 : 400,
+    coldPrimeMs: quick ? 700 : 1_000,
+  };
+  const policies = await runKeyPolicies(client, stores, redisNote, kpOpts, print);
   const tokens = await runTokenEstimate(gateway.origin, { durationMs: quick ? 2_000 : 8_000, idleProbes: quick ? 200 : 500 }, print);
   const summary = summarise(suite);
   const info: RunInfo = {
@@ -139,6 +181,7 @@ async function measured(
   };
   print(consoleReport(summary, info));
   print(describeCallLog(suite.callLog, suite.gatewayRequests));
+  print(keyPoliciesConsole(policies));
 
   const out = benchPath(quick ? 'results-quick.json' : 'results.json');
   writeJson(out, {
@@ -150,6 +193,7 @@ async function measured(
     gatewayRequests: suite.gatewayRequests,
     callLog: suite.callLog,
     tokenEstimate: tokens,
+    keyPolicies: policies,
     gatewayLog: gateway.log,
     medians: summary.medians,
     ratios: summary.ratios,
@@ -158,18 +202,18 @@ async function measured(
   });
   print(`\nwrote ${out}`);
   if (!quick) {
-    updateReadme(benchPath('README.md'), markdownReport(summary, info, suite));
+    updateReadme(benchPath('README.md'), `${markdownReport(summary, info, suite)}\n\n${keyPoliciesMarkdown(policies)}`);
     print(`updated the results section of ${benchPath('README.md')}`);
   }
-  if (summary.failures > 0) return 1;
-  return flags.strict && summary.goals.some((g) => g.verdict === 'not met') ? 1 : 0;
+  if (summary.failures > 0 || policies.failures > 0 || policies.settled.some((s) => !s.ok)) return 1;
+  return flags.strict && [...summary.goals, policies.goal].some((g) => g.verdict === 'not met') ? 1 : 0;
 }
 
-function reportGatewayHealth(gateway: GatewayTarget): void {
+function reportGatewayHealth(gateway: GatewayTarget, name = 'gateway'): void {
   const exit = gateway.child.proc.exitCode;
-  if (exit !== null && !flags.profile) print(`!! the gateway exited during the run (code ${exit})\n${gateway.child.tail()}`);
+  if (exit !== null && !flags.profile) print(`!! the ${name} exited during the run (code ${exit})\n${gateway.child.tail()}`);
   const { errors, warnings, samples } = gateway.log;
-  print(`gateway log: ${errors} error and ${warnings} warning lines${samples.length ? `; first:\n  ${samples.join('\n  ')}` : ''}`);
+  print(`${name} log: ${errors} error and ${warnings} warning lines${samples.length ? `; first:\n  ${samples.join('\n  ')}` : ''}`);
 }
 
 let exitCode = 1;

@@ -49,6 +49,10 @@ export interface GatewayOptions {
   profileDir?: string | undefined;
   /** Extra top-level config lines (e.g. `logging: { enabled: false }`). */
   configExtra?: string[] | undefined;
+  /** Extra environment for the gateway process (e.g. REDIS_URL). */
+  env?: Record<string, string> | undefined;
+  /** Process name in error messages (default `gateway`). */
+  name?: string | undefined;
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<GatewayTarget> {
@@ -68,8 +72,9 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayTarget>
     SLUICE_DATA_DIR: join(opts.workDir, 'data'),
   };
   if (!process.env.DATABASE_URL) delete env.DATABASE_URL;
+  Object.assign(env, opts.env);
   const child = spawnNode({
-    name: 'gateway',
+    name: opts.name ?? 'gateway',
     script: 'gateway/server.ts',
     nodeArgs: opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [],
     env,

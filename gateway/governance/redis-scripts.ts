@@ -200,17 +200,26 @@ for i = 1, #KEYS / 2 do
     redis.call('INCRBY', ts, delta)
   elseif usedT > 0 then
     local need = -delta
-    local log = redis.call('ZREVRANGE', tk, 0, 999, 'WITHSCORES')
-    for j = 1, #log, 2 do
-      if need <= 0 then break end
-      local member = log[j]
-      local digits, rest = string.match(member, '^(%d+)(.*)$')
-      local w = tonumber(digits)
-      local cut = math.min(w, need)
-      redis.call('ZREM', tk, member)
-      if w > cut then redis.call('ZADD', tk, log[j + 1], string.format('%d', w - cut) .. rest) end
-      redis.call('DECRBY', ts, cut)
-      need = need - cut
+    -- Newest entries first, a few at a time: a correction usually fits in the newest one, and
+    -- reading a long log whole would cost the server far more than the correction.
+    local from = 0
+    while need > 0 and from < 1000 do
+      local log = redis.call('ZREVRANGE', tk, from, from + 7, 'WITHSCORES')
+      if #log == 0 then break end
+      for j = 1, #log, 2 do
+        if need <= 0 then break end
+        local member = log[j]
+        local digits, rest = string.match(member, '^(%d+)(.*)$')
+        local w = tonumber(digits)
+        local cut = math.min(w, need)
+        redis.call('ZREM', tk, member)
+        if w > cut then
+          redis.call('ZADD', tk, log[j + 1], string.format('%d', w - cut) .. rest)
+          from = from + 1
+        end
+        redis.call('DECRBY', ts, cut)
+        need = need - cut
+      end
     end
   end
   redis.call('PEXPIRE', tk, 60000)

@@ -20,9 +20,9 @@ export async function embeddings(input: CallInput, call: CallTracker, deps: Pipe
   if (governor) {
     governor.checkModel(call.key, req.model, `${target.provider.name}/${target.model}`);
     if (governor.governs(call.key)) {
-      const tokens = estimateInput(req.input, target.model);
-      await governor.admit(call, tokens);
-      await governor.reserve(call, [target], tokens, 0, 1, 'embedding');
+      const gate = governor.start(call, [target], { promptTokens: estimateInput(req.input, target.model), maxOutputTokens: 0, choices: 1 }, 'embedding');
+      const [limited, overBudget] = await Promise.all([gate.admitted, gate.reserved]);
+      if (limited ?? overBudget) throw limited ?? overBudget;
     }
   }
   const result = await withRetry(

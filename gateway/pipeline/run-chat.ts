@@ -3,6 +3,7 @@ import { completionOf, completionToChunks, entryFromJson, entryFromStream, repla
 import type { CallTracker } from '../calls/tracker.ts';
 import { callHeaders } from './call-headers.ts';
 import { createTokenEstimator } from '../cost/estimate-tokens.ts';
+import type { Demand } from '../policy/governor.ts';
 import type { ChatStream } from '../providers/types.ts';
 import { openaiUsageFromNormalized } from '../providers/usage.ts';
 import type { CallInput } from './call-input.ts';
@@ -49,13 +50,19 @@ export type ChatRun = JsonRun | StreamRun;
  */
 export async function runChat(input: CallInput, call: CallTracker, deps: PipelineDeps): Promise<ChatRun> {
   const plan = await planChat(input, call, deps);
-  const governed = deps.governor?.governs(call.key) ? deps.governor : undefined;
-  const demand = governed ? demandOf(plan) : undefined;
   // Rate limits count every request, cache hits too; budgets only what may cost money.
-  if (governed && demand) await governed.admit(call, demand.promptTokens + (demand.maxOutputTokens ?? 0) * demand.choices);
+  const gate = deps.governor?.governs(call.key) ? deps.governor.start(call, plan.targets, demandOf(plan)) : undefined;
+  if (gate) {
+    const limited = await gate.admitted;
+    if (limited) {
+      await gate.reserved;
+      throw limited;
+    }
+  }
   const cached = await lookupChatCache(plan, call, input, deps);
 
   if (cached.status === 'hit') {
+    await gate?.reserved; // a hit costs nothing: served whatever the budget says
     const { entry } = cached;
     call.hitCache(entry.usage, entry.costMicros);
     const completion = completionOf(entry);
@@ -74,7 +81,8 @@ export async function runChat(input: CallInput, call: CallTracker, deps: Pipelin
 
   let outcome;
   try {
-    if (governed && demand) await governed.reserve(call, plan.targets, demand.promptTokens, demand.maxOutputTokens, demand.choices);
+    const overBudget = gate ? await gate.reserved : null;
+    if (overBudget) throw overBudget;
     outcome = await executeChat(plan, call, input.signal, deps);
   } catch (err) {
     cached.abandon();
@@ -123,7 +131,7 @@ export async function runChat(input: CallInput, call: CallTracker, deps: Pipelin
 }
 
 /** What a call may use at most: prompt tokens (estimated), the output cap, the choices. */
-function demandOf(plan: ChatPlan): { promptTokens: number; maxOutputTokens: number | null; choices: number } {
+function demandOf(plan: ChatPlan): Demand {
   const req = plan.req as ChatPlan['req'] & { max_completion_tokens?: number | null };
   const cap = req.max_completion_tokens ?? req.max_tokens ?? null;
   return {
