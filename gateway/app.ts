@@ -5,6 +5,7 @@ import type { CacheServices } from './cache/index.ts';
 import type { ResponsesStore } from './faces/responses/store.ts';
 import { CallEvents } from './calls/call-events.ts';
 import type { CallSink } from './calls/record.ts';
+import type { CallLogStats } from './calls/writer.ts';
 import type { Database } from './db/client.ts';
 import { callRoutes } from './http/routes/calls.ts';
 import { documentRoutes } from './http/routes/documents.ts';
@@ -27,6 +28,7 @@ import { inferenceRoutes } from './http/routes/inference.ts';
 import { keyRoutes } from './http/routes/keys.ts';
 import { teamRoutes } from './http/routes/teams.ts';
 import type { Logger } from './logger.ts';
+import { Metrics } from './observability/metrics.ts';
 import { providerEmbedder } from './pipeline/embed.ts';
 import type { PipelineDeps } from './pipeline/deps.ts';
 import { shadowTraffic } from './pipeline/shadow-call.ts';
@@ -64,6 +66,12 @@ export interface AppDeps {
   health?: HealthReport;
   /** Requests turned away without a call row (401s); /healthz and /metrics read it. */
   rejections?: RejectionCounters;
+  /** GET /metrics without a key (SLUICE_METRICS_PUBLIC=1); else an admin key is required. */
+  metricsPublic?: boolean;
+  /** The call log's counters, for /metrics (read at scrape time). */
+  callLogStats?: () => CallLogStats | { enabled: false };
+  /** Open incidents, for /metrics (the eval extension owns them: gateway/ never imports evals/). */
+  incidentsOpen?: (() => Promise<number>) | undefined;
   /** More admin routes under /api (the eval API, mounted by the CLI entry: gateway/ never imports evals/). */
   extraRoutes?: Array<{ path: string; app: Hono<AppEnv> }>;
 }
@@ -104,6 +112,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // The call log first: a record is queued before anything else reacts to it.
   events.onFinished((e) => deps.calls.enqueue(e.record), { first: true });
   events.onFinished(shadowTraffic(pipeline));
+  const metrics = new Metrics({
+    config: deps.config,
+    providerNames: deps.providers.keys(),
+    events,
+    rejections,
+    callLogStats: deps.callLogStats,
+    incidentsOpen: deps.incidentsOpen,
+  });
 
   app.use(requestId());
   const health = deps.health ?? (() => ({}));
@@ -119,6 +135,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       bodyLimitBytes: deps.config.server.body_limit_bytes,
     }),
   );
+  if (!deps.metricsPublic) app.use('/metrics', requireKey({ keys: deps.keys, scope: 'admin' }));
+  app.get('/metrics', async (c) => c.body(await metrics.scrape(), 200, { 'content-type': metrics.contentType }));
   app.use('/api/*', requireKey({ keys: deps.keys, scope: 'admin' }));
   const governance = { keys: deps.keys, spend: deps.limits?.spend.bind(deps.limits), clock: deps.clock };
   app.route('/api/keys', keyRoutes(governance));

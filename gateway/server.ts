@@ -45,6 +45,8 @@ export interface Extension {
   listening?(server: { url: string; adminKey: string | undefined }): Promise<void>;
   /** More fields for /healthz (e.g. online scoring's counters). */
   health?(): Record<string, unknown>;
+  /** Open incidents, for `sluice_incidents_open` on /metrics. */
+  incidentsOpen?(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -92,7 +94,7 @@ export async function buildGateway(env: SluiceEnv, logger: Logger = createJsonLo
     database = await openConfiguredDatabase(env);
     const events = new CallEvents((err) => logger.error('a call-finished listener failed', { err: String(err) }));
     extension = extend ? await extend({ database, config, logger, env, events }) : undefined;
-    const composed = await composeGateway({ config, database, env, logger, localAdminKey, events, extraRoutes: extension?.routes, extraHealth: extension?.health });
+    const composed = await composeGateway({ config, database, env, logger, localAdminKey, events, extraRoutes: extension?.routes, extraHealth: extension?.health, incidentsOpen: extension?.incidentsOpen });
     const db = database;
     const ext = extension;
     // Once only: startGateway stops it before the HTTP server (its eval worker calls the server).
@@ -138,6 +140,7 @@ export interface ComposeOptions {
   /** Where finished calls are announced (created by the app when absent). */
   events?: CallEvents | undefined;
   extraHealth?: (() => Record<string, unknown>) | undefined;
+  incidentsOpen?: (() => Promise<number>) | undefined;
 }
 
 /** Services, call log and app on an open, migrated database: shared by the server and in-process evals. */
@@ -167,6 +170,9 @@ export async function composeGateway(opts: ComposeOptions): Promise<Omit<BuiltGa
       cache: services.cache.stats(),
       ...opts.extraHealth?.(),
     }),
+    metricsPublic: env.SLUICE_METRICS_PUBLIC,
+    callLogStats: () => callLog.stats(),
+    incidentsOpen: opts.incidentsOpen,
     ...(opts.extraRoutes ? { extraRoutes: opts.extraRoutes } : {}),
     ...(opts.events ? { events: opts.events } : {}),
   });

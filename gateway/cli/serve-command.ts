@@ -15,6 +15,8 @@ import {
   startWorker,
   type RunningWorker,
 } from '../../evals/index.ts';
+import { count, eq } from 'drizzle-orm';
+import { incidents } from '../../evals/schema.ts';
 import { PromptStore } from '../../prompts/index.ts';
 import { RouteWeightsStore } from '../routing/weights-store.ts';
 import type { ExtendFn } from '../server.ts';
@@ -66,6 +68,11 @@ export const evalExtension: ExtendFn = async ({ database, config, logger, env, e
   });
   return {
     health: () => (online ? { online_scoring: online.stats() } : {}),
+    // Read when /metrics is scraped: one indexed count, at the scraper's pace.
+    incidentsOpen: async () => {
+      const [row] = await database.db.select({ n: count() }).from(incidents).where(eq(incidents.status, 'open'));
+      return row?.n ?? 0;
+    },
     routes: [
       { path: '/evals', app: evalRoutes({ database, queue, clock: Date.now }) },
       { path: '/feedback', app: feedbackRoutes({ database }) },

@@ -23,6 +23,13 @@ describe('parseEnv', () => {
     expect(Object.isFrozen(env)).toBe(true);
   });
 
+  it('reads SLUICE_METRICS_PUBLIC as a flag, off by default', () => {
+    expect(parseEnv({}).SLUICE_METRICS_PUBLIC).toBe(false);
+    expect(parseEnv({ SLUICE_METRICS_PUBLIC: '1' }).SLUICE_METRICS_PUBLIC).toBe(true);
+    expect(parseEnv({ SLUICE_METRICS_PUBLIC: '0' }).SLUICE_METRICS_PUBLIC).toBe(false);
+    expect(failure({ SLUICE_METRICS_PUBLIC: 'yes' }).message).toContain('SLUICE_METRICS_PUBLIC');
+  });
+
   it('reads an empty variable as unset, as a shell `VAR=` means', () => {
     const env = parseEnv({ PORT: '', HOST: '', DATABASE_URL: '', SLUICE_DATA_DIR: '', SLUICE_ADMIN_KEY: '', REDIS_URL: '' });
     expect(env).toMatchObject({ PORT: 8400, HOST: '127.0.0.1', SLUICE_DATA_DIR: './.sluice' });

@@ -45,6 +45,8 @@ const envSchema = z.object({
   SLUICE_EVAL_SCHEDULES: optionalText,
   /** Names the author of `sluice prompts push` (`cli:$USER`). */
   USER: optionalText,
+  /** `1`: GET /metrics answers without a key (a scraper on a private network); else it needs an admin key. */
+  SLUICE_METRICS_PUBLIC: z.preprocess(unset, z.enum(['0', '1', 'true', 'false'], { error: 'must be 1 or 0' }).default('0')).transform((v) => v === '1' || v === 'true'),
 });
 
 /** The environment, parsed once at an entry point; `vars` is the raw environment it came from. */
