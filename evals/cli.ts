@@ -212,7 +212,8 @@ const processIo = (): CliIo => ({
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
   stderr: process.stderr,
-  logger: createJsonLogger(),
+  // The command prints its own progress: the gateway's per-call lines would only be noise here.
+  logger: createJsonLogger({ level: 'warn' }),
 });
 
 /**

@@ -28,7 +28,9 @@ import { inferenceRoutes } from './http/routes/inference.ts';
 import { keyRoutes } from './http/routes/keys.ts';
 import { teamRoutes } from './http/routes/teams.ts';
 import type { Logger } from './logger.ts';
+import { callLogLine } from './observability/call-log-line.ts';
 import { Metrics } from './observability/metrics.ts';
+import { propagateOnly, type Tracing } from './observability/tracing.ts';
 import { providerEmbedder } from './pipeline/embed.ts';
 import type { PipelineDeps } from './pipeline/deps.ts';
 import { shadowTraffic } from './pipeline/shadow-call.ts';
@@ -58,6 +60,8 @@ export interface AppDeps {
   /** Budgets and rate limits shared across instances; absent: key and team limits are not enforced (tests). */
   limits?: LimitStore | undefined;
   logger: Logger;
+  /** Traces (DESIGN §4.5), per app; absent: no spans, a caller's traceparent is only recorded and passed on. */
+  tracing?: Tracing | undefined;
   /** Monotonic milliseconds for durations (performance.now). */
   now: () => number;
   /** Wall clock in epoch milliseconds. */
@@ -80,7 +84,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const rejections = deps.rejections ?? new RejectionCounters();
   const events = deps.events ?? new CallEvents((err) => deps.logger.error('a call-finished listener failed', { err: String(err) }));
-  const tracker = { events, pricer: deps.pricer, now: deps.now, clock: deps.clock };
+  const tracker = { events, pricer: deps.pricer, now: deps.now, clock: deps.clock, tracing: deps.tracing ?? propagateOnly };
   const resolveModel = createModelResolver(deps.config, deps.providers);
   // Key and team policies: allow-lists from memory, budgets and rate limits in the shared store.
   const governor = new Governor({
@@ -112,6 +116,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // The call log first: a record is queued before anything else reacts to it.
   events.onFinished((e) => deps.calls.enqueue(e.record), { first: true });
   events.onFinished(shadowTraffic(pipeline));
+  // DESIGN §4.5: one JSON line per call.
+  events.onFinished(callLogLine(deps.logger));
   const metrics = new Metrics({
     config: deps.config,
     providerNames: deps.providers.keys(),

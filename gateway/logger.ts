@@ -1,14 +1,67 @@
-/** Structured JSON lines on stderr. Secrets must be scrubbed before they get here. */
+import { destination, pino, stdTimeFunctions, type DestinationStream } from 'pino';
+
+/** Structured JSON lines (pino). Secrets must be scrubbed before they get here. */
 export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export function createJsonLogger(write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
-  const log = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
-    write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
-  return { info: log('info'), warn: log('warn'), error: log('error') };
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface JsonLoggerOptions {
+  /** LOG_LEVEL (DESIGN §4.5); default info. */
+  level?: LogLevel | undefined;
+  /**
+   * Where lines go: a file descriptor's name, or a function that takes each line (tests).
+   * Default stderr, so a CLI's stdout stays its output; the server passes stdout.
+   */
+  destination?: 'stdout' | 'stderr' | ((line: string) => void) | undefined;
+}
+
+/**
+ * Keys whose values are never written, whatever logs them: a last guard behind the scrubbing
+ * upstream of the logger (DESIGN §4.5: "Never a secret").
+ */
+const REDACT = [
+  'authorization',
+  'api_key',
+  'apiKey',
+  'key',
+  'headers',
+  '*.authorization',
+  '*.api_key',
+  '*.apiKey',
+  '*.headers',
+];
+
+function destinationOf(d: JsonLoggerOptions['destination']): DestinationStream {
+  if (typeof d === 'function') return { write: d };
+  return destination({ fd: d === 'stdout' ? 1 : 2, sync: true });
+}
+
+/**
+ * One JSON object per line: `time` (ISO), `level` (its name), `msg`, then the fields. Takes
+ * options, or (as before pino) just the function that receives each line.
+ */
+export function createJsonLogger(opts: JsonLoggerOptions | ((line: string) => void) = {}): Logger {
+  const o: JsonLoggerOptions = typeof opts === 'function' ? { destination: opts } : opts;
+  const p = pino(
+    {
+      level: o.level ?? 'info',
+      base: { pid: process.pid },
+      timestamp: stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACT, censor: '[redacted]' },
+    },
+    destinationOf(o.destination),
+  );
+  return {
+    info: (msg, fields) => p.info(fields ?? {}, msg),
+    warn: (msg, fields) => p.warn(fields ?? {}, msg),
+    error: (msg, fields) => p.error(fields ?? {}, msg),
+  };
 }
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

@@ -16,6 +16,7 @@ import { claimDataDir, DataDirBusyError, type DataDirClaim } from './db/data-dir
 import { openConfiguredDatabase, pgliteDir } from './db/open-configured.ts';
 import type { AppEnv } from './http/env.ts';
 import { createJsonLogger, type Logger } from './logger.ts';
+import { tracingFromEnv } from './observability/tracing.ts';
 import type { Providers } from './providers/registry.ts';
 import { startServices, type Services } from './services.ts';
 import { startBanner } from './start-banner.ts';
@@ -80,7 +81,7 @@ export interface BuiltGateway {
  * selects a Postgres server; without it an embedded PGlite keeps its data in SLUICE_DATA_DIR
  * (default ./.sluice). Builds the app without listening (evals call it in-process).
  */
-export async function buildGateway(env: SluiceEnv, logger: Logger = createJsonLogger(), extend?: ExtendFn): Promise<BuiltGateway> {
+export async function buildGateway(env: SluiceEnv, logger: Logger = serverLogger(env), extend?: ExtendFn): Promise<BuiltGateway> {
   const config = loadConfig(env.vars);
   const embedded = !env.DATABASE_URL;
   const dataDir = env.SLUICE_DATA_DIR;
@@ -146,6 +147,8 @@ export interface ComposeOptions {
 /** Services, call log and app on an open, migrated database: shared by the server and in-process evals. */
 export async function composeGateway(opts: ComposeOptions): Promise<Omit<BuiltGateway, 'close'> & { close(): Promise<void> }> {
   const { config, database, env, logger } = opts;
+  // The standard OTEL_* variables (DESIGN §4.5); a bad protocol fails here, before any service starts.
+  const tracing = await tracingFromEnv(env.vars);
   const services = await startServices(config, database, {
     adminKey: opts.adminKey ?? env.SLUICE_ADMIN_KEY,
     localAdminKey: opts.localAdminKey,
@@ -160,6 +163,7 @@ export async function composeGateway(opts: ComposeOptions): Promise<Omit<BuiltGa
     calls: callLog.sink,
     database,
     logger,
+    tracing,
     now: () => performance.now(),
     clock: Date.now,
     random: Math.random,
@@ -184,13 +188,24 @@ export async function composeGateway(opts: ComposeOptions): Promise<Omit<BuiltGa
     async close() {
       await services.stop();
       await callLog.stop();
+      // The last spans go out once every call has finished; an unreachable collector only costs its timeout.
+      await tracing.shutdown().catch((err: unknown) => logger.warn('trace export failed at shutdown', { err: String(err) }));
     },
   };
 }
 
+/** The server's log: JSON lines on stdout at LOG_LEVEL (DESIGN §4.5). */
+export function serverLogger(env: Pick<SluiceEnv, 'LOG_LEVEL'>): Logger {
+  return createJsonLogger({ level: env.LOG_LEVEL, destination: 'stdout' });
+}
+
 /** Parses the environment (a bad value is a ConfigError), builds the gateway and listens on PORT/HOST. */
-export async function startGateway(vars: RawEnv, logger: Logger = createJsonLogger(), extend?: ExtendFn): Promise<RunningGateway> {
+export async function startGateway(vars: RawEnv, logger?: Logger, extend?: ExtendFn): Promise<RunningGateway> {
   const env = parseEnv(vars);
+  return listenGateway(env, logger ?? serverLogger(env), extend);
+}
+
+async function listenGateway(env: SluiceEnv, logger: Logger, extend?: ExtendFn): Promise<RunningGateway> {
   const built = await buildGateway(env, logger, extend);
   const { app, database } = built;
   const { PORT: port, HOST: hostname } = env;
@@ -273,17 +288,22 @@ async function closeServer(server: ServerType, graceMs: number): Promise<void> {
  * `vars` is the process environment, parsed here once (startGateway).
  */
 export async function runServer(vars: RawEnv, extend?: ExtendFn): Promise<void> {
-  const logger = createJsonLogger();
+  // Why the server could not start goes to stderr, whatever LOG_LEVEL says (the CLI and
+  // supervisors read it there); once it runs, its lines go to stdout.
+  const startup = createJsonLogger({ destination: 'stderr' });
+  let logger: Logger = startup;
   let gateway: RunningGateway;
   try {
-    gateway = await startGateway(vars, logger, extend);
+    const env = parseEnv(vars);
+    logger = serverLogger(env);
+    gateway = await listenGateway(env, logger, extend);
   } catch (err) {
     if (err instanceof ConfigError) {
-      logger.error(err.message);
+      startup.error(err.message);
       process.exit(78); // EX_CONFIG
     }
     if (err instanceof DataDirBusyError) {
-      logger.error(`${err.message}: one process owns an embedded data directory; stop it first, use another SLUICE_DATA_DIR, or share a Postgres server with DATABASE_URL`, {
+      startup.error(`${err.message}: one process owns an embedded data directory; stop it first, use another SLUICE_DATA_DIR, or share a Postgres server with DATABASE_URL`, {
         owner_pid: err.owner.pid,
         ...(err.owner.url ? { owner_url: err.owner.url } : {}),
       });

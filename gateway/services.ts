@@ -92,7 +92,13 @@ export async function startServices(config: SluiceConfig, database: Database, op
     onError: (err) => opts.logger.warn('route weights refresh failed', { err: err instanceof Error ? err.message : String(err) }),
   });
   await weights.start();
-  const router = new Router({ config, providers, weights, now: () => performance.now() });
+  const router = new Router({
+    config,
+    providers,
+    weights,
+    now: () => performance.now(),
+    onBreakerChange: (c) => opts.logger.warn(`circuit breaker ${c.to}`, { target: c.target, from: c.from, to: c.to, consecutive_failures: c.consecutive_failures }),
+  });
   // Embedded PGlite runs on the event loop and serves one process: a shared tier there would
   // only add an in-process query per miss, so the cache stays in memory.
   const sharedDb = database.kind === 'pglite' && config.cache.shared === 'auto' ? undefined : database;

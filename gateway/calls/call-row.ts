@@ -53,6 +53,13 @@ function docIds(ids: string[] | null): string[] | null {
   return out;
 }
 
+const TRACE_ID = /^[0-9a-f]{32}$/;
+
+/** Only a well-formed W3C trace id is stored (the tracer parsed it; a replayed spool may not have). */
+function traceId(id: string | null | undefined): string | null {
+  return typeof id === 'string' && TRACE_ID.test(id) ? id : null;
+}
+
 /**
  * The record as a row (JSON text). Every client string is redacted and capped here (user,
  * metadata, model, error message, request id), and the bodies too when payloads are on.
@@ -99,6 +106,7 @@ export function toCallRow(r: CallRecord, policy: PayloadPolicy, nowMs: number): 
     metadata: cleanMetadata(r.metadata, policy),
     retrieved_doc_ids: docIds(r.retrievedDocIds),
     retrieval_ms: finite(r.retrievalMs),
+    trace_id: traceId(r.traceId),
   };
   const json = JSON.stringify(row);
   if (!policy.enabled) return json;

@@ -16,7 +16,7 @@ const COLUMNS = `id, request_id, started_at, endpoint, api_key_id, route, varian
   parent_call_id, provider, model, prompt_name, prompt_version, stream, status, http_status, error_code,
   error_message, attempts, latency_ms, ttft_ms, overhead_ms, input_tokens, output_tokens, cached_tokens,
   cache_write_tokens, reasoning_tokens, cost_micros, cost_status, cost_saved_micros, fallback_used, cache_status, "user",
-  metadata, retrieved_doc_ids, retrieval_ms`;
+  metadata, retrieved_doc_ids, retrieval_ms, trace_id`;
 
 const RECORD_TYPE = `id uuid, request_id text, started_at timestamptz, endpoint text, api_key_id uuid, route text,
   variant text, assignment float8, shadow boolean, parent_call_id uuid, provider text, model text,
@@ -25,7 +25,7 @@ const RECORD_TYPE = `id uuid, request_id text, started_at timestamptz, endpoint 
   input_tokens integer, output_tokens integer, cached_tokens integer, cache_write_tokens integer,
   reasoning_tokens integer, cost_micros numeric, cost_status text, cost_saved_micros numeric, fallback_used boolean,
   cache_status text, "user" text,
-  metadata jsonb, retrieved_doc_ids text[], retrieval_ms real, has_payload boolean, truncated boolean, request jsonb,
+  metadata jsonb, retrieved_doc_ids text[], retrieval_ms real, trace_id text, has_payload boolean, truncated boolean, request jsonb,
   response jsonb, rag jsonb, face_request jsonb`;
 
 const HEAD = sql.raw('with r as materialized (select * from jsonb_to_recordset(');

@@ -28,6 +28,8 @@ export interface CallView {
   fallback_used: boolean;
   object: 'call';
   request_id: string;
+  /** The call's W3C trace id (DESIGN §4.5), when it was traced or the caller sent a traceparent. */
+  trace_id: string | null;
   started_at: string;
   endpoint: string;
   api_key_id: string | null;
@@ -258,6 +260,7 @@ export function callView(c: typeof calls.$inferSelect): CallView {
     id: c.id,
     object: 'call',
     request_id: c.requestId,
+    trace_id: c.traceId,
     started_at: c.startedAt.toISOString(),
     endpoint: c.endpoint,
     api_key_id: c.apiKeyId,

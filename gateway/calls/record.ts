@@ -22,6 +22,8 @@ export type CallEndpoint = 'chat.completions' | 'embeddings' | 'messages' | 'res
 export interface CallRecord {
   id: string;
   requestId: string;
+  /** The W3C trace id of the call's server span (DESIGN §4.5); null when untraced. */
+  traceId: string | null;
   startedAt: Date;
   endpoint: CallEndpoint;
   apiKeyId: string | null;

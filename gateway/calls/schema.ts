@@ -80,6 +80,8 @@ export const calls = pgTable(
     retrievedDocIds: text('retrieved_doc_ids').array(),
     /** Time spent retrieving context (RAG), when the call's route retrieves. */
     retrievalMs: real('retrieval_ms'),
+    /** The W3C trace id (32 hex) of the call's server span: the caller's when it sent a traceparent. */
+    traceId: text('trace_id'),
   },
   (t) => [
     primaryKey({ name: 'calls_pkey', columns: [t.startedAt, t.id] }),

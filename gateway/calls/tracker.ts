@@ -1,6 +1,7 @@
 import type { AuthenticatedKey } from '../auth/key-store.ts';
 import type { Pricer } from '../cost/pricing.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
+import type { CallTrace, IncomingTrace, Tracing } from '../observability/tracing.ts';
 import type { Provider } from '../providers/types.ts';
 import { addUsage, type NormalizedUsage } from '../../core/usage.ts';
 import type { CallEvents, ShadowFollowUp } from './call-events.ts';
@@ -14,6 +15,8 @@ export interface TrackerDeps {
   now: () => number;
   /** Wall clock, epoch milliseconds: when a call started. */
   clock: () => number;
+  /** Opens each call's server span (DESIGN §4.5); absent: calls are untraced. */
+  tracing?: Tracing | undefined;
 }
 
 const COST_RANK: Record<CostStatus, number> = { exact: 0, estimated: 1, unpriced: 2 };
@@ -49,6 +52,8 @@ export interface TrackerInit {
   awaitingKey?: boolean;
   /** A shadow call: the primary's record, whose key, route and variant it carries. */
   shadowOf?: Readonly<CallRecord>;
+  /** The caller's traceparent/tracestate, which the call's server span continues. */
+  incomingTrace?: IncomingTrace;
 }
 
 /** Who asked and how, from the validated request. */
@@ -72,6 +77,7 @@ export class CallTracker {
   #shadow: ShadowFollowUp | null = null;
   #key: AuthenticatedKey | undefined;
   #limitHeaders: Record<string, string> | undefined;
+  readonly #trace: CallTrace | undefined;
   /** What targets that failed before the one pricing the call had already cost (chargeEarlierTarget). */
   #earlier: { usage: NormalizedUsage; costMicros: number | null; status: CostStatus } | null = null;
   private readonly t0: number;
@@ -89,9 +95,12 @@ export class CallTracker {
     this.t0 = init.t0;
     this.keyed = init.awaitingKey !== true;
     const parent = init.shadowOf;
+    // A shadow call has no caller of its own: it starts a trace of its own when traces export.
+    this.#trace = deps.tracing?.startCall(init.endpoint, init.incomingTrace ?? { traceparent: undefined, tracestate: undefined });
     this.#record = {
       id: init.id,
       requestId: init.requestId,
+      traceId: this.#trace?.traceId ?? null,
       startedAt: init.startedAt,
       endpoint: init.endpoint,
       apiKeyId: parent?.apiKeyId ?? null,
@@ -142,6 +151,11 @@ export class CallTracker {
   /** False while the call has no authenticated key: finishing it then writes nothing. */
   get logged(): boolean {
     return this.keyed;
+  }
+
+  /** The call's server span, which each upstream try's client span is a child of (retry.ts). */
+  get trace(): CallTrace | undefined {
+    return this.#trace;
   }
 
   /** Every upstream try is appended here (retry.ts), in order. */
@@ -339,6 +353,8 @@ export class CallTracker {
     const final = Object.freeze({ ...live, attempts: Object.freeze(live.attempts.map((a) => Object.freeze({ ...a }))) as Attempt[] });
     this.#final = final;
     if (!this.keyed) return;
+    // A request that never authenticated leaves no span either: an unended span is dropped.
+    this.#trace?.end(final);
     this.deps.events.emit({ record: final, shadow: this.#shadow });
   }
 }

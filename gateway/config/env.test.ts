@@ -30,6 +30,13 @@ describe('parseEnv', () => {
     expect(failure({ SLUICE_METRICS_PUBLIC: 'yes' }).message).toContain('SLUICE_METRICS_PUBLIC');
   });
 
+  it('reads LOG_LEVEL, info by default, and names it when it is not a level', () => {
+    expect(parseEnv({}).LOG_LEVEL).toBe('info');
+    expect(parseEnv({ LOG_LEVEL: '' }).LOG_LEVEL).toBe('info');
+    expect(parseEnv({ LOG_LEVEL: 'debug' }).LOG_LEVEL).toBe('debug');
+    expect(failure({ LOG_LEVEL: 'loud' }).message).toMatch(/LOG_LEVEL: must be one of trace, debug, info/);
+  });
+
   it('reads an empty variable as unset, as a shell `VAR=` means', () => {
     const env = parseEnv({ PORT: '', HOST: '', DATABASE_URL: '', SLUICE_DATA_DIR: '', SLUICE_ADMIN_KEY: '', REDIS_URL: '' });
     expect(env).toMatchObject({ PORT: 8400, HOST: '127.0.0.1', SLUICE_DATA_DIR: './.sluice' });

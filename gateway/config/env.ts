@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LOG_LEVELS } from '../logger.ts';
 import { ConfigError } from './load.ts';
 
 /** The process environment as it comes: every variable, as text. */
@@ -46,6 +47,8 @@ const envSchema = z.object({
   /** Names the author of `sluice prompts push` (`cli:$USER`). */
   USER: optionalText,
   /** `1`: GET /metrics answers without a key (a scraper on a private network); else it needs an admin key. */
+  /** DESIGN §4.5: how much the JSON logger writes. */
+  LOG_LEVEL: z.preprocess(unset, z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info')),
   SLUICE_METRICS_PUBLIC: z.preprocess(unset, z.enum(['0', '1', 'true', 'false'], { error: 'must be 1 or 0' }).default('0')).transform((v) => v === '1' || v === 'true'),
 });
 

@@ -145,12 +145,12 @@ export async function executeChat(plan: ChatPlan, call: CallTracker, signal: Abo
       if (plan.req.stream === true) {
         const stream = fanOut
           ? await fanOutStream(target.provider, plan.req, target.model, retry)
-          : await withRetry(() => target.provider.chatStream(plan.upstream, target.model, ctx), retry);
+          : await withRetry((a) => target.provider.chatStream(plan.upstream, target.model, { ...ctx, ...a }), retry);
         outcome = { kind: 'stream', stream };
       } else {
         const result = fanOut
           ? await fanOutChat(target.provider, plan.req, target.model, retry, paid)
-          : await withRetry(() => target.provider.chat(plan.upstream, target.model, ctx), retry);
+          : await withRetry((a) => target.provider.chat(plan.upstream, target.model, { ...ctx, ...a }), retry);
         outcome = { kind: 'json', result };
       }
       router?.recordOutcome(target, true);

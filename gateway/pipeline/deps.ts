@@ -45,5 +45,6 @@ export function retryOptions(target: Target, call: CallTracker, signal: AbortSig
     now: deps.now,
     random: deps.random,
     onWait: (ms: number) => call.addWait(ms),
+    trace: call.trace,
   };
 }

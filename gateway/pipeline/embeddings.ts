@@ -26,7 +26,7 @@ export async function embeddings(input: CallInput, call: CallTracker, deps: Pipe
     }
   }
   const result = await withRetry(
-    () => target.provider.embeddings(req, target.model, { signal, attempts: call.attempts }),
+    (a) => target.provider.embeddings(req, target.model, { signal, attempts: call.attempts, ...a }),
     retryOptions(target, call, signal, deps),
   );
   const usage = result.usage ?? {

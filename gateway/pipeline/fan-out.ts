@@ -5,7 +5,7 @@ import type { CallContext, ChatStream, JsonResult, Provider, StreamChunk } from 
 import type { ChatRequest } from '../../core/chat.ts';
 import { openaiUsageFromNormalized } from '../providers/usage.ts';
 import { addUsage, type NormalizedUsage } from '../../core/usage.ts';
-import { withRetry, type RetryOptions } from './retry.ts';
+import { withRetry, type AttemptContext, type RetryOptions } from './retry.ts';
 
 /**
  * `n` for providers whose upstream answers one choice per request (`nativeN: false`, i.e.
@@ -72,9 +72,9 @@ async function forEachChoice<T>(
   const results: T[] = [];
   let failure: GatewayError | undefined;
   // A try ended by the shared signal is recorded as aborted, whatever the provider made of it.
-  const run = async (): Promise<T> => {
+  const run = async (attempt: AttemptContext): Promise<T> => {
     try {
-      return await start(ctx);
+      return await start({ ...ctx, ...attempt });
     } catch (err) {
       if (signal.aborted) throw new GatewayError('client_aborted', 'the call was cancelled', { provider: retry.provider, cause: err });
       throw err;

@@ -40,8 +40,10 @@ export async function postJson(
   path: string,
   body: unknown,
   signal: AbortSignal,
+  /** The try's trace headers (CallContext.trace). */
+  trace?: Readonly<Record<string, string>>,
 ): Promise<{ text: string; json: Record<string, unknown> }> {
-  const res = await client.send('POST', path, JSON.stringify(body), signal);
+  const res = await client.send('POST', path, JSON.stringify(body), signal, trace);
   return readJson(client, provider, res, signal);
 }
 
@@ -75,8 +77,9 @@ export async function startStream(
   path: string,
   body: unknown,
   signal: AbortSignal,
+  trace?: Readonly<Record<string, string>>,
 ): Promise<UpstreamResponse> {
-  const res = await client.send('POST', path, JSON.stringify(body), signal);
+  const res = await client.send('POST', path, JSON.stringify(body), signal, trace);
   if (res.status < 200 || res.status >= 300) throw await client.failure(res, signal);
   return res;
 }

@@ -32,6 +32,8 @@ export interface CallContext {
   signal: AbortSignal;
   /** Every try is appended here, for the call record. */
   attempts: Attempt[];
+  /** This try's trace headers (traceparent naming its client span), sent with the upstream request. */
+  trace?: Readonly<Record<string, string>> | undefined;
 }
 
 /** A complete (non-stream) answer: the OpenAI-format body and the usage it reports. */

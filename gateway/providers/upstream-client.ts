@@ -65,7 +65,14 @@ export class UpstreamClient {
    * Sends one request. Network failures and timeouts become GatewayErrors; any HTTP status
    * is returned (callers decide what a status means). The body must be consumed or dumped.
    */
-  async send(method: 'GET' | 'POST', path: string, body: string | undefined, signal: AbortSignal): Promise<UpstreamResponse> {
+  async send(
+    method: 'GET' | 'POST',
+    path: string,
+    body: string | undefined,
+    signal: AbortSignal,
+    /** Per-request headers (the try's traceparent), after the configured ones. */
+    extra?: Readonly<Record<string, string>>,
+  ): Promise<UpstreamResponse> {
     // One controller and one unref'd timer: cheaper than AbortSignal.timeout + AbortSignal.any.
     const controller = new AbortController();
     const total = controller.signal;
@@ -83,7 +90,7 @@ export class UpstreamClient {
         origin: this.origin,
         path: this.pathPrefix + path,
         method,
-        headers: body === undefined ? this.opts.headers : { ...this.opts.headers, 'content-type': 'application/json' },
+        headers: body === undefined ? this.opts.headers : { ...this.opts.headers, ...extra, 'content-type': 'application/json' },
         body: body ?? null,
         signal: combined,
       });

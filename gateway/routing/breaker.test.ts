@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CircuitBreakers } from './breaker.ts';
+import { CircuitBreakers, type BreakerChange } from './breaker.ts';
 
 describe('CircuitBreakers', () => {
   const setup = () => {
@@ -72,5 +72,41 @@ describe('CircuitBreakers', () => {
     expect(b.allow('other/x')).toBe(true);
     b.record('other/x', false);
     expect(b.state('other/x')).toBe('closed');
+  });
+
+  it('reports each transition once: open, half-open when the trial goes out, open again or closed', () => {
+    let now = 0;
+    const changes: BreakerChange[] = [];
+    const b = new CircuitBreakers(() => now, (c) => void changes.push(c));
+    b.register('p/m', { failures: 2, cooldownMs: 100 });
+    const seen = () => changes.splice(0).map((c) => `${c.from}>${c.to}`);
+    b.record('p/m', true);
+    b.record('p/m', false);
+    expect(seen()).toEqual([]);
+    b.record('p/m', false);
+    expect(changes[0]).toEqual({ target: 'p/m', from: 'closed', to: 'open', consecutive_failures: 2 });
+    expect(seen()).toEqual(['closed>open']);
+    b.record('p/m', false); // a late failure while open only restarts the cool-down
+    expect(b.allow('p/m')).toBe(false);
+    expect(seen()).toEqual([]);
+    now += 100;
+    expect(b.allow('p/m')).toBe(true);
+    expect(b.allow('p/m')).toBe(false);
+    expect(seen()).toEqual(['open>half_open']);
+    b.record('p/m', false);
+    expect(seen()).toEqual(['half_open>open']);
+    now += 100;
+    b.allow('p/m');
+    b.record('p/m', true);
+    expect(seen()).toEqual(['open>half_open', 'half_open>closed']);
+  });
+
+  it('a listener that throws never breaks routing', () => {
+    const b = new CircuitBreakers(() => 0, () => {
+      throw new Error('boom');
+    });
+    b.register('p/m', { failures: 1, cooldownMs: 100 });
+    expect(() => b.record('p/m', false)).not.toThrow();
+    expect(b.state('p/m')).toBe('open');
   });
 });

@@ -34,12 +34,35 @@ export interface BreakerSnapshot {
   retry_in_ms: number;
 }
 
+/** A breaker changed state: opened, handed out its half-open trial, or closed again. */
+export interface BreakerChange {
+  target: string;
+  from: BreakerState;
+  to: BreakerState;
+  consecutive_failures: number;
+}
+
 export class CircuitBreakers {
   readonly #entries = new Map<string, Entry>();
   readonly #now: () => number;
+  readonly #onChange: (change: BreakerChange) => void;
 
-  constructor(now: () => number) {
+  /**
+   * `onChange` hears each transition (the server logs them). Half-open is reported when the
+   * trial is handed out: the cool-down ending is only a clock passing, seen on the next `allow`.
+   */
+  constructor(now: () => number, onChange: (change: BreakerChange) => void = () => {}) {
     this.#now = now;
+    this.#onChange = onChange;
+  }
+
+  #changed(target: string, e: Entry, from: BreakerState, to: BreakerState): void {
+    if (from === to) return;
+    try {
+      this.#onChange({ target, from, to, consecutive_failures: e.failures });
+    } catch {
+      // A listener never breaks routing.
+    }
   }
 
   /** Registers a target with its policy; the strictest policy wins when routes share a target. */
@@ -71,17 +94,21 @@ export class CircuitBreakers {
     const now = this.#now();
     if (now - e.openedAt < e.policy.cooldownMs) return false;
     if (!Number.isNaN(e.trialAt) && now - e.trialAt < e.policy.cooldownMs) return false;
+    const first = Number.isNaN(e.trialAt);
     e.trialAt = now;
+    if (first) this.#changed(key, e, 'open', 'half_open');
     return true;
   }
 
   record(key: string, ok: boolean): void {
     const e = this.#entries.get(key);
     if (!e) return;
+    const from = this.state(key);
     if (ok) {
       e.failures = 0;
       e.openedAt = Number.NaN;
       e.trialAt = Number.NaN;
+      this.#changed(key, e, from, 'closed');
       return;
     }
     e.failures++;
@@ -89,6 +116,8 @@ export class CircuitBreakers {
     if (wasOpen || e.failures >= e.policy.failures) {
       e.openedAt = this.#now();
       e.trialAt = Number.NaN;
+      // A failed trial re-opens it (half_open → open); a failure while open only restarts the cool-down.
+      if (from !== 'open') this.#changed(key, e, from, 'open');
     }
   }
 

@@ -2,7 +2,7 @@ import type { SluiceConfig } from '../config/schema.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Providers } from '../providers/registry.ts';
 import { assignmentValue, pickVariant } from './assign.ts';
-import { CircuitBreakers, DEFAULT_BREAKER, type BreakerSnapshot } from './breaker.ts';
+import { CircuitBreakers, DEFAULT_BREAKER, type BreakerChange, type BreakerSnapshot } from './breaker.ts';
 import { compileRoutes, type CompiledRoute, type CompiledVariant, type RoutedTarget } from './compile.ts';
 import { createModelResolver, type Target } from './resolve-model.ts';
 import type { Allocation, WeightsSource } from './weights.ts';
@@ -51,6 +51,8 @@ export interface RouterOptions {
   weights?: WeightsSource | undefined;
   /** Milliseconds for breaker cool-downs (monotonic is fine). */
   now?: () => number;
+  /** Hears each breaker transition (the server logs them). */
+  onBreakerChange?: ((change: BreakerChange) => void) | undefined;
 }
 
 export const targetKey = (t: Target): string => (t as Partial<RoutedTarget>).key ?? `${t.provider.name}/${t.model}`;
@@ -69,7 +71,7 @@ export class Router {
   constructor(opts: RouterOptions) {
     this.#routes = compileRoutes(opts.config, createModelResolver(opts.config, opts.providers));
     this.#weights = opts.weights;
-    this.#breakers = new CircuitBreakers(opts.now ?? (() => performance.now()));
+    this.#breakers = new CircuitBreakers(opts.now ?? (() => performance.now()), opts.onBreakerChange);
     for (const r of this.#routes.values()) {
       const policy = r.breaker ?? DEFAULT_BREAKER;
       for (const v of r.variants) for (const t of v.targets) this.#breakers.register(t.key, policy);

@@ -7,6 +7,7 @@ export function sampleRecord(overrides: Partial<CallRecord> = {}, at: Date = new
   return {
     id,
     requestId: `req_${id.slice(-12)}`,
+    traceId: null,
     startedAt: at,
     endpoint: 'chat.completions',
     apiKeyId: '0190a0f0-0000-7000-8000-000000000001',

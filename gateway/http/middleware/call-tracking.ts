@@ -14,7 +14,16 @@ import type { AppEnv } from '../env.ts';
 export function trackCall(endpoint: CallEndpoint, deps: TrackerDeps): MiddlewareHandler<AppEnv> {
   return async function callTracking(c, next) {
     const call = new CallTracker(
-      { id: uuidv7(), requestId: c.get('requestId'), endpoint, startedAt: new Date(deps.clock()), t0: deps.now(), awaitingKey: true },
+      {
+        id: uuidv7(),
+        requestId: c.get('requestId'),
+        endpoint,
+        startedAt: new Date(deps.clock()),
+        t0: deps.now(),
+        awaitingKey: true,
+        // DESIGN §4.5: the call's server span continues the caller's W3C trace.
+        incomingTrace: { traceparent: c.req.header('traceparent'), tracestate: c.req.header('tracestate') },
+      },
       deps,
     );
     c.set('call', call);

@@ -51,7 +51,7 @@ export const createAnthropicProvider: ProviderFactory = (name, config, deps) => 
   }
 
   async function once(req: ProviderRequest, model: string, ctx: CallContext): Promise<{ message: Message; text: string }> {
-    const { json, text } = await postJson(client, name, '/v1/messages', messagesBody(req, model), ctx.signal);
+    const { json, text } = await postJson(client, name, '/v1/messages', messagesBody(req, model), ctx.signal, ctx.trace);
     if (!Array.isArray(json.content)) {
       throw new GatewayError('upstream_bad_response', `provider ${name} returned a message without content`, { provider: name });
     }
@@ -74,7 +74,7 @@ export const createAnthropicProvider: ProviderFactory = (name, config, deps) => 
     async chatStream(req, model, ctx) {
       const passThrough = passThroughBody(provider, req) !== undefined;
       const body = { ...messagesBody(req, model), stream: true };
-      const res = await startStream(client, '/v1/messages', body, ctx.signal);
+      const res = await startStream(client, '/v1/messages', body, ctx.signal, ctx.trace);
       const id = completionId();
       const translator = createAnthropicStreamTranslator({ id, created: created(), model, json: jsonAnswer(req) });
       /** The upstream's own words reach the client's SSE error event: no credential may ride along. */

@@ -22,7 +22,7 @@ export const createOpenAIProvider: ProviderFactory = (name, config) => {
     type: config.type,
     config,
     async chat({ chat }, model, ctx) {
-      const { text, json } = await postJson(client, name, '/chat/completions', { ...chat, model, stream: false }, ctx.signal);
+      const { text, json } = await postJson(client, name, '/chat/completions', { ...chat, model, stream: false }, ctx.signal, ctx.trace);
       if (!Array.isArray(json.choices)) {
         throw new GatewayError('upstream_bad_response', `provider ${name} returned a chat completion without choices`, { provider: name });
       }
@@ -32,11 +32,11 @@ export const createOpenAIProvider: ProviderFactory = (name, config) => {
       // Always ask for usage so the call can be priced; the pipeline strips the usage chunk
       // again when the client did not ask for it.
       const body = { ...chat, model, stream: true, stream_options: { ...chat.stream_options, include_usage: true } };
-      const res = await startStream(client, '/chat/completions', body, ctx.signal);
+      const res = await startStream(client, '/chat/completions', body, ctx.signal, ctx.trace);
       return openaiStream(client, name, res, ctx.signal);
     },
     async embeddings(req, model, ctx) {
-      const { text, json } = await postJson(client, name, '/embeddings', { ...req, model }, ctx.signal);
+      const { text, json } = await postJson(client, name, '/embeddings', { ...req, model }, ctx.signal, ctx.trace);
       const u = json.usage as { prompt_tokens?: number } | undefined;
       const usage: NormalizedUsage | null =
         typeof u?.prompt_tokens === 'number'

@@ -1,0 +1,1 @@
+ALTER TABLE "calls" ADD COLUMN "trace_id" text;
