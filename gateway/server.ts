@@ -16,7 +16,7 @@ import { claimDataDir, DataDirBusyError, type DataDirClaim } from './db/data-dir
 import { openConfiguredDatabase, pgliteDir } from './db/open-configured.ts';
 import type { AppEnv } from './http/env.ts';
 import { createJsonLogger, type Logger } from './logger.ts';
-import { tracingFromEnv } from './observability/tracing.ts';
+import { tracingFromEnv } from './observability/tracing-from-env.ts';
 import type { Providers } from './providers/registry.ts';
 import { startServices, type Services } from './services.ts';
 import { startBanner } from './start-banner.ts';

@@ -113,11 +113,3 @@ export function otlpSettings(vars: Readonly<Record<string, string | undefined>>)
   }
   return { url, protocol, serviceName: vars.OTEL_SERVICE_NAME?.trim() || undefined };
 }
-
-/** The app's Tracing from the environment: the OTel SDK (loaded only then) when an endpoint is set. */
-export async function tracingFromEnv(vars: Readonly<Record<string, string | undefined>>): Promise<Tracing> {
-  const settings = otlpSettings(vars);
-  if (settings === undefined) return propagateOnly;
-  const { otlpTracing } = await import('./tracing-otel.ts');
-  return otlpTracing(settings);
-}
