@@ -194,9 +194,12 @@ export async function composeGateway(opts: ComposeOptions): Promise<Omit<BuiltGa
   };
 }
 
-/** The server's log: JSON lines on stdout at LOG_LEVEL (DESIGN §4.5). */
+/**
+ * The server's log: JSON lines at LOG_LEVEL (DESIGN §4.5), on stderr as the server has always
+ * written them (supervisors and tests read the `sluice listening` line there).
+ */
 export function serverLogger(env: Pick<SluiceEnv, 'LOG_LEVEL'>): Logger {
-  return createJsonLogger({ level: env.LOG_LEVEL, destination: 'stdout' });
+  return createJsonLogger({ level: env.LOG_LEVEL, destination: 'stderr' });
 }
 
 /** Parses the environment (a bad value is a ConfigError), builds the gateway and listens on PORT/HOST. */

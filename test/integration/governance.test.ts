@@ -175,7 +175,8 @@ describe.each(backends)('keys that govern ($name)', (backend) => {
     const anthropic = await fetch(`${one.url}/v1/messages`, {
       method: 'POST',
       headers: { 'x-api-key': a.key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'up/gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'hello' }] }),
+      // Its worst case (1,000 output tokens: $1) can never fit the team's $0.02.
+      body: JSON.stringify({ model: 'up/gpt-4o-mini', max_tokens: 1000, messages: [{ role: 'user', content: 'hello' }] }),
     });
     expect(anthropic.status).toBe(429);
     const body = (await anthropic.json()) as { type: string; error: { type: string; message: string } };
