@@ -82,7 +82,10 @@ async function scoresThroughTheQueue(database: Database, fake: FakeProvider, cli
 
     await until(() => online.stats().judge_scored === 2);
     expect(online.stats()).toMatchObject({ sampled: 2, scored: 2, judge_enqueued: 2, judge_scored: 2, judge_failed: 0, judge_shed: 0, judge_backlog: 0 });
-    expect(await database.db.select().from(evalRuns).where(eq(evalRuns.trigger, ONLINE_JOB_TRIGGER))).toEqual([]);
+    // The counters are taken before the finished job rows are deleted: the deletion follows.
+    const jobRows = () => database.db.select().from(evalRuns).where(eq(evalRuns.trigger, ONLINE_JOB_TRIGGER));
+    await until(async () => (await jobRows()).length === 0).catch(() => {});
+    expect(await jobRows()).toEqual([]);
   } finally {
     await online.stop();
     await worker.stop();
