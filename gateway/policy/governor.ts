@@ -46,13 +46,28 @@ interface Holder {
   policy: Policy;
 }
 
-function holders(key: AuthenticatedKey | null | undefined): Holder[] {
-  if (!key) return [];
-  const out: Holder[] = [];
-  if (key.policy && key.id) out.push({ subject: `key:${key.id}`, label: `key '${key.name}'`, policy: key.policy });
-  if (key.team) out.push({ subject: `team:${key.team.id}`, label: `team '${key.team.name}'`, policy: key.team.policy });
+/**
+ * The key's policies and its team's, built once per key object (the KeyStore hands out the same
+ * frozen object on every lookup until the key changes), so a request builds no strings here.
+ */
+const holdersOf = new WeakMap<AuthenticatedKey, readonly Holder[]>();
+const NONE: readonly Holder[] = [];
+
+function holders(key: AuthenticatedKey | null | undefined): readonly Holder[] {
+  if (!key) return NONE;
+  let out = holdersOf.get(key);
+  if (!out) {
+    const built: Holder[] = [];
+    if (key.policy && key.id) built.push({ subject: `key:${key.id}`, label: `key '${key.name}'`, policy: key.policy });
+    if (key.team) built.push({ subject: `team:${key.team.id}`, label: `team '${key.team.name}'`, policy: key.team.policy });
+    out = built;
+    holdersOf.set(key, out);
+  }
   return out;
 }
+
+/** A policy that needs the shared store: a budget or a rate limit. */
+const limited = (p: Policy): boolean => p.budget !== null || p.rpm !== null || p.tpm !== null;
 
 /** How long after a store failure calls skip it (and fail open or closed at once). */
 const STORE_RETRY_MS = 2_000;
@@ -223,9 +238,9 @@ export class Governor {
     }
   }
 
-  /** Whether the key or its team has a policy to enforce per call (allow-lists aside). */
+  /** Whether the key or its team has a budget or a rate limit (allow-lists need no store and no estimate). */
   governs(key: AuthenticatedKey | null | undefined): boolean {
-    return holders(key).length > 0;
+    return holders(key).some((h) => limited(h.policy));
   }
 
   #finished({ record }: CallFinished): void {
