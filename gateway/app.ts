@@ -72,6 +72,8 @@ export interface AppDeps {
   rejections?: RejectionCounters;
   /** GET /metrics without a key (SLUICE_METRICS_PUBLIC=1); else an admin key is required. */
   metricsPublic?: boolean;
+  /** false: no Prometheus metrics (SLUICE_METRICS=0): nothing observed per call, no /metrics. */
+  metrics?: boolean;
   /** The call log's counters, for /metrics (read at scrape time). */
   callLogStats?: () => CallLogStats | { enabled: false };
   /** Open incidents, for /metrics (the eval extension owns them: gateway/ never imports evals/). */
@@ -84,7 +86,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const rejections = deps.rejections ?? new RejectionCounters();
   const events = deps.events ?? new CallEvents((err) => deps.logger.error('a call-finished listener failed', { err: String(err) }));
-  const tracker = { events, pricer: deps.pricer, now: deps.now, clock: deps.clock, tracing: deps.tracing ?? propagateOnly };
+  const tracker = { events, pricer: deps.pricer, now: deps.now, clock: deps.clock, tracing: deps.tracing ?? propagateOnly, sink: deps.calls };
   const resolveModel = createModelResolver(deps.config, deps.providers);
   // Key and team policies: allow-lists from memory, budgets and rate limits in the shared store.
   const governor = new Governor({
@@ -118,7 +120,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   events.onFinished(shadowTraffic(pipeline));
   // DESIGN §4.5: one JSON line per call.
   events.onFinished(callLogLine(deps.logger));
-  const metrics = new Metrics({
+  const metrics = deps.metrics === false ? undefined : new Metrics({
     config: deps.config,
     providerNames: deps.providers.keys(),
     events,
@@ -141,8 +143,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       bodyLimitBytes: deps.config.server.body_limit_bytes,
     }),
   );
-  if (!deps.metricsPublic) app.use('/metrics', requireKey({ keys: deps.keys, scope: 'admin' }));
-  app.get('/metrics', async (c) => c.body(await metrics.scrape(), 200, { 'content-type': metrics.contentType }));
+  if (metrics) {
+    if (!deps.metricsPublic) app.use('/metrics', requireKey({ keys: deps.keys, scope: 'admin' }));
+    app.get('/metrics', async (c) => c.body(await metrics.scrape(), 200, { 'content-type': metrics.contentType }));
+  }
   app.use('/api/*', requireKey({ keys: deps.keys, scope: 'admin' }));
   const governance = { keys: deps.keys, spend: deps.limits?.spend.bind(deps.limits), clock: deps.clock };
   app.route('/api/keys', keyRoutes(governance));

@@ -175,6 +175,7 @@ export async function composeGateway(opts: ComposeOptions): Promise<Omit<BuiltGa
       ...opts.extraHealth?.(),
     }),
     metricsPublic: env.SLUICE_METRICS_PUBLIC,
+    metrics: env.SLUICE_METRICS,
     callLogStats: () => callLog.stats(),
     incidentsOpen: opts.incidentsOpen,
     ...(opts.extraRoutes ? { extraRoutes: opts.extraRoutes } : {}),

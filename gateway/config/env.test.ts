@@ -30,6 +30,13 @@ describe('parseEnv', () => {
     expect(failure({ SLUICE_METRICS_PUBLIC: 'yes' }).message).toContain('SLUICE_METRICS_PUBLIC');
   });
 
+  it('reads SLUICE_METRICS as a flag, on by default', () => {
+    expect(parseEnv({}).SLUICE_METRICS).toBe(true);
+    expect(parseEnv({ SLUICE_METRICS: '0' }).SLUICE_METRICS).toBe(false);
+    expect(parseEnv({ SLUICE_METRICS: 'false' }).SLUICE_METRICS).toBe(false);
+    expect(failure({ SLUICE_METRICS: 'off' }).message).toContain('SLUICE_METRICS');
+  });
+
   it('reads LOG_LEVEL, info by default, and names it when it is not a level', () => {
     expect(parseEnv({}).LOG_LEVEL).toBe('info');
     expect(parseEnv({ LOG_LEVEL: '' }).LOG_LEVEL).toBe('info');

@@ -13,6 +13,9 @@ const textOr = (fallback: string) => z.preprocess(unset, z.string().default(fall
 /** Values of URL variables are never echoed: a database URL carries its password. */
 const urlWith = (pattern: RegExp, wanted: string) => z.preprocess(unset, z.string().regex(pattern, { error: `must be ${wanted}` }).optional());
 
+/** A 1/0 (or true/false) switch with its default. */
+const flag = (fallback: '0' | '1') =>
+  z.preprocess(unset, z.enum(['0', '1', 'true', 'false'], { error: 'must be 1 or 0' }).default(fallback)).transform((v) => v === '1' || v === 'true');
 const port = z.preprocess(
   unset,
   z
@@ -46,10 +49,12 @@ const envSchema = z.object({
   SLUICE_EVAL_SCHEDULES: optionalText,
   /** Names the author of `sluice prompts push` (`cli:$USER`). */
   USER: optionalText,
-  /** `1`: GET /metrics answers without a key (a scraper on a private network); else it needs an admin key. */
   /** DESIGN §4.5: how much the JSON logger writes. */
   LOG_LEVEL: z.preprocess(unset, z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info')),
-  SLUICE_METRICS_PUBLIC: z.preprocess(unset, z.enum(['0', '1', 'true', 'false'], { error: 'must be 1 or 0' }).default('0')).transform((v) => v === '1' || v === 'true'),
+  /** `1`: GET /metrics answers without a key (a scraper on a private network); else it needs an admin key. */
+  SLUICE_METRICS_PUBLIC: flag('0'),
+  /** `0`: no Prometheus metrics at all (nothing observed per call, no /metrics route). */
+  SLUICE_METRICS: flag('1'),
 });
 
 /** The environment, parsed once at an entry point; `vars` is the raw environment it came from. */

@@ -1,3 +1,4 @@
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '../../gateway/config/env.ts';
@@ -120,5 +121,52 @@ describe('GET /metrics', () => {
     const { res, text } = await scrape(open, {});
     expect(res.status).toBe(200);
     expect(parsePrometheusText(text).types.get('sluice_requests_total')).toBe('counter');
+  });
+});
+
+/** The other upstream kind: Messages calls to an Anthropic provider, streamed and not. */
+describe('GET /metrics with an Anthropic upstream', () => {
+  let fake: FakeProvider;
+  let gw: TestGateway;
+  let off: TestGateway;
+
+  beforeAll(async () => {
+    fake = await startFakeProvider();
+    const config = {
+      providers: { claude: { type: 'anthropic', base_url: fake.anthropicBaseUrl, api_key: 'sk-ant-upstream' } },
+      // A model is a label value once config names it (else `other`).
+      routes: { chat: { variants: [{ name: 'a', target: 'claude/claude-haiku-4-5' }] } },
+    };
+    gw = await startTestGateway({ config });
+    off = await startTestGateway({ config, overrides: { metrics: parseEnv({ SLUICE_METRICS: '0' }).SLUICE_METRICS } });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await off?.close();
+    await fake?.close();
+  });
+
+  it('counts both calls, their tokens and the stream’s first token under the provider’s name', async () => {
+    const anthropic = new Anthropic({ baseURL: gw.url, apiKey: ADMIN_KEY, maxRetries: 0 });
+    const messages = [{ role: 'user' as const, content: 'count these words please' }];
+    const plain = await anthropic.messages.create({ model: 'claude/claude-haiku-4-5', max_tokens: 64, messages });
+    const streamed = await anthropic.messages.stream({ model: 'claude/claude-haiku-4-5', max_tokens: 64, messages }).finalMessage();
+    await gw.sink.waitFor(2);
+    const exp = parsePrometheusText(await (await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).text());
+    const labels = { endpoint: 'messages', provider: 'claude', model: 'claude-haiku-4-5', status: 'ok' };
+    expect(valueOf(exp, 'sluice_requests_total', labels)).toBe(2);
+    const input = { gen_ai_provider_name: 'claude', gen_ai_token_type: 'input' };
+    const output = { gen_ai_provider_name: 'claude', gen_ai_token_type: 'output' };
+    expect(valueOf(exp, 'gen_ai_client_token_usage_sum', input)).toBe(plain.usage.input_tokens + streamed.usage.input_tokens);
+    expect(valueOf(exp, 'gen_ai_client_token_usage_sum', output)).toBe(plain.usage.output_tokens + streamed.usage.output_tokens);
+    expect(valueOf(exp, 'sluice_upstream_attempts_total', { provider: 'claude', outcome: 'ok' })).toBe(2);
+    expect(valueOf(exp, 'sluice_time_to_first_token_seconds_count')).toBe(1);
+  });
+
+  it('is absent with SLUICE_METRICS=0: no route, calls still answered', async () => {
+    const anthropic = new Anthropic({ baseURL: off.url, apiKey: ADMIN_KEY, maxRetries: 0 });
+    await anthropic.messages.create({ model: 'claude/claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
+    const res = await fetch(`${off.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(res.status).toBe(404);
   });
 });

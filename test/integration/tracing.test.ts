@@ -1,3 +1,4 @@
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CallRecord } from '../../gateway/calls/record.ts';
@@ -16,9 +17,12 @@ const TRACEPARENT = `00-${TRACE_ID}-${CALLER_SPAN}-01`;
 const MODEL = 'fake/gpt-4o-mini';
 const messages = [{ role: 'user' as const, content: 'one two three' }];
 
-function config(base: string): unknown {
+function config(base: string, anthropicBase: string): unknown {
   return {
-    providers: { fake: { type: 'openai-compatible', base_url: base, retry: { max_attempts: 3, base_delay_ms: 5, max_delay_ms: 10 } } },
+    providers: {
+      fake: { type: 'openai-compatible', base_url: base, retry: { max_attempts: 3, base_delay_ms: 5, max_delay_ms: 10 } },
+      claude: { type: 'anthropic', base_url: anthropicBase, api_key: 'sk-ant-upstream' },
+    },
     pricing: { overrides: { 'fake/gpt-4o-mini': { input: 1, output: 2 } } },
     routes: { support: { variants: [{ name: 'control', target: MODEL, weight: 1 }] } },
     logging: { flush_ms: 20 },
@@ -41,7 +45,7 @@ describe('tracing with an OTLP endpoint', () => {
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_SERVICE_NAME: 'sluice-test',
     });
-    gw = await startTestGateway({ config: config(fake.openaiBaseUrl), callLog: true, overrides: { tracing } });
+    gw = await startTestGateway({ config: config(fake.openaiBaseUrl, fake.anthropicBaseUrl), callLog: true, overrides: { tracing } });
     client = new OpenAI({ baseURL: gw.baseURL, apiKey: ADMIN_KEY, maxRetries: 0 });
   });
   afterAll(async () => {
@@ -113,6 +117,35 @@ describe('tracing with an OTLP endpoint', () => {
     expect((await storedCall(record.id)).trace_id).toBe(TRACE_ID);
   });
 
+  it('traces a streamed Messages call to an Anthropic upstream: its stop_reason and usage on the server span', async () => {
+    const anthropic = new Anthropic({ baseURL: gw.url, apiKey: ADMIN_KEY, maxRetries: 0 });
+    const stream = anthropic.messages.stream({ model: 'claude/claude-haiku-4-5', max_tokens: 64, messages }, { headers: { traceparent: TRACEPARENT } });
+    const final = await stream.finalMessage();
+    await gw.sink.waitFor(1);
+    const record = gw.sink.records[0]!;
+    const { server, clients } = await spansOf(record);
+    expect(server.parentSpanId).toBe(CALLER_SPAN);
+    expect(server.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'claude',
+      'gen_ai.request.model': 'claude-haiku-4-5',
+      'gen_ai.usage.input_tokens': final.usage.input_tokens,
+      'gen_ai.usage.output_tokens': final.usage.output_tokens,
+      // In OpenAI's vocabulary for every provider (end_turn → stop), so one panel covers all.
+      'gen_ai.response.finish_reasons': ['stop'],
+    });
+    expect(final.stop_reason).toBe('end_turn');
+    expect(clients).toHaveLength(1);
+    expect(clients[0]!.attributes).toMatchObject({ 'gen_ai.provider.name': 'claude', 'http.response.status_code': 200 });
+    const upstream = fake.requests.filter((r) => r.path === '/v1/messages');
+    expect(upstream.map((r) => r.headers.traceparent)).toEqual([`00-${TRACE_ID}-${clients[0]!.spanId}-01`]);
+
+    const plain = await anthropic.messages.create({ model: 'claude/claude-haiku-4-5', max_tokens: 64, messages });
+    await gw.sink.waitFor(2);
+    const second = await spansOf(gw.sink.records[1]!);
+    expect(second.server.attributes).toMatchObject({ 'gen_ai.usage.output_tokens': plain.usage.output_tokens, 'gen_ai.response.finish_reasons': ['stop'] });
+  });
+
   it('gives each upstream attempt its own client span and traceparent: a retry is two', async () => {
     fake.enqueue({ status: 503, path: '/v1/chat/completions' });
     await client.chat.completions.create({ model: MODEL, messages }, { headers: { traceparent: TRACEPARENT } });
@@ -177,7 +210,7 @@ describe('tracing without an OTLP endpoint', () => {
 
   beforeAll(async () => {
     fake = await startFakeProvider();
-    gw = await startTestGateway({ config: config(fake.openaiBaseUrl), overrides: { tracing: await tracingFromEnv({}) } });
+    gw = await startTestGateway({ config: config(fake.openaiBaseUrl, fake.anthropicBaseUrl), overrides: { tracing: await tracingFromEnv({}) } });
     client = new OpenAI({ baseURL: gw.baseURL, apiKey: ADMIN_KEY, maxRetries: 0 });
   });
   afterAll(async () => {
