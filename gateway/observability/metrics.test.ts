@@ -58,6 +58,9 @@ describe('Metrics', () => {
     expect(valueOf(exp, 'gen_ai_client_operation_duration_seconds_sum', genAi)).toBeCloseTo(0.41525);
     expect(valueOf(exp, 'sluice_cost_usd_total', { route: 'support-bot', provider: 'openai', model: 'gpt-4o-mini' })).toBeCloseTo(0.0025);
     expect(valueOf(exp, 'sluice_cache_requests_total', { result: 'miss' })).toBe(1);
+    expect(valueOf(exp, 'sluice_route_cache_requests_total', { route: 'support-bot', result: 'miss' })).toBe(1);
+    expect(valueOf(exp, 'sluice_route_duration_seconds_count', { route: 'support-bot', variant: 'control' })).toBe(1);
+    expect(valueOf(exp, 'sluice_route_duration_seconds_sum', { route: 'support-bot', variant: 'control' })).toBeCloseTo(0.41525);
     expect(valueOf(exp, 'sluice_upstream_attempts_total', { provider: 'openai', outcome: 'ok' })).toBe(1);
     expect(valueOf(exp, 'sluice_overhead_seconds_count')).toBe(1);
     expect(valueOf(exp, 'sluice_time_to_first_token_seconds_sum')).toBeCloseTo(0.12);

@@ -67,6 +67,8 @@ export class Metrics {
   readonly #cost: Counter<'route' | 'provider' | 'model'>;
   readonly #cache: Counter<'result'>;
   readonly #attempts: Counter<'provider' | 'outcome'>;
+  readonly #routeDuration: Histogram<'route' | 'variant'>;
+  readonly #routeCache: Counter<'route' | 'result'>;
 
   constructor(opts: MetricsOptions) {
     const registers = [this.registry];
@@ -96,6 +98,16 @@ export class Metrics {
     this.#cost = new Counter({ name: 'sluice_cost_usd_total', help: 'Cost of priced calls in USD.', labelNames: ['route', 'provider', 'model'], registers });
     this.#cache = new Counter({ name: 'sluice_cache_requests_total', help: 'Cache look-ups by result (hit or miss; bypassed calls are not counted).', labelNames: ['result'], registers });
     this.#attempts = new Counter({ name: 'sluice_upstream_attempts_total', help: 'Upstream tries by provider and outcome (ok, error, timeout).', labelNames: ['provider', 'outcome'], registers });
+    // Beyond DESIGN §4.5 (whose label sets stay as named): latency and cache per route, which
+    // the GenAI histogram (by provider and model) and the cache counter (by result) cannot show.
+    this.#routeDuration = new Histogram({
+      name: 'sluice_route_duration_seconds',
+      help: 'Call duration from request to the last byte, by route and variant (calls without a route: empty labels).',
+      labelNames: ['route', 'variant'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.#routeCache = new Counter({ name: 'sluice_route_cache_requests_total', help: 'Cache look-ups by route and result (hit or miss).', labelNames: ['route', 'result'], registers });
     this.#scrapeTimeMetrics(opts);
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     this.#unsubscribe = opts.events.onFinished((e) => this.observe(e.record));
@@ -120,7 +132,9 @@ export class Metrics {
     const provider = this.#labels.provider(record.provider);
     const model = this.#labels.model(record.model);
     const route = this.#labels.route(record.route);
-    this.#requests.inc({ endpoint: record.endpoint, route, variant: this.#labels.variant(record.variant), provider, model, status: record.status });
+    const variant = this.#labels.variant(record.variant);
+    this.#requests.inc({ endpoint: record.endpoint, route, variant, provider, model, status: record.status });
+    this.#routeDuration.observe({ route, variant }, record.latencyMs / 1000);
     if (record.provider !== null) {
       const genAi = { gen_ai_operation_name: operationName(record.endpoint), gen_ai_provider_name: provider, gen_ai_request_model: model };
       this.#duration.observe(genAi, record.latencyMs / 1000);
@@ -133,7 +147,10 @@ export class Metrics {
     if (record.overheadMs !== null) this.#overhead.observe(record.overheadMs / 1000);
     if (record.stream && record.ttftMs !== null) this.#ttft.observe(record.ttftMs / 1000);
     if (record.costMicros !== null && record.costMicros > 0) this.#cost.inc({ route, provider, model }, record.costMicros / 1_000_000);
-    if (record.cacheStatus === 'hit' || record.cacheStatus === 'miss') this.#cache.inc({ result: record.cacheStatus });
+    if (record.cacheStatus === 'hit' || record.cacheStatus === 'miss') {
+      this.#cache.inc({ result: record.cacheStatus });
+      this.#routeCache.inc({ route, result: record.cacheStatus });
+    }
     for (const attempt of record.attempts) this.#attempts.inc({ provider: this.#labels.provider(attempt.provider), outcome: attemptOutcome(attempt) });
   }
 
