@@ -4,7 +4,8 @@
  * reports throughput, latency, streaming first byte, cache hits and gateway memory against the
  * goals of issue 4, then token-estimate timings and /healthz latency under hostile count_tokens
  * requests (issue 14, token-estimate.ts), and what a key's budget and rate limits add per call on
- * the gateway's own store and on Redis (issue 16, key-policies.ts). See bench/README.md.
+ * the gateway's own store and on Redis (issue 16, key-policies.ts), and what Prometheus metrics
+ * and OpenTelemetry tracing add per call (issue 17, observability.ts). See bench/README.md.
  *
  *   (no flag)   3 rounds × 4 s per trial, ~3 min; writes bench/results.json and README results
  *   --quick     short trials for a CI smoke test (< 60 s); writes bench/results-quick.json only
@@ -21,6 +22,7 @@ import { installCleanup, interrupted, REPO_ROOT, stopAll, stopChild } from './ch
 import { findProfile, summariseProfile } from './cpu-profile.ts';
 import { DEFAULT_REDIS_URL, keyPoliciesConsole, keyPoliciesMarkdown, PRICING_CONFIG, redisAnswers, runKeyPolicies, type KeyPolicyOptions, type StoreGateway } from './key-policies.ts';
 import { LoadClient } from './load-client.ts';
+import { OBSERVABILITY_VARIANTS, observabilityConsole, observabilityEnv, observabilityMarkdown, runObservability, startOtlpSink, type ObservabilityVariant, type OtlpSink } from './observability.ts';
 import { printProfile, runProfileLoad } from './profile.ts';
 import { consoleReport, machineInfo, markdownReport, updateReadme, writeJson, type RunInfo } from './report.ts';
 import { runSoak } from './soak.ts';
@@ -48,8 +50,10 @@ const benchPath = (name: string): string => join(REPO_ROOT, 'bench', name);
 
 const workDir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
 let load: LoadClient | undefined;
+let otlpSink: OtlpSink | undefined;
 const cleanup = async (): Promise<void> => {
   await load?.close().catch(() => {});
+  await otlpSink?.close().catch(() => {});
   await stopAll();
   rmSync(workDir, { recursive: true, force: true });
 };
@@ -134,6 +138,23 @@ async function redisPlan(): Promise<{ url: string | null; note: string | null; p
   return { url: null, note, pid: null };
 }
 
+/**
+ * The four gateways metrics and tracing are compared on (issue 17), started one after another
+ * when their section begins (six embedded databases starting at once on two cores is too slow),
+ * with a receiver for the tracing one's spans.
+ */
+async function startObservedGateways(upstream: string): Promise<{ sink: OtlpSink; gateways: Record<ObservabilityVariant, GatewayTarget> }> {
+  const sink = await startOtlpSink();
+  otlpSink = sink;
+  const gateways: Partial<Record<ObservabilityVariant, GatewayTarget>> = {};
+  for (const variant of OBSERVABILITY_VARIANTS) {
+    const dir = join(workDir, `observability-${variant}`);
+    mkdirSync(dir, { recursive: true });
+    gateways[variant] = await startGateway({ upstream, workDir: dir, configExtra: PRICING_CONFIG, env: observabilityEnv(variant, sink.url), name: `gateway (${variant})` });
+  }
+  return { sink, gateways: gateways as Record<ObservabilityVariant, GatewayTarget> };
+}
+
 function startRedisGateway(upstream: string, url: string): Promise<GatewayTarget> {
   const dir = join(workDir, 'redis-gateway');
   mkdirSync(dir, { recursive: true });
@@ -167,6 +188,14 @@ async function measured(
     coldPrimeMs: quick ? 700 : 1_000,
   };
   const policies = await runKeyPolicies(client, stores, redisNote, kpOpts, print);
+  const { sink, gateways: observed } = await startObservedGateways(targets[0]!.origin);
+  const observability = await runObservability(
+    client,
+    observed,
+    sink,
+    { rounds: quick ? 1 : 5, warmupMs: quick ? 150 : 400, durationMs: quick ? 500 : 2_000, primeMs: quick ? 300 : 1_500 },
+    print,
+  );
   const tokens = await runTokenEstimate(gateway.origin, { durationMs: quick ? 2_000 : 8_000, idleProbes: quick ? 200 : 500 }, print);
   const summary = summarise(suite);
   const info: RunInfo = {
@@ -182,6 +211,11 @@ async function measured(
   print(consoleReport(summary, info));
   print(describeCallLog(suite.callLog, suite.gatewayRequests));
   print(keyPoliciesConsole(policies));
+  print(observabilityConsole(observability));
+  for (const g of Object.values(observed)) {
+    if (g.log.errors > 0) reportGatewayHealth(g, g.child.name);
+    await stopChild(g.child, 10_000);
+  }
 
   const out = benchPath(quick ? 'results-quick.json' : 'results.json');
   writeJson(out, {
@@ -194,6 +228,7 @@ async function measured(
     callLog: suite.callLog,
     tokenEstimate: tokens,
     keyPolicies: policies,
+    observability,
     gatewayLog: gateway.log,
     medians: summary.medians,
     ratios: summary.ratios,
@@ -202,11 +237,12 @@ async function measured(
   });
   print(`\nwrote ${out}`);
   if (!quick) {
-    updateReadme(benchPath('README.md'), `${markdownReport(summary, info, suite)}\n\n${keyPoliciesMarkdown(policies)}`);
+    updateReadme(benchPath('README.md'), `${markdownReport(summary, info, suite)}\n\n${keyPoliciesMarkdown(policies)}\n\n${observabilityMarkdown(observability)}`);
     print(`updated the results section of ${benchPath('README.md')}`);
   }
-  if (summary.failures > 0 || policies.failures > 0 || policies.settled.some((s) => !s.ok)) return 1;
-  return flags.strict && [...summary.goals, policies.goal].some((g) => g.verdict === 'not met') ? 1 : 0;
+  if (summary.failures > 0 || policies.failures > 0 || observability.failures > 0 || policies.settled.some((s) => !s.ok)) return 1;
+  if (Object.values(observed).some((g) => g.log.errors > 0)) return 1;
+  return flags.strict && [...summary.goals, policies.goal, ...observability.goals].some((g) => g.verdict === 'not met') ? 1 : 0;
 }
 
 function reportGatewayHealth(gateway: GatewayTarget, name = 'gateway'): void {
