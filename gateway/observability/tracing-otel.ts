@@ -6,7 +6,10 @@ import { BasicTracerProvider, BatchSpanProcessor, type BufferConfig, type SpanEx
 import { ATTR_ERROR_TYPE, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { Attempt, CallEndpoint, CallRecord } from '../calls/record.ts';
 import { operationName } from './metrics.ts';
-import { incomingContext, traceHeadersOf, type AttemptSpan, type CallTrace, type IncomingTrace, type OtlpSettings, type Tracing } from './tracing.ts';
+import { incomingContext, traceHeadersOf, type AttemptSpan, type CallTrace, type IncomingTrace, type OtlpSettings, type PhaseSpan, type TracePhase, type Tracing } from './tracing.ts';
+
+/** Span names of the call's phases. */
+const PHASE_NAMES: Record<TracePhase, string> = { prompt: 'sluice.prompt.render', retrieval: 'sluice.retrieval', cache: 'sluice.cache.lookup' };
 
 /**
  * The OTel SDK behind Tracing: a tracer provider of this app's own (never registered
@@ -51,6 +54,9 @@ function startCallSpan(tracer: Tracer, endpoint: CallEndpoint, incoming: Incomin
     startAttempt(provider, model) {
       return startAttemptSpan(tracer, parent, operation, provider, model);
     },
+    startPhase(phase) {
+      return startPhaseSpan(tracer, parent, phase);
+    },
     end(record) {
       endCallSpan(span, operation, record);
     },
@@ -71,6 +77,20 @@ function startAttemptSpan(tracer: Tracer, parent: ReturnType<typeof trace.setSpa
       if (attempt.error !== null) {
         span.setAttribute(ATTR_ERROR_TYPE, attempt.error);
         span.setStatus({ code: SpanStatusCode.ERROR, message: attempt.error });
+      }
+      span.end();
+    },
+  };
+}
+
+function startPhaseSpan(tracer: Tracer, parent: ReturnType<typeof trace.setSpan>, phase: TracePhase): PhaseSpan {
+  const span = tracer.startSpan(PHASE_NAMES[phase], { kind: SpanKind.INTERNAL }, parent);
+  return {
+    end(attributes, errorType) {
+      if (attributes) span.setAttributes(attributes);
+      if (errorType !== undefined) {
+        span.setAttribute(ATTR_ERROR_TYPE, errorType);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
       }
       span.end();
     },

@@ -27,11 +27,24 @@ export interface AttemptSpan {
   end(attempt: Readonly<Attempt>): void;
 }
 
+/** A step of the call with a span of its own, under the call's server span. */
+export type TracePhase = 'prompt' | 'retrieval' | 'cache';
+
+/** Attributes a phase adds when it ends (bounded values: names, counts, statuses). */
+export type PhaseAttributes = Readonly<Record<string, string | number | boolean>>;
+
+/** One phase's span: `end` closes it, with an error type when the phase failed. */
+export interface PhaseSpan {
+  end(attributes?: PhaseAttributes, errorType?: string): void;
+}
+
 /** One call's server span. */
 export interface CallTrace {
   /** W3C trace id, 32 lowercase hex digits: what the call record keeps. */
   readonly traceId: string;
   startAttempt(provider: string, model: string): AttemptSpan;
+  /** An internal span for prompt rendering, retrieval or the cache lookup. */
+  startPhase(phase: TracePhase): PhaseSpan;
   /** Ends the server span with the finished record's attributes. */
   end(record: Readonly<CallRecord>): void;
 }
@@ -60,6 +73,7 @@ export function traceHeadersOf(ctx: Context): TraceHeaders {
 }
 
 const ENDED: AttemptSpan = { headers: undefined, end() {} };
+export const NO_PHASE: PhaseSpan = { end() {} };
 
 /**
  * No exporter: no spans, no SDK, next to no cost. A caller's valid traceparent is still
@@ -73,7 +87,7 @@ export const propagateOnly: Tracing = {
     const parent = trace.getSpanContext(ctx);
     if (parent === undefined) return undefined;
     const attempt: AttemptSpan = { headers: traceHeadersOf(ctx), end() {} };
-    return { traceId: parent.traceId, startAttempt: () => attempt, end() {} };
+    return { traceId: parent.traceId, startAttempt: () => attempt, startPhase: () => NO_PHASE, end() {} };
   },
   forceFlush: async () => {},
   shutdown: async () => {},

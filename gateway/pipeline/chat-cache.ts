@@ -1,3 +1,4 @@
+import { inPhase } from './phase.ts';
 import {
   cacheKey,
   cacheLookup,
@@ -49,8 +50,12 @@ export async function lookupChatCache(
     format: own ? plan.upstream.native?.format : undefined,
     scope: cacheScope(policy, { route: routeName, keyId: call.record.apiKeyId }),
   });
-  const exact = await cacheLookup(deps.cache, key, policy);
-  const lookup = exact.status === 'miss' && policy.semantic && routeName ? await semanticLookup(exact, key, plan, call, deps, policy, routeName) : exact;
+  const find = async (): Promise<CacheLookup> => {
+    const exact = await cacheLookup(deps.cache, key, policy);
+    return exact.status === 'miss' && policy.semantic && routeName ? semanticLookup(exact, key, plan, call, deps, policy, routeName) : exact;
+  };
+  // A bypassed lookup touches no tier: no span for it.
+  const lookup = !policy.read ? await find() : await inPhase(call, 'cache', find, (r) => ({ 'sluice.cache': r.status }));
   call.setCacheStatus(lookup.status);
   return lookup;
 }

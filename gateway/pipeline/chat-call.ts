@@ -10,6 +10,7 @@ import { HOW_TO_CREATE_A_PROMPT } from '../routing/prompt-check.ts';
 import { shadowRequest } from '../routing/shadow.ts';
 import type { RagRun } from '../rag/index.ts';
 import { withContextVariable } from '../rag/inject.ts';
+import { inPhase } from './phase.ts';
 import { renderPrompt, resolvePrompt } from './apply-prompt.ts';
 import type { CallInput } from './call-input.ts';
 import { chatRequestSchema } from './chat-schema.ts';
@@ -43,20 +44,23 @@ export async function planChat(input: CallInput, call: CallTracker, deps: Pipeli
   }
   const fromRoute = route !== null && promptSpec === route.prompt;
   const split = { subject: input.header('x-sluice-subject'), random: deps.random };
-  const resolved = await resolvePrompt(start, promptSpec, deps.prompts, split).catch((err: unknown) => {
-    throw fromRoute ? routePromptMissing(err, route, promptSpec!) : err;
-  });
+  const resolve = () =>
+    resolvePrompt(start, promptSpec, deps.prompts, split).catch((err: unknown) => {
+      throw fromRoute ? routePromptMissing(err, route, promptSpec!) : err;
+    });
+  const resolved = promptSpec === undefined ? await resolve() : await inPhase(call, 'prompt', resolve, (r) => (r ? { 'sluice.prompt': `${r.version.prompt}@${r.version.version}` } : {}));
   // Retrieval runs between resolving and rendering, so a prompt's {{context}} gets the documents.
   const rag = route ? deps.rag?.pipelineFor(route.route) : undefined;
   let ragRun: RagRun | undefined;
   if (rag && route) {
-    ragRun = await rag.runBefore({
+    const before = {
       request: start,
       variables: resolved?.variables,
       contextVariable: resolved ? declaredVariables(resolved.version).includes('context') : false,
       model: route.targets[0]?.model ?? route.route,
       signal: input.signal,
-    });
+    };
+    ragRun = await inPhase(call, 'retrieval', () => rag.runBefore(before), (r) => ({ 'sluice.retriever': r.record.retriever, 'sluice.retrieval.documents': r.record.documents.length }));
     start = ragRun.request as Record<string, unknown>;
     if (ragRun.contextVariable !== null) start = withContextVariable(start, ragRun.contextVariable);
     call.setRetrieval(ragRun.record);

@@ -2,6 +2,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CallRecord } from '../../gateway/calls/record.ts';
+import { openDatabase, type Database } from '../../gateway/db/client.ts';
+import { PromptStore } from '../../prompts/index.ts';
 import type { CallView } from '../../gateway/calls/queries.ts';
 import { tracingFromEnv } from '../../gateway/observability/tracing-from-env.ts';
 import type { Tracing } from '../../gateway/observability/tracing.ts';
@@ -234,5 +236,72 @@ describe('tracing without an OTLP endpoint', () => {
     await gw.sink.waitFor(3);
     expect(gw.sink.records.slice(1).map((r) => r.traceId)).toEqual([null, null]);
     expect(fake.requests.filter((r) => r.path === '/v1/chat/completions').map((r) => r.headers.traceparent)).toEqual([undefined, undefined]);
+  });
+});
+
+/** Prompt rendering, retrieval and the cache lookup each get a span under the call's server span. */
+describe('tracing the steps of a call', () => {
+  let receiver: OtlpReceiver;
+  let fake: FakeProvider;
+  let tracing: Tracing;
+  let database: Database;
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    fake = await startFakeProvider();
+    tracing = await tracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+    database = await openDatabase({});
+    await database.migrate();
+    const prompts = new PromptStore(database);
+    await prompts.createPrompt('grounded', null, 'test');
+    await prompts.createVersion('grounded', { messages: [{ role: 'system', content: 'Answer only from: {{context}}' }], model: null, params: {}, variables: null }, 'test');
+    gw = await startTestGateway({
+      config: {
+        providers: { up: { type: 'openai-compatible', base_url: fake.openaiBaseUrl } },
+        retrievers: { docs: { type: 'postgres-fts', collection: 'handbook' } },
+        routes: { kb: { variants: [{ name: 'a', target: 'up/gpt-4o-mini', prompt: 'grounded@latest' }], rag: { retriever: 'docs', top_k: 1 }, cache: { mode: 'on' } } },
+      },
+      database,
+      overrides: { tracing },
+    });
+    const res = await fetch(`${gw.url}/api/documents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ documents: [{ collection: 'handbook', id: 'vacation', text: 'Employees get 25 days of paid vacation per year.' }] }),
+    });
+    expect(res.status).toBeLessThan(300);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await tracing?.shutdown();
+    await database?.close();
+    await fake?.close();
+    await receiver?.close();
+  });
+
+  it('has prompt, retrieval and cache spans, with what each found', async () => {
+    const client = new OpenAI({ baseURL: gw.baseURL, apiKey: ADMIN_KEY, maxRetries: 0 });
+    const ask = () => client.chat.completions.create({ model: 'kb', messages: [{ role: 'user', content: 'how many vacation days?' }], temperature: 0 });
+    await ask();
+    await gw.sink.waitFor(1);
+    await ask();
+    await gw.sink.waitFor(2);
+    await tracing.forceFlush();
+    const [miss, hit] = gw.sink.records;
+    const stepsOf = (record: CallRecord) => {
+      const server = receiver.spans.find((s) => s.kind === SERVER && s.attributes['sluice.call_id'] === record.id)!;
+      const children = receiver.spans.filter((s) => s.parentSpanId === server.spanId);
+      return Object.fromEntries(children.map((c) => [c.name, c]));
+    };
+    const first = stepsOf(miss!);
+    expect(Object.keys(first).sort()).toEqual(['chat gpt-4o-mini', 'sluice.cache.lookup', 'sluice.prompt.render', 'sluice.retrieval']);
+    expect(first['sluice.prompt.render']!.attributes['sluice.prompt']).toBe('grounded@1');
+    expect(first['sluice.retrieval']!.attributes).toMatchObject({ 'sluice.retriever': 'docs', 'sluice.retrieval.documents': 1 });
+    expect(first['sluice.cache.lookup']!.attributes['sluice.cache']).toBe('miss');
+    for (const span of Object.values(first)) expect(span.traceId).toBe(miss!.traceId);
+    const second = stepsOf(hit!);
+    expect(second['sluice.cache.lookup']!.attributes['sluice.cache']).toBe('hit');
+    expect(second['chat gpt-4o-mini']).toBeUndefined(); // a hit calls no upstream
   });
 });
