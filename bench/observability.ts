@@ -9,6 +9,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LoadClient } from './load-client.ts';
+import { observabilityMicro, type ObservabilityMicro } from './observability-micro.ts';
 import type { LoadResult } from './protocol.ts';
 import { readCpuMs } from './rss.ts';
 import { median } from './summary.ts';
@@ -109,6 +110,8 @@ export interface ObservabilityResult {
   /** metrics − off, tracing − metrics, control − off (the noise floor). */
   deltas: { metrics: ObservabilityDelta; tracing: ObservabilityDelta; noise: ObservabilityDelta };
   exported: { requests: number; bytes: number };
+  /** The same costs measured in-process: µs of one core per call. */
+  micro: ObservabilityMicro;
   goals: Array<{ goal: string; measured: string; verdict: 'met' | 'not met' }>;
   failures: number;
   trials: Trial[];
@@ -184,6 +187,7 @@ export async function runObservability(
   // Spans are exported in batches every few seconds: wait for the last batch before counting.
   await new Promise((r) => setTimeout(r, 6_000));
   const exported = { requests: sink.requests, bytes: sink.bytes };
+  const micro = await observabilityMicro(sink.url, opts.rounds <= 1);
   const goal = (name: string, d: ObservabilityDelta, limit: number) => ({
     goal: `${name} add ≤ ${limit} ms p50 at 1 conn`,
     measured: `${signed(d.addedP50Ms)} ms (noise floor ${signed(deltas.noise.addedP50Ms)} ms)`,
@@ -191,7 +195,7 @@ export async function runObservability(
   });
   const goals = [goal('metrics', deltas.metrics, METRICS_GOAL_MS), goal('tracing', deltas.tracing, TRACING_GOAL_MS)];
   if (exported.requests === 0) failures++;
-  return { options: opts, durationS: Math.round((Date.now() - started) / 1000), rows, deltas, exported, goals, failures, trials };
+  return { options: opts, durationS: Math.round((Date.now() - started) / 1000), rows, deltas, exported, micro, goals, failures, trials };
 }
 
 const HEAD = ['gateway', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'failures'];
@@ -206,6 +210,8 @@ function deltaText(d: ObservabilityDelta): string {
 
 const exportedText = (r: ObservabilityResult): string =>
   `the tracing gateway exported ${r.exported.requests} OTLP requests (${(r.exported.bytes / 1024).toFixed(0)} KiB) to the receiver`;
+const microText = (r: ObservabilityResult): string =>
+  `measured in-process, per call: metrics ${r.micro.metricsUs} µs of CPU (Metrics.observe), tracing ${r.micro.tracingUs} µs (five spans made, ended and exported)`;
 
 export function observabilityConsole(r: ObservabilityResult): string {
   const body = tableRows(r);
@@ -220,6 +226,7 @@ export function observabilityConsole(r: ObservabilityResult): string {
     ...Object.values(r.deltas).map((d) => `  ${deltaText(d)}`),
     ...r.goals.map((g) => `  [${g.verdict === 'met' ? ' met ' : 'NOT MET'}] ${g.goal}: ${g.measured}`),
     `  ${exportedText(r)}`,
+    `  ${microText(r)}`,
     `(observability section: ${r.durationS} s)`,
   ];
   if (r.failures > 0) lines.push(`!! ${r.failures} failures in the observability trials${r.exported.requests === 0 ? ' (no span reached the receiver)' : ''}`);
@@ -237,6 +244,6 @@ export function observabilityMarkdown(r: ObservabilityResult): string {
     ...tableRows(r).map((row) => `| ${row.join(' | ')} |`),
     '',
     `Added (median of per-round differences): ${Object.values(r.deltas).map(deltaText).join('; ')}. ` +
-      `${r.goals.map((g) => `Goal "${g.goal}": ${g.measured}, **${g.verdict}**`).join('. ')}. ${exportedText(r)}.`,
+      `${r.goals.map((g) => `Goal "${g.goal}": ${g.measured}, **${g.verdict}**`).join('. ')}. ${exportedText(r)}; ${microText(r)}.`,
   ].join('\n');
 }

@@ -1,9 +1,10 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { CallEvents } from '../calls/call-events.ts';
 import type { CallLogStats } from '../calls/writer.ts';
 import type { Attempt, CallEndpoint, CallRecord } from '../calls/record.ts';
 import type { SluiceConfig } from '../config/schema.ts';
 import { REJECTION_REASONS, type RejectionCounters } from '../http/rejections.ts';
+import { FastCounter, FastHistogram } from './fast-metrics.ts';
 import { LabelValues } from './label-values.ts';
 
 /** OTel GenAI: `gen_ai.client.operation.duration` explicit bucket boundaries (seconds). */
@@ -16,6 +17,8 @@ const TTFT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2.5, 5, 10, 20, 40];
 
 const CALL_LOG_OUTCOMES = ['written', 'spooled', 'replayed', 'dropped'] as const;
 const GEN_AI_LABELS = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model'] as const;
+const REQUEST_LABELS = ['endpoint', 'route', 'variant', 'provider', 'model', 'status'] as const;
+const NO_LABELS: readonly string[] = [];
 
 export interface MetricsOptions {
   config: SluiceConfig;
@@ -59,55 +62,51 @@ export class Metrics {
   readonly registry = new Registry();
   readonly #labels: LabelValues;
   readonly #unsubscribe: () => void;
-  readonly #duration: Histogram<(typeof GEN_AI_LABELS)[number]>;
-  readonly #tokens: Histogram<(typeof GEN_AI_LABELS)[number] | 'gen_ai_token_type'>;
-  readonly #requests: Counter<'endpoint' | 'route' | 'variant' | 'provider' | 'model' | 'status'>;
-  readonly #overhead: Histogram;
-  readonly #ttft: Histogram;
-  readonly #cost: Counter<'route' | 'provider' | 'model'>;
-  readonly #cache: Counter<'result'>;
-  readonly #attempts: Counter<'provider' | 'outcome'>;
-  readonly #routeDuration: Histogram<'route' | 'variant'>;
-  readonly #routeCache: Counter<'route' | 'result'>;
+  readonly #duration: FastHistogram;
+  readonly #tokens: FastHistogram;
+  readonly #requests: FastCounter;
+  readonly #overhead: FastHistogram;
+  readonly #ttft: FastHistogram;
+  readonly #cost: FastCounter;
+  readonly #cache: FastCounter;
+  readonly #attempts: FastCounter;
+  readonly #routeDuration: FastHistogram;
+  readonly #routeCache: FastCounter;
 
   constructor(opts: MetricsOptions) {
-    const registers = [this.registry];
+    const r = this.registry;
     this.#labels = new LabelValues(opts.config, opts.providerNames);
-    this.#duration = new Histogram({
-      name: 'gen_ai_client_operation_duration_seconds',
-      help: 'GenAI operation duration (OTel gen_ai.client.operation.duration), from request to the last byte.',
-      labelNames: GEN_AI_LABELS,
-      buckets: DURATION_BUCKETS,
-      registers,
-    });
-    this.#tokens = new Histogram({
-      name: 'gen_ai_client_token_usage',
-      help: 'Tokens used per upstream call (OTel gen_ai.client.token.usage); cache hits are not counted.',
-      labelNames: [...GEN_AI_LABELS, 'gen_ai_token_type'],
-      buckets: TOKEN_BUCKETS,
-      registers,
-    });
-    this.#requests = new Counter({
-      name: 'sluice_requests_total',
-      help: 'Calls finished, by endpoint, route, variant, provider, model and call status.',
-      labelNames: ['endpoint', 'route', 'variant', 'provider', 'model', 'status'],
-      registers,
-    });
-    this.#overhead = new Histogram({ name: 'sluice_overhead_seconds', help: "The gateway's own time on a call (latency minus upstream time).", buckets: OVERHEAD_BUCKETS, registers });
-    this.#ttft = new Histogram({ name: 'sluice_time_to_first_token_seconds', help: 'Time to the first token of streamed calls.', buckets: TTFT_BUCKETS, registers });
-    this.#cost = new Counter({ name: 'sluice_cost_usd_total', help: 'Cost of priced calls in USD.', labelNames: ['route', 'provider', 'model'], registers });
-    this.#cache = new Counter({ name: 'sluice_cache_requests_total', help: 'Cache look-ups by result (hit or miss; bypassed calls are not counted).', labelNames: ['result'], registers });
-    this.#attempts = new Counter({ name: 'sluice_upstream_attempts_total', help: 'Upstream tries by provider and outcome (ok, error, timeout).', labelNames: ['provider', 'outcome'], registers });
+    // Per-call metrics: observed on every finished call, so kept in fast-metrics.ts's cheaper form.
+    this.#duration = new FastHistogram(
+      'gen_ai_client_operation_duration_seconds',
+      'GenAI operation duration (OTel gen_ai.client.operation.duration), from request to the last byte.',
+      GEN_AI_LABELS,
+      DURATION_BUCKETS,
+      r,
+    );
+    this.#tokens = new FastHistogram(
+      'gen_ai_client_token_usage',
+      'Tokens used per upstream call (OTel gen_ai.client.token.usage); cache hits are not counted.',
+      [...GEN_AI_LABELS, 'gen_ai_token_type'],
+      TOKEN_BUCKETS,
+      r,
+    );
+    this.#requests = new FastCounter('sluice_requests_total', 'Calls finished, by endpoint, route, variant, provider, model and call status.', REQUEST_LABELS, r);
+    this.#overhead = new FastHistogram('sluice_overhead_seconds', "The gateway's own time on a call (latency minus upstream time).", [], OVERHEAD_BUCKETS, r);
+    this.#ttft = new FastHistogram('sluice_time_to_first_token_seconds', 'Time to the first token of streamed calls.', [], TTFT_BUCKETS, r);
+    this.#cost = new FastCounter('sluice_cost_usd_total', 'Cost of priced calls in USD.', ['route', 'provider', 'model'], r);
+    this.#cache = new FastCounter('sluice_cache_requests_total', 'Cache look-ups by result (hit or miss; bypassed calls are not counted).', ['result'], r);
+    this.#attempts = new FastCounter('sluice_upstream_attempts_total', 'Upstream tries by provider and outcome (ok, error, timeout).', ['provider', 'outcome'], r);
     // Beyond DESIGN §4.5 (whose label sets stay as named): latency and cache per route, which
     // the GenAI histogram (by provider and model) and the cache counter (by result) cannot show.
-    this.#routeDuration = new Histogram({
-      name: 'sluice_route_duration_seconds',
-      help: 'Call duration from request to the last byte, by route and variant (calls without a route: empty labels).',
-      labelNames: ['route', 'variant'],
-      buckets: DURATION_BUCKETS,
-      registers,
-    });
-    this.#routeCache = new Counter({ name: 'sluice_route_cache_requests_total', help: 'Cache look-ups by route and result (hit or miss).', labelNames: ['route', 'result'], registers });
+    this.#routeDuration = new FastHistogram(
+      'sluice_route_duration_seconds',
+      'Call duration from request to the last byte, by route and variant (calls without a route: empty labels).',
+      ['route', 'variant'],
+      DURATION_BUCKETS,
+      r,
+    );
+    this.#routeCache = new FastCounter('sluice_route_cache_requests_total', 'Cache look-ups by route and result (hit or miss).', ['route', 'result'], r);
     this.#scrapeTimeMetrics(opts);
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     this.#unsubscribe = opts.events.onFinished((e) => this.observe(e.record));
@@ -133,25 +132,26 @@ export class Metrics {
     const model = this.#labels.model(record.model);
     const route = this.#labels.route(record.route);
     const variant = this.#labels.variant(record.variant);
-    this.#requests.inc({ endpoint: record.endpoint, route, variant, provider, model, status: record.status });
-    this.#routeDuration.observe({ route, variant }, record.latencyMs / 1000);
+    const seconds = record.latencyMs / 1000;
+    this.#requests.inc([record.endpoint, route, variant, provider, model, record.status]);
+    this.#routeDuration.observe([route, variant], seconds);
     if (record.provider !== null) {
-      const genAi = { gen_ai_operation_name: operationName(record.endpoint), gen_ai_provider_name: provider, gen_ai_request_model: model };
-      this.#duration.observe(genAi, record.latencyMs / 1000);
+      const operation = operationName(record.endpoint);
+      this.#duration.observe([operation, provider, model], seconds);
       // A hit replays tokens an earlier call used: counting them again would overstate usage.
       if (record.usage && record.cacheStatus !== 'hit') {
-        this.#tokens.observe({ ...genAi, gen_ai_token_type: 'input' }, record.usage.inputTokens);
-        this.#tokens.observe({ ...genAi, gen_ai_token_type: 'output' }, record.usage.outputTokens);
+        this.#tokens.observe([operation, provider, model, 'input'], record.usage.inputTokens);
+        this.#tokens.observe([operation, provider, model, 'output'], record.usage.outputTokens);
       }
     }
-    if (record.overheadMs !== null) this.#overhead.observe(record.overheadMs / 1000);
-    if (record.stream && record.ttftMs !== null) this.#ttft.observe(record.ttftMs / 1000);
-    if (record.costMicros !== null && record.costMicros > 0) this.#cost.inc({ route, provider, model }, record.costMicros / 1_000_000);
+    if (record.overheadMs !== null) this.#overhead.observe(NO_LABELS, record.overheadMs / 1000);
+    if (record.stream && record.ttftMs !== null) this.#ttft.observe(NO_LABELS, record.ttftMs / 1000);
+    if (record.costMicros !== null && record.costMicros > 0) this.#cost.inc([route, provider, model], record.costMicros / 1_000_000);
     if (record.cacheStatus === 'hit' || record.cacheStatus === 'miss') {
-      this.#cache.inc({ result: record.cacheStatus });
-      this.#routeCache.inc({ route, result: record.cacheStatus });
+      this.#cache.inc([record.cacheStatus]);
+      this.#routeCache.inc([route, record.cacheStatus]);
     }
-    for (const attempt of record.attempts) this.#attempts.inc({ provider: this.#labels.provider(attempt.provider), outcome: attemptOutcome(attempt) });
+    for (const attempt of record.attempts) this.#attempts.inc([this.#labels.provider(attempt.provider), attemptOutcome(attempt)]);
   }
 
   #scrapeTimeMetrics(opts: MetricsOptions): void {
