@@ -6,7 +6,7 @@ import type { CallInput } from '../pipeline/call-input.ts';
 import type { PipelineDeps } from '../pipeline/deps.ts';
 import { runChat, type JsonRun } from '../pipeline/run-chat.ts';
 import { streamResponse, type StreamFramer } from '../pipeline/stream-response.ts';
-import type { NativeBody } from '../providers/types.ts';
+import { passThroughBody, type NativeBody } from '../providers/types.ts';
 
 /** What a face's handler is given besides the request: the caller's key and the pipeline. */
 export interface FaceContext {
@@ -38,7 +38,15 @@ export interface ParsedChat<State> {
   translated: boolean;
   /** What the face needs again to render the answer. */
   state: State;
+  /**
+   * Tools the translation left out (hosted / server tools no other upstream runs). When the
+   * call is translated they are named in `x-sluice-dropped-tools` and a warning is logged; a
+   * pass-through sends them as written.
+   */
+  dropped?: readonly string[] | undefined;
 }
+
+export const DROPPED_TOOLS_HEADER = 'x-sluice-dropped-tools';
 
 /**
  * A face over the chat pipeline, as four steps: parse the client's body into a chat request,
@@ -68,12 +76,28 @@ export function chatFace<State>(spec: ChatFaceSpec<State>): Face {
         call,
         ctx.pipeline,
       );
+      const headers = { ...run.headers, ...droppedHeader(parsed.dropped, run, call, ctx) };
       if (run.kind === 'json') {
         const text = spec.render(run, parsed.state, call);
-        return new Response(text, { status: 200, headers: { ...run.headers, 'content-type': 'application/json' } });
+        return new Response(text, { status: 200, headers: { ...headers, 'content-type': 'application/json' } });
       }
       const framer = spec.frame(parsed.state, call, { clientWantsUsage: run.plan.req.stream_options?.include_usage === true });
-      return streamResponse(run.stream, call, ctx.pipeline, framer, run.lifecycle, run.headers);
+      return streamResponse(run.stream, call, ctx.pipeline, framer, run.lifecycle, headers);
     },
   };
+}
+
+/** The dropped-tools header and warning, unless the provider that answered was sent the client's own body. */
+function droppedHeader(
+  dropped: readonly string[] | undefined,
+  run: Awaited<ReturnType<typeof runChat>>,
+  call: CallTracker,
+  ctx: FaceContext,
+): Record<string, string> {
+  if (!dropped || dropped.length === 0) return {};
+  const target = run.plan.targets.find((t) => t.provider.name === call.record.provider) ?? run.plan.targets[0];
+  if (target && passThroughBody(target.provider, run.plan.upstream)) return {};
+  const names = [...new Set(dropped)].join(', ');
+  ctx.pipeline.logger.warn('tools the upstream cannot run were dropped from the request', { callId: call.record.id, provider: call.record.provider, tools: names });
+  return { [DROPPED_TOOLS_HEADER]: names };
 }

@@ -54,7 +54,8 @@ describe('createProviders', () => {
     expect(providers.get('main')).toMatchObject({ type: 'openai', config: { api_key: KEY, base_url: fake.openaiBaseUrl } });
     expect(providers.get('local')).toMatchObject({ type: 'openai-compatible', config: { base_url: fake.openaiBaseUrl } });
     expect(providers.get('claude')).toMatchObject({ type: 'anthropic', nativeN: false, nativeFormat: 'anthropic', config: { default_max_tokens: 64 } });
-    expect(providers.get('main')?.nativeFormat).toBeUndefined();
+    expect(providers.get('main')?.nativeFormat).toBe('openai-responses');
+    expect(providers.get('local')?.nativeFormat).toBeUndefined();
   });
 
   it('each provider talks to its own base_url with its own credentials in its own wire format', async () => {

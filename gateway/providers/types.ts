@@ -5,13 +5,19 @@ import type { Attempt } from '../calls/record.ts';
 import type { NormalizedUsage } from '../../core/usage.ts';
 
 
-/** A client format some upstream speaks natively, so a request in it can pass through unchanged. */
-export type NativeFormat = 'anthropic';
+/**
+ * A client format some upstream speaks natively, so a request in it can pass through unchanged:
+ * Anthropic Messages (`/v1/messages` → an `anthropic` provider), OpenAI Responses
+ * (`/v1/responses` → an `openai` provider).
+ */
+export type NativeFormat = 'anthropic' | 'openai-responses';
 
 /** The request body exactly as the client wrote it, in its face's own format. */
 export interface NativeBody {
   format: NativeFormat;
   body: Record<string, unknown>;
+  /** Request headers of that format that go upstream with it (e.g. `anthropic-beta`). */
+  headers?: Readonly<Record<string, string>> | undefined;
 }
 
 /**

@@ -6,7 +6,7 @@
  *
  * DETERMINISTIC BEHAVIOUR (tests assert on it)
  *
- * Routes: POST /v1/chat/completions, POST /v1/embeddings (OpenAI); POST /v1/messages,
+ * Routes: POST /v1/chat/completions, POST /v1/embeddings, POST /v1/responses (OpenAI); POST /v1/messages,
  * POST /v1/messages/count_tokens (Anthropic); GET /v1/models and GET /v1/models/{id} (OpenAI
  * format, or Anthropic format when the request has an `anthropic-version` header). Anything
  * else -> 404 (Anthropic shape if `anthropic-version` is present, else OpenAI shape).
@@ -111,6 +111,16 @@
  *     stop_details:null, container:null}, usage {output_tokens, input_tokens, cache_* , ...}),
  *     message_stop.
  *
+ * Responses (POST /v1/responses, issue 22): the body is read with the gateway's own Responses
+ * → chat translation (namespace tools flattened to `<ns>__<name>`, custom tools as functions
+ * with one `input` string, hosted tools dropped), answered exactly as chat completions would
+ * be (same text, tool choice and usage), and written back as a Response (`resp_<hex>`,
+ * created_at 1700000000) or as Responses stream events (response.created … response.completed).
+ *
+ * setToolCalls(fn): when the fake would call tools (either format, and Responses), fn(body) may
+ * return `[{name, input}]` to make exactly those calls with those arguments (ids as usual);
+ * returning undefined keeps the default choice. Off by default; reset() clears it.
+ *
  * setUsage(u): each given field replaces the computed value as-is: OpenAI prompt_tokens =
  * prompt, completion_tokens = completion, total = sum, cached_tokens = cached, reasoning_tokens
  * = reasoning (cacheWrite unused); Anthropic input_tokens = prompt, output_tokens = completion,
@@ -143,4 +153,4 @@ export { startFakeProvider } from './fake-provider/index.ts';
 export { maskKey, embeddingVector, float32Base64 } from './fake-provider/openai.ts';
 export { countWords, wordPieces } from './fake-provider/text.ts';
 export { DEFAULT_MODELS } from './fake-provider/types.ts';
-export type { AnthropicJson, Fault, FakeProvider, FakeProviderOptions, QueuedFault, RecordedRequest, UsageOverride } from './fake-provider/types.ts';
+export type { AnthropicJson, Fault, FakeProvider, FakeProviderOptions, QueuedFault, RecordedRequest, ScriptedToolCall, UsageOverride } from './fake-provider/types.ts';

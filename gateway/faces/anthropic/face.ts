@@ -1,7 +1,7 @@
 import { anthropicErrorBody } from '../../errors/render.ts';
 import { chatFace, type Face } from '../face.ts';
 import { createAnthropicEventWriter } from './anthropic-event-stream.ts';
-import { toChatRequest } from './from-anthropic-request.ts';
+import { translateMessagesRequest } from './from-anthropic-request.ts';
 import { parseAnthropicRequest } from './messages-schema.ts';
 import { anthropicMessageId, toAnthropicMessage } from './to-anthropic-message.ts';
 
@@ -17,10 +17,14 @@ export const anthropicMessagesFace: Face = chatFace<{ model: string }>({
   errorBody: anthropicErrorBody,
   parse(input) {
     const req = parseAnthropicRequest(input.body);
-    const chat = toChatRequest(req) as unknown as Record<string, unknown>;
+    const { chat: translated, dropped } = translateMessagesRequest(req);
+    const chat = translated as unknown as Record<string, unknown>;
     // The registry extension works on this face too: `prompt` in the body or x-sluice-prompt.
     if (input.body.prompt !== undefined) chat.prompt = input.body.prompt;
-    return { chat, native: { format: 'anthropic', body: input.body }, translated: true, state: { model: req.model } };
+    // Betas the client opted into (Claude Code: context management, effort, …) go on with its body.
+    const beta = input.header('anthropic-beta');
+    const native = { format: 'anthropic' as const, body: input.body, headers: beta ? { 'anthropic-beta': beta } : undefined };
+    return { chat, native, translated: true, state: { model: req.model }, dropped };
   },
   render: (run, { model }) => run.native ?? JSON.stringify(toAnthropicMessage(run.completion(), { model })),
   frame({ model }, call) {

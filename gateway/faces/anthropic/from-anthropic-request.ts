@@ -10,6 +10,7 @@ import type {
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { ChatRequest } from '../../../core/chat.ts';
 import { simplestContent } from '../simplest-content.ts';
+import { reasoningEffortOf, serverBlockText, splitServerTools } from './agent-fields.ts';
 import { documentParts, imagePart, textPart } from './from-anthropic-content.ts';
 import { parseAnthropicRequest, type AnthropicContentBlock, type AnthropicMessagesRequest } from './messages-schema.ts';
 
@@ -18,24 +19,38 @@ import { parseAnthropicRequest, type AnthropicContentBlock, type AnthropicMessag
  * of providers/anthropic/to-anthropic-request.ts). Pure; throws GatewayError('invalid_request')
  * naming the field.
  *
- * Dropped, because chat completions has no counterpart: `top_k`; `thinking` (and thinking /
- * redacted_thinking blocks in the history: their signatures only mean something to Anthropic);
- * `is_error` on tool results (the result text is sent as is); `cache_control` on tools and
- * tool_use blocks (text, image and document blocks keep theirs as `prompt_cache_breakpoint`);
- * citations settings; `output_config.effort`; `service_tier`, `container`, `inference_geo`.
+ * Dropped, because chat completions has no counterpart: `top_k`; `thinking` and
+ * `output_config.effort` except as `reasoning_effort` for reasoning models (agent-fields.ts);
+ * thinking / redacted_thinking blocks in the history (their signatures only mean something to
+ * Anthropic); `context_management` (server-side context editing: without it the history is
+ * sent whole); `is_error` on tool results (the result text is sent as is); `cache_control` on
+ * tools and tool_use blocks (text, image and document blocks keep theirs as
+ * `prompt_cache_breakpoint`, which an openai-compatible provider drops); citations settings;
+ * `service_tier`, `container`, `inference_geo`; server tools (`dropped`, see agent-fields.ts),
+ * whose earlier calls and results in the history become text.
+ *
+ * `system` items inside `messages` stay system messages at their place.
  */
 export function fromAnthropicRequest(body: unknown): ChatRequest {
   return toChatRequest(parseAnthropicRequest(body));
 }
 
 export function toChatRequest(req: AnthropicMessagesRequest): ChatRequest {
+  return translateMessagesRequest(req).chat;
+}
+
+/** The chat request, and the names of the server tools it leaves out. */
+export function translateMessagesRequest(req: AnthropicMessagesRequest): { chat: ChatRequest; dropped: string[] } {
   const messages: ChatCompletionMessageParam[] = [];
   const system = systemMessage(req.system);
   if (system) messages.push(system);
   req.messages.forEach((m, i) => {
     const path = `messages[${i}]`;
     if (m.role === 'user') messages.push(...userMessages(m.content, path));
-    else {
+    else if (m.role === 'system') {
+      const inline = inlineSystemMessage(m.content, path);
+      if (inline) messages.push(inline);
+    } else {
       const assistant = assistantMessage(m.content, path);
       if (assistant) messages.push(assistant);
     }
@@ -43,13 +58,14 @@ export function toChatRequest(req: AnthropicMessagesRequest): ChatRequest {
 
   // Typed as the whole union up front: `stream` decides the variant further down.
   const out = { model: req.model, messages, max_tokens: req.max_tokens } as ChatRequest;
-  const tools = (req.tools ?? []).map(
+  const { custom, dropped } = splitServerTools(req);
+  const tools = custom.map(
     (t): ChatCompletionTool => ({
       type: 'function',
       function: {
         name: t.name,
         ...(t.description === undefined ? {} : { description: t.description }),
-        parameters: t.input_schema,
+        parameters: t.input_schema ?? { type: 'object' },
         ...(t.strict === undefined ? {} : { strict: t.strict }),
       },
     }),
@@ -70,12 +86,14 @@ export function toChatRequest(req: AnthropicMessagesRequest): ChatRequest {
   if (typeof userId === 'string' && userId !== '') out.user = userId;
   const format = req.output_config?.format;
   if (format) out.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } };
+  const effort = reasoningEffortOf(req);
+  if (effort) out.reasoning_effort = effort;
   if (req.stream === true) {
     out.stream = true;
     // Anthropic reports usage in message_delta at the end of every stream; ask the upstream for it.
     out.stream_options = { include_usage: true };
   }
-  return out;
+  return { chat: out, dropped };
 }
 
 function toolChoice(choice: NonNullable<AnthropicMessagesRequest['tool_choice']>): ChatCompletionToolChoiceOption {
@@ -98,6 +116,17 @@ function systemMessage(system: AnthropicMessagesRequest['system']): ChatCompleti
   if (system.length === 0) return null;
   if (system.some((b) => b.cache_control)) return { role: 'system', content: system.map(textPart) };
   return { role: 'system', content: system.map((b) => b.text).join('\n\n') };
+}
+
+/** A `system` item among the messages: its text blocks, as a system message at that place. */
+function inlineSystemMessage(content: string | AnthropicContentBlock[], path: string): ChatCompletionMessageParam | null {
+  if (typeof content === 'string') return content === '' ? null : { role: 'system', content };
+  const texts = content.map((block, j) => {
+    if (block.type === 'text') return block;
+    const at = `${path}.content[${j}].type`;
+    throw new GatewayError('invalid_request', `${at}: system messages take text blocks only, got '${block.type}'`, { param: at });
+  });
+  return systemMessage(texts);
 }
 
 /**
@@ -150,6 +179,10 @@ function userMessages(content: string | AnthropicContentBlock[], path: string): 
         return;
       case 'tool_use':
         throw new GatewayError('invalid_request', `${at}.type: tool_use blocks belong in assistant messages`, { param: `${at}.type` });
+      default: {
+        const text = serverBlockText(block);
+        if (text) parts.push(text);
+      }
     }
   });
   const all = [...movedImages, ...parts];
@@ -179,6 +212,14 @@ function assistantMessage(content: string | AnthropicContentBlock[], path: strin
       case 'document':
       case 'tool_result':
         throw new GatewayError('invalid_request', `${at}.type: ${block.type} blocks belong in user messages`, { param: `${at}.type` });
+      default: {
+        // What a server tool searched or ran, and what came back, as the assistant's own text.
+        const said = serverBlockText(block);
+        if (said) {
+          text += said.text;
+          sawText = true;
+        }
+      }
     }
   });
   if (!sawText && calls.length === 0) return null;

@@ -6,8 +6,10 @@ import { tagged } from '../tagged-union.ts';
 /**
  * What `POST /v1/messages` accepts (https://docs.anthropic.com/en/api/messages). Objects are
  * loose so fields newer than this code still reach an Anthropic upstream untouched; only what
- * the translation reads, or what commonly goes wrong, is typed. Block types and tools that
- * cannot be translated to chat completions are rejected here with the reason, naming the field.
+ * the translation reads, or what commonly goes wrong, is typed. Block types that cannot be
+ * translated to chat completions are rejected here with the reason, naming the field. Beta
+ * fields (the `?beta=true` query, the `anthropic-beta` header) are accepted: the header goes on
+ * with a pass-through, a translation has no use for it.
  */
 
 const cacheControl = z.looseObject({ type: z.literal('ephemeral') }).nullable().optional();
@@ -62,53 +64,79 @@ const toolResultBlock = z.looseObject({
 const thinkingBlock = z.looseObject({ type: z.literal('thinking'), thinking: z.string() });
 const redactedThinkingBlock = z.looseObject({ type: z.literal('redacted_thinking'), data: z.string() });
 
-const SERVER_TOOLS = 'server tools (web search, code execution, …) are not available through this gateway';
+/**
+ * A server tool's call and result, as an Anthropic upstream wrote them into an earlier turn.
+ * They pass through to Anthropic as they are; a translation carries them as text (the model
+ * still sees what was searched or run), since no other API has blocks for them.
+ */
+const serverToolUseBlock = z.looseObject({ type: z.literal('server_tool_use'), id: z.string(), name: z.string(), input: z.unknown() });
+export const SERVER_TOOL_RESULTS = [
+  'web_search_tool_result',
+  'web_fetch_tool_result',
+  'code_execution_tool_result',
+  'bash_code_execution_tool_result',
+  'text_editor_code_execution_tool_result',
+  'tool_search_tool_result',
+] as const;
+const [firstResult, ...otherResults] = SERVER_TOOL_RESULTS.map((t) =>
+  z.looseObject({ type: z.literal(t), tool_use_id: z.string().optional(), content: z.unknown() }),
+);
+
 const unsupportedBlocks: Record<string, string> = {
-  server_tool_use: `content block type 'server_tool_use' is not supported: ${SERVER_TOOLS}`,
-  web_search_tool_result: `content block type 'web_search_tool_result' is not supported: ${SERVER_TOOLS}`,
-  web_fetch_tool_result: `content block type 'web_fetch_tool_result' is not supported: ${SERVER_TOOLS}`,
-  code_execution_tool_result: `content block type 'code_execution_tool_result' is not supported: ${SERVER_TOOLS}`,
-  bash_code_execution_tool_result: `content block type 'bash_code_execution_tool_result' is not supported: ${SERVER_TOOLS}`,
-  text_editor_code_execution_tool_result: `content block type 'text_editor_code_execution_tool_result' is not supported: ${SERVER_TOOLS}`,
-  tool_search_tool_result: `content block type 'tool_search_tool_result' is not supported: ${SERVER_TOOLS}`,
   container_upload: "content block type 'container_upload' is not supported: containers are not available through this gateway",
   search_result: "content block type 'search_result' is not supported through this gateway; send it as a text block",
 };
 
 const contentBlock = tagged(
   'content block',
-  [textBlock, imageBlock, documentBlock, toolUseBlock, toolResultBlock, thinkingBlock, redactedThinkingBlock],
+  [
+    textBlock,
+    imageBlock,
+    documentBlock,
+    toolUseBlock,
+    toolResultBlock,
+    thinkingBlock,
+    redactedThinkingBlock,
+    serverToolUseBlock,
+    firstResult!,
+    ...otherResults,
+  ],
   unsupportedBlocks,
 );
 
+/**
+ * `system` items inside `messages` are what Claude Code sends (beta
+ * `mid-conversation-system-2026-04-07`): instructions that apply from that point on.
+ */
 const message = z.looseObject({
-  role: z.enum(['user', 'assistant']),
+  role: z.enum(['user', 'assistant', 'system']),
   content: z.union([z.string(), z.array(contentBlock)]),
 });
 
-/** A custom (client) tool. Anthropic's server tools carry a versioned `type` and are rejected. */
+/**
+ * A custom (client) tool, or one of Anthropic's server tools (a versioned `type` such as
+ * `web_search_20250305`). Server tools pass through to Anthropic; translations drop them
+ * (from-anthropic-request.ts says when that is refused instead).
+ */
 const tool = z
-  .looseObject({ type: z.string().nullable().optional() })
-  .check((ctx) => {
-    const type = ctx.value.type;
-    if (type === undefined || type === null || type === 'custom') return;
-    ctx.issues.push({
-      code: 'custom',
-      path: ['type'],
-      input: type,
-      message: `tool type '${type}' is a server tool and is not supported: ${SERVER_TOOLS}; define a custom tool with input_schema`,
-    });
+  .looseObject({
+    type: z.string().nullable().optional(),
+    name: z.string().min(1),
+    description: z.string().optional(),
+    input_schema: z.looseObject({ type: z.literal('object') }).optional(),
+    strict: z.boolean().optional(),
+    cache_control: cacheControl,
   })
-  .pipe(
-    z.looseObject({
-      type: z.literal('custom').nullable().optional(),
-      name: z.string().min(1),
-      description: z.string().optional(),
-      input_schema: z.looseObject({ type: z.literal('object') }),
-      strict: z.boolean().optional(),
-      cache_control: cacheControl,
-    }),
-  );
+  .check((ctx) => {
+    if (!isServerTool(ctx.value) && ctx.value.input_schema === undefined) {
+      ctx.issues.push({ code: 'custom', path: ['input_schema'], input: undefined, message: 'a custom tool needs an input_schema' });
+    }
+  });
+
+/** Whether a tool is one of Anthropic's server tools (web search, code execution, …) rather than the client's. */
+export function isServerTool(t: { type?: string | null | undefined }): boolean {
+  return typeof t.type === 'string' && t.type !== 'custom';
+}
 
 const toolChoice = tagged('tool_choice', [
   z.looseObject({ type: z.literal('auto'), disable_parallel_tool_use: z.boolean().optional() }),
@@ -135,7 +163,9 @@ export const anthropicMessagesSchema = z.looseObject({
   metadata: z.looseObject({ user_id: z.string().nullable().optional() }).optional(),
   stream: z.boolean().optional(),
   thinking: z.looseObject({ type: z.string() }).optional(),
-  output_config: z.looseObject({ format: outputFormat.nullable().optional() }).optional(),
+  output_config: z.looseObject({ format: outputFormat.nullable().optional(), effort: z.string().nullable().optional() }).optional(),
+  // Server-side context editing (beta context-management-2025-06-27): Anthropic only.
+  context_management: z.looseObject({}).nullable().optional(),
 });
 
 export type AnthropicMessagesRequest = z.output<typeof anthropicMessagesSchema>;
@@ -144,6 +174,7 @@ export type AnthropicContentBlock = z.output<typeof contentBlock>;
 export type AnthropicTextBlock = z.output<typeof textBlock>;
 export type AnthropicImageBlock = z.output<typeof imageBlock>;
 export type AnthropicDocumentBlock = z.output<typeof documentBlock>;
+export type AnthropicTool = z.output<typeof tool>;
 
 /** Validates a `/v1/messages` body; a 400 GatewayError names the first bad field. */
 export function parseAnthropicRequest(body: unknown): AnthropicMessagesRequest {

@@ -3,7 +3,6 @@ import type {
   ChatCompletionContentPart,
   ChatCompletionContentPartText,
   ChatCompletionMessageParam,
-  ChatCompletionTool,
   ChatCompletionToolChoiceOption,
 } from 'openai/resources/chat/completions';
 import { GatewayError } from '../../errors/gateway-error.ts';
@@ -11,6 +10,7 @@ import type { ChatRequest } from '../../../core/chat.ts';
 import { simplestContent } from '../simplest-content.ts';
 import type { ResponsesInputItem, ResponsesMessageItem, ResponsesRequest } from './responses-schema.ts';
 import type { StoredResponse } from './store.ts';
+import { CUSTOM_INPUT, flatName, planTools, type ToolNames } from './tool-plan.ts';
 
 /**
  * An OpenAI Responses request (plus the stored conversation before it) → the gateway's
@@ -21,12 +21,26 @@ import type { StoredResponse } from './store.ts';
  * responses' instructions are not carried over), then each earlier turn's input and output
  * items, oldest first, then this `input`.
  *
- * Not translated: `store` (the gateway's own storage, read by the route), `include`,
- * `truncation`, `service_tier`, `top_logprobs`, reasoning `summary`, image `detail: original`
- * (no chat equivalent; the default applies), and reasoning items in the input (we never
- * produce them; their encrypted content only means something to OpenAI).
+ * Tools: see tool-plan.ts (namespaces flattened, custom tools as one-string functions, hosted
+ * tools dropped). Tool results carrying images: the tool message keeps the text with
+ * "[image]" where each image was, and the images follow in a user message after the turn's
+ * tool results (chat tool messages take text only).
+ *
+ * Not translated: `store` (the gateway's own storage, read by the route), `include` (asks for
+ * reasoning.encrypted_content, which only OpenAI produces), `client_metadata`, `truncation`,
+ * `service_tier`, `top_logprobs`, reasoning `summary`, image `detail: original` (no chat
+ * equivalent; the default applies), reasoning and web_search_call items in the input (their
+ * content only means something to OpenAI).
  */
 export function fromResponsesRequest(req: ResponsesRequest, previous: ReadonlyArray<Pick<StoredResponse, 'inputItems' | 'outputItems'>>): ChatRequest {
+  return translateResponsesRequest(req, previous).chat;
+}
+
+/** The chat request, the hosted tools it leaves out, and how its tool names map back. */
+export function translateResponsesRequest(
+  req: ResponsesRequest,
+  previous: ReadonlyArray<Pick<StoredResponse, 'inputItems' | 'outputItems'>>,
+): { chat: ChatRequest; dropped: string[]; names: ToolNames } {
   const messages: ChatCompletionMessageParam[] = [];
   if (req.instructions) messages.push({ role: 'system', content: req.instructions });
   for (const turn of previous) {
@@ -38,17 +52,7 @@ export function fromResponsesRequest(req: ResponsesRequest, previous: ReadonlyAr
   // `model` may be absent when a registry prompt names it; the pipeline fills it in.
   const out = { messages } as unknown as ChatRequest;
   if (req.model !== undefined) out.model = req.model;
-  const tools = (req.tools ?? []).map(
-    (t): ChatCompletionTool => ({
-      type: 'function',
-      function: {
-        name: t.name,
-        ...(t.description ? { description: t.description } : {}),
-        ...(t.parameters ? { parameters: t.parameters } : {}),
-        ...(typeof t.strict === 'boolean' ? { strict: t.strict } : {}),
-      },
-    }),
-  );
+  const { tools, names, dropped } = planTools(req);
   // OpenAI rejects tool_choice and parallel_tool_calls without tools.
   if (tools.length > 0) {
     out.tools = tools;
@@ -83,7 +87,7 @@ export function fromResponsesRequest(req: ResponsesRequest, previous: ReadonlyAr
     // The final response.completed event carries usage, so the upstream must report it.
     out.stream_options = { include_usage: true };
   }
-  return out;
+  return { chat: out, dropped, names };
 }
 
 /**
@@ -98,7 +102,8 @@ export function normalizeInput(input: ResponsesRequest['input']): ResponsesInput
 
 function toolChoice(choice: NonNullable<ResponsesRequest['tool_choice']>): ChatCompletionToolChoiceOption {
   if (typeof choice === 'string') return choice;
-  if (choice.type === 'function') return { type: 'function', function: { name: choice.name } };
+  if (choice.type === 'function' || choice.type === 'custom') return { type: 'function', function: { name: flatName(choice.name, choice.namespace ?? undefined) } };
+  if (choice.type !== 'allowed_tools') return 'auto'; // a hosted tool: refused by planTools before this
   return {
     type: 'allowed_tools',
     allowed_tools: { mode: choice.mode, tools: choice.tools.map((t) => ({ type: 'function', function: { name: t.name } })) },
@@ -116,30 +121,63 @@ function withoutNulls(prompt: NonNullable<ResponsesRequest['prompt']>): Record<s
  * wants a turn's calls together; each function_call_output becomes a tool message.
  */
 function appendItems(messages: ChatCompletionMessageParam[], items: readonly ResponsesInputItem[], path: string, fromString = false): void {
+  // Images from tool results wait until the turn's tool messages are all in.
+  let images: ChatCompletionContentPart[] = [];
+  const flushImages = (): void => {
+    if (images.length === 0) return;
+    messages.push({ role: 'user', content: images });
+    images = [];
+  };
+  const toolCall = (id: string, name: string, args: string): void => {
+    const call = { id, type: 'function' as const, function: { name, arguments: args } };
+    const last = messages.at(-1);
+    if (last?.role === 'assistant') (last.tool_calls ??= []).push(call);
+    else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
+  };
+  const toolResult = (callId: string, output: ToolOutput): void => {
+    const { text, moved } = toolOutputText(output);
+    images.push(...moved);
+    messages.push({ role: 'tool', tool_call_id: callId, content: text });
+  };
   items.forEach((item, i) => {
     const at = path === 'input' && !fromString ? `input[${i}]` : path;
+    if (item.type !== 'function_call_output' && item.type !== 'custom_tool_call_output') flushImages();
     switch (item.type) {
       case 'message':
         messages.push(messageOf(item, at));
         return;
-      case 'function_call': {
-        const call = { id: item.call_id, type: 'function' as const, function: { name: item.name, arguments: item.arguments } };
-        const last = messages.at(-1);
-        if (last?.role === 'assistant') (last.tool_calls ??= []).push(call);
-        else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
+      case 'function_call':
+        toolCall(item.call_id, flatName(item.name, item.namespace ?? undefined), item.arguments);
         return;
-      }
+      case 'custom_tool_call':
+        toolCall(item.call_id, flatName(item.name, item.namespace ?? undefined), JSON.stringify({ [CUSTOM_INPUT]: item.input }));
+        return;
       case 'function_call_output':
-        messages.push({
-          role: 'tool',
-          tool_call_id: item.call_id,
-          content: typeof item.output === 'string' ? item.output : item.output.map((p) => p.text).join(''),
-        });
+      case 'custom_tool_call_output':
+        toolResult(item.call_id, item.output);
         return;
       case 'reasoning':
+      case 'web_search_call':
         return;
     }
   });
+  flushImages();
+}
+
+type ToolOutput = Extract<ResponsesInputItem, { type: 'function_call_output' }>['output'];
+
+/** A tool result's text, with "[image]" where each image was; the images move to a user message. */
+function toolOutputText(output: ToolOutput): { text: string; moved: ChatCompletionContentPart[] } {
+  if (typeof output === 'string') return { text: output, moved: [] };
+  const moved: ChatCompletionContentPart[] = [];
+  const text = output
+    .map((p) => {
+      if (p.type === 'input_text') return p.text;
+      moved.push(userPart(p));
+      return '[image]';
+    })
+    .join('');
+  return { text, moved };
 }
 
 function messageOf(item: ResponsesMessageItem, at: string): ChatCompletionMessageParam {

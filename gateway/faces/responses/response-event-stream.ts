@@ -1,6 +1,7 @@
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { startToolCall } from '../tool-call-start.ts';
 import type {
+  ResponseCustomToolCall,
   ResponseError,
   ResponseFunctionToolCall,
   ResponseOutputMessage,
@@ -13,11 +14,12 @@ import { GatewayError, type ErrorCode } from '../../errors/gateway-error.ts';
 import { usageFromOpenAI } from '../../providers/usage.ts';
 import type { NormalizedUsage } from '../../../core/usage.ts';
 import { sseFrame } from '../sse-frame.ts';
+import { customInput } from './tool-plan.ts';
 import {
-  functionCallItem,
-  outputItemId,
   outputTextPart,
+  outputItemId,
   responseEnvelope,
+  toolCallItem,
   type FinishReason,
   type ResponseContext,
   type ResponseObject,
@@ -64,6 +66,14 @@ interface CallState {
   index: number;
   chatIndex: number;
 }
+/** A free-form tool's call: its chat arguments (`{"input": …}`) are gathered and sent as one input delta at the end. */
+interface CustomState {
+  kind: 'custom';
+  item: ResponseCustomToolCall;
+  index: number;
+  chatIndex: number;
+  args: string;
+}
 
 export function createResponseEventWriter(ctx: ResponseContext): ResponseEventWriter {
   let seq = 0;
@@ -74,9 +84,9 @@ export function createResponseEventWriter(ctx: ResponseContext): ResponseEventWr
   let model = ctx.request.model ?? '';
   let messages = 0;
   let calls = 0;
-  const output: Array<ResponseOutputMessage | ResponseFunctionToolCall> = [];
+  const output: Array<ResponseOutputMessage | ResponseFunctionToolCall | ResponseCustomToolCall> = [];
   const seenCalls = new Set<number>();
-  let open: MessageState | CallState | null = null;
+  let open: MessageState | CallState | CustomState | null = null;
   let current: ResponseObject = responseEnvelope(ctx, { output: [], finish: null, usage: null, model, status: 'in_progress' });
 
   // Serialised at once, so items mutated later (status, arguments) never change a frame already written.
@@ -109,6 +119,16 @@ export function createResponseEventWriter(ctx: ResponseContext): ResponseEventWr
     if (open === null) return;
     if (open.kind === 'message') {
       closePart(out, open);
+    } else if (open.kind === 'custom') {
+      const input = customInput(open.args);
+      const base = { item_id: open.item.id!, output_index: open.index };
+      open.item.input = input;
+      if (input !== '') emit(out, { type: 'response.custom_tool_call_input.delta', ...base, delta: input });
+      emit(out, { type: 'response.custom_tool_call_input.done', ...base, input });
+      // A custom tool call has no status field.
+      emit(out, { type: 'response.output_item.done', output_index: open.index, item: open.item });
+      open = null;
+      return;
     } else {
       emit(out, {
         type: 'response.function_call_arguments.done',
@@ -145,16 +165,23 @@ export function createResponseEventWriter(ctx: ResponseContext): ResponseEventWr
   }
 
   function call(out: string[], tc: ChatCompletionChunk.Choice.Delta.ToolCall): void {
-    if (open?.kind !== 'call' || open.chatIndex !== tc.index) {
+    if ((open?.kind !== 'call' && open?.kind !== 'custom') || open.chatIndex !== tc.index) {
       const { id, name } = startToolCall(tc, seenCalls, 'Responses');
       close(out);
-      const item = functionCallItem(outputItemId(ctx.id, 'fc', calls++), id, name, '', 'in_progress');
-      open = { kind: 'call', item, index: output.length, chatIndex: tc.index };
+      const item = toolCallItem(ctx, calls++, id, name, '', 'in_progress');
+      open =
+        item.type === 'custom_tool_call'
+          ? { kind: 'custom', item, index: output.length, chatIndex: tc.index, args: '' }
+          : { kind: 'call', item, index: output.length, chatIndex: tc.index };
       output.push(item);
       emit(out, { type: 'response.output_item.added', output_index: open.index, item });
     }
     const args = tc.function?.arguments;
     if (!args) return;
+    if (open.kind === 'custom') {
+      open.args += args;
+      return;
+    }
     open.item.arguments += args;
     emit(out, { type: 'response.function_call_arguments.delta', item_id: open.item.id!, output_index: open.index, delta: args });
   }
@@ -202,7 +229,8 @@ export function createResponseEventWriter(ctx: ResponseContext): ResponseEventWr
       start(out);
       // The open item is reported as it stands in the failed Response, without closing events.
       if (open) {
-        open.item.status = 'incomplete';
+        if (open.kind === 'custom') open.item.input = customInput(open.args);
+        else open.item.status = 'incomplete';
         const part = open.kind === 'message' ? open.part : null;
         if (open.kind === 'message' && part) {
           open.item.content.push(part.kind === 'output_text' ? outputTextPart(part.text) : { type: 'refusal', refusal: part.text });

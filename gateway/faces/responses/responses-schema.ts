@@ -5,8 +5,10 @@ import { tagged } from '../tagged-union.ts';
 
 /**
  * What `POST /v1/responses` accepts (https://platform.openai.com/docs/api-reference/responses/create),
- * for translation to chat completions. Loose objects, so new fields pass validation; item,
- * content and tool types with no chat-completions form are rejected with the reason.
+ * for translation to chat completions, and for pass-through to an OpenAI upstream. Loose
+ * objects, so new fields pass validation; item and content types with no chat-completions form
+ * are rejected with the reason. `include`, `client_metadata`, `prompt_cache_key`, `store` and
+ * `reasoning.summary` are accepted (see from-responses-request.ts for what each becomes).
  */
 
 const breakpoint = z.looseObject({ mode: z.literal('explicit') }).optional();
@@ -54,16 +56,34 @@ const functionCallItem = z.looseObject({
   call_id: z.string().min(1),
   name: z.string().min(1),
   arguments: z.string(),
+  /** Set when the tool sits in a `namespace` tool. */
+  namespace: z.string().min(1).nullable().optional(),
 });
+
+/** Tool results: text, or text and images (a screenshot, an image the tool read). */
+const toolOutput = z.union([
+  z.string(),
+  z.array(tagged('tool output content', [inputText, inputImage], unsupportedContent)),
+]);
 
 const functionCallOutputItem = z.looseObject({
   type: z.literal('function_call_output'),
   call_id: z.string().min(1),
-  output: z.union([z.string(), z.array(tagged('function_call_output content', [inputText], {
-    ...unsupportedContent,
-    input_image: "content type 'input_image' in a function_call_output is not supported through this gateway; return text, or send the image in a user message",
-  }))]),
+  output: toolOutput,
 });
+
+/** A call to a free-form (`custom`) tool, and its result. */
+const customToolCallItem = z.looseObject({
+  type: z.literal('custom_tool_call'),
+  call_id: z.string().min(1),
+  name: z.string().min(1),
+  input: z.string(),
+  namespace: z.string().min(1).nullable().optional(),
+});
+const customToolCallOutputItem = z.looseObject({ type: z.literal('custom_tool_call_output'), call_id: z.string().min(1), output: toolOutput });
+
+/** A hosted web search OpenAI ran in an earlier turn: accepted in the history, carries nothing to translate. */
+const webSearchCallItem = z.looseObject({ type: z.literal('web_search_call') });
 
 /** Reasoning items from an earlier turn; accepted so clients can replay outputs, never translated. */
 const reasoningItem = z.looseObject({ type: z.literal('reasoning') });
@@ -74,10 +94,9 @@ const unsupportedItems: Record<string, string> = {
     "input item type 'item_reference' is not supported: send the item itself, or continue with previous_response_id",
 };
 for (const t of [
-  'file_search_call', 'web_search_call', 'computer_call', 'computer_call_output', 'image_generation_call', 'code_interpreter_call',
+  'file_search_call', 'computer_call', 'computer_call_output', 'image_generation_call', 'code_interpreter_call',
   'local_shell_call', 'local_shell_call_output', 'shell_call', 'shell_call_output', 'apply_patch_call', 'apply_patch_call_output',
-  'mcp_list_tools', 'mcp_approval_request', 'mcp_approval_response', 'mcp_call', 'custom_tool_call', 'custom_tool_call_output',
-  'tool_search_call', 'tool_search_output',
+  'mcp_list_tools', 'mcp_approval_request', 'mcp_approval_response', 'mcp_call', 'tool_search_call', 'tool_search_output',
 ]) {
   unsupportedItems[t] = `input item type '${t}' is not supported: ${HOSTED}`;
 }
@@ -85,7 +104,11 @@ for (const t of [
 /** `{role, content}` without a type is an "easy" message item (EasyInputMessage). */
 const inputItem = z.preprocess(
   (v) => (typeof v === 'object' && v !== null && !('type' in v) && 'role' in v ? { ...v, type: 'message' } : v),
-  tagged('input item', [messageItem, functionCallItem, functionCallOutputItem, reasoningItem], unsupportedItems),
+  tagged(
+    'input item',
+    [messageItem, functionCallItem, functionCallOutputItem, customToolCallItem, customToolCallOutputItem, reasoningItem, webSearchCallItem],
+    unsupportedItems,
+  ),
 );
 
 const functionTool = z.looseObject({
@@ -95,26 +118,43 @@ const functionTool = z.looseObject({
   parameters: z.record(z.string(), z.unknown()).nullable().optional(),
   strict: z.boolean().nullable().optional(),
 });
-const unsupportedTools: Record<string, string> = {
-  custom: "tool type 'custom' (free-form input) is not supported; use a function tool with JSON parameters",
-};
-for (const t of [
+/** A free-form tool: its input is raw text (optionally following a grammar). */
+const customTool = z.looseObject({
+  type: z.literal('custom'),
+  name: z.string().min(1),
+  description: z.string().nullable().optional(),
+  format: z.looseObject({ type: z.string() }).nullable().optional(),
+});
+/** Function and custom tools grouped under a name (Codex's `multi_agent_v1`, MCP servers). */
+const namespaceTool = z.looseObject({
+  type: z.literal('namespace'),
+  name: z.string().min(1),
+  description: z.string().nullable().optional(),
+  tools: z.array(tagged('namespace tool', [functionTool, customTool])).min(1),
+});
+/**
+ * Tools OpenAI runs itself. Accepted: they pass through to an OpenAI upstream as written, and a
+ * translation drops them (tool-plan.ts).
+ */
+export const HOSTED_TOOLS = [
   'web_search', 'web_search_preview', 'web_search_2025_08_26', 'web_search_preview_2025_03_11', 'file_search', 'computer_use_preview',
   'computer', 'code_interpreter', 'image_generation', 'mcp', 'local_shell', 'shell', 'apply_patch', 'tool_search',
-]) {
-  unsupportedTools[t] = `tool type '${t}' is not supported: ${HOSTED}; only function tools are`;
-}
-const tool = tagged('tool', [functionTool], unsupportedTools);
+] as const;
+const [firstHosted, ...otherHosted] = HOSTED_TOOLS.map((t) => z.looseObject({ type: z.literal(t) }));
+const tool = tagged('tool', [functionTool, customTool, namespaceTool, firstHosted!, ...otherHosted]);
 
+const hostedChoice = HOSTED_TOOLS.map((t) => z.looseObject({ type: z.literal(t) }));
 const toolChoice = z.union([
   z.enum(['none', 'auto', 'required']),
   tagged('tool_choice', [
-    z.looseObject({ type: z.literal('function'), name: z.string().min(1) }),
+    z.looseObject({ type: z.literal('function'), name: z.string().min(1), namespace: z.string().nullable().optional() }),
+    z.looseObject({ type: z.literal('custom'), name: z.string().min(1), namespace: z.string().nullable().optional() }),
     z.looseObject({
       type: z.literal('allowed_tools'),
       mode: z.enum(['auto', 'required']),
       tools: z.array(z.looseObject({ type: z.literal('function'), name: z.string().min(1) })),
     }),
+    ...hostedChoice,
   ], {}),
 ]);
 
@@ -179,7 +219,7 @@ export const responsesRequestSchema = z
 export type ResponsesRequest = z.output<typeof responsesRequestSchema>;
 export type ResponsesInputItem = Exclude<ResponsesRequest['input'], string | undefined>[number];
 export type ResponsesMessageItem = z.output<typeof messageItem>;
-export type ResponsesTool = z.output<typeof functionTool>;
+export type ResponsesTool = z.output<typeof tool>;
 
 /** Validates a `/v1/responses` body; a 400 GatewayError names the first bad field. */
 export function parseResponsesRequest(body: unknown): ResponsesRequest {

@@ -3,6 +3,7 @@ import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type {
   FunctionTool,
   Response,
+  ResponseCustomToolCall,
   ResponseFormatTextConfig,
   ResponseFunctionToolCall,
   ResponseOutputItem,
@@ -14,6 +15,7 @@ import type { ReasoningEffort } from 'openai/resources/shared';
 import { usageFromOpenAI } from '../../providers/usage.ts';
 import type { NormalizedUsage } from '../../../core/usage.ts';
 import type { ResponsesRequest } from './responses-schema.ts';
+import { customInput, originOf, type ToolNames } from './tool-plan.ts';
 
 /**
  * A chat.completion → an OpenAI Response object, valid against the official OpenAPI
@@ -35,6 +37,8 @@ export interface ResponseContext {
   /** The Responses request as validated, for the echoed settings. */
   request: ResponsesRequest;
   previousResponseId: string | null;
+  /** How the translated request's tool names map back (namespaced and custom tools). */
+  tools?: ToolNames | undefined;
 }
 
 /** `resp_` + a UUIDv7 in hex: unique, time-ordered, and the shape OpenAI's ids have. */
@@ -46,7 +50,7 @@ export function newResponseId(): string {
  * Output item ids derive from the response id, so a streamed response and its stored copy
  * agree, and an item id says which response it came from.
  */
-export function outputItemId(responseId: string, kind: 'msg' | 'fc', n: number): string {
+export function outputItemId(responseId: string, kind: 'msg' | 'fc' | 'ctc', n: number): string {
   const base = responseId.startsWith('resp_') ? responseId.slice('resp_'.length) : responseId;
   return n === 0 ? `${kind}_${base}` : `${kind}_${base}_${n}`;
 }
@@ -56,7 +60,7 @@ export type FinishReason = ChatCompletion.Choice['finish_reason'];
 export function toResponse(completion: ChatCompletion, ctx: ResponseContext): ResponseObject {
   const choice = completion.choices.find((c) => c.index === 0) ?? completion.choices[0];
   const finish = choice?.finish_reason ?? 'stop';
-  const output: Array<ResponseOutputMessage | ResponseFunctionToolCall> = [];
+  const output: Array<ResponseOutputMessage | ResponseFunctionToolCall | ResponseCustomToolCall> = [];
   const content: ResponseOutputMessage['content'] = [];
   const text = choice?.message.content ?? '';
   if (text !== '') content.push(outputTextPart(text));
@@ -65,11 +69,11 @@ export function toResponse(completion: ChatCompletion, ctx: ResponseContext): Re
   let calls = 0;
   for (const call of choice?.message.tool_calls ?? []) {
     if (call.type !== 'function') continue;
-    output.push(functionCallItem(outputItemId(ctx.id, 'fc', calls++), call.id, call.function.name, call.function.arguments, 'completed'));
+    output.push(toolCallItem(ctx, calls++, call.id, call.function.name, call.function.arguments, 'completed'));
   }
   // A length stop cuts off the last item only; the ones before it were finished.
   const last = output.at(-1);
-  if (finish === 'length' && last) last.status = 'incomplete';
+  if (finish === 'length' && last && last.type !== 'custom_tool_call') last.status = 'incomplete';
   return responseEnvelope(ctx, { output, finish, usage: usageFromOpenAI(completion.usage), model: completion.model });
 }
 
@@ -85,6 +89,26 @@ export function functionCallItem(
   status: NonNullable<ResponseFunctionToolCall['status']>,
 ): ResponseFunctionToolCall {
   return { id, type: 'function_call', status, call_id: callId, name, arguments: args };
+}
+
+/**
+ * A chat tool call as the client's tool: a function call (with its `namespace` when the tool
+ * was in one), or a `custom_tool_call` whose `input` is the free-form text.
+ */
+export function toolCallItem(
+  ctx: Pick<ResponseContext, 'id' | 'tools'>,
+  n: number,
+  callId: string,
+  chatName: string,
+  args: string,
+  status: NonNullable<ResponseFunctionToolCall['status']>,
+): ResponseFunctionToolCall | ResponseCustomToolCall {
+  const origin = originOf(ctx.tools, chatName);
+  const namespace = origin.namespace === undefined ? {} : { namespace: origin.namespace };
+  if (origin.custom) {
+    return { id: outputItemId(ctx.id, 'ctc', n), type: 'custom_tool_call', call_id: callId, name: origin.name, input: customInput(args), ...namespace };
+  }
+  return { ...functionCallItem(outputItemId(ctx.id, 'fc', n), callId, origin.name, args, status), ...namespace };
 }
 
 export interface EnvelopeParts {
@@ -140,14 +164,17 @@ export function responseEnvelope(ctx: ResponseContext, parts: EnvelopeParts): Re
   return res;
 }
 
-function echoTool(tool: NonNullable<ResponsesRequest['tools']>[number]): FunctionTool {
-  return {
+/** Function tools with the API's defaults filled in; other tools as the request gave them. */
+function echoTool(tool: NonNullable<ResponsesRequest['tools']>[number]): NonNullable<ResponseObject['tools']>[number] {
+  if (tool.type !== 'function') return tool as unknown as NonNullable<ResponseObject['tools']>[number];
+  const out: FunctionTool = {
     type: 'function',
     name: tool.name,
     description: tool.description ?? null,
     parameters: tool.parameters ?? null,
     strict: tool.strict ?? null,
   };
+  return out;
 }
 
 /** The spec's Prompt has a string version; the gateway also accepts a number and a label. */

@@ -50,8 +50,14 @@ export const createAnthropicProvider: ProviderFactory = (name, config, deps) => 
     return plan?.kind === 'tool' ? plan.answer : undefined;
   }
 
+  /** The try's trace headers, plus the client's `anthropic-beta` when its body passes through. */
+  function headersFor(req: ProviderRequest, ctx: CallContext): Readonly<Record<string, string>> | undefined {
+    const own = passThroughBody(provider, req) ? req.native?.headers : undefined;
+    return own ? { ...ctx.trace, ...own } : ctx.trace;
+  }
+
   async function once(req: ProviderRequest, model: string, ctx: CallContext): Promise<{ message: Message; text: string }> {
-    const { json, text } = await postJson(client, name, '/v1/messages', messagesBody(req, model), ctx.signal, ctx.trace);
+    const { json, text } = await postJson(client, name, '/v1/messages', messagesBody(req, model), ctx.signal, headersFor(req, ctx));
     if (!Array.isArray(json.content)) {
       throw new GatewayError('upstream_bad_response', `provider ${name} returned a message without content`, { provider: name });
     }
@@ -74,7 +80,7 @@ export const createAnthropicProvider: ProviderFactory = (name, config, deps) => 
     async chatStream(req, model, ctx) {
       const passThrough = passThroughBody(provider, req) !== undefined;
       const body = { ...messagesBody(req, model), stream: true };
-      const res = await startStream(client, '/v1/messages', body, ctx.signal, ctx.trace);
+      const res = await startStream(client, '/v1/messages', body, ctx.signal, headersFor(req, ctx));
       const id = completionId();
       const translator = createAnthropicStreamTranslator({ id, created: created(), model, json: jsonAnswer(req) });
       /** The upstream's own words reach the client's SSE error event: no credential may ride along. */

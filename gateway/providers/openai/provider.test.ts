@@ -59,13 +59,14 @@ const chatReq = (over: Record<string, unknown> = {}): ChatRequest =>
 const textOf = (chunks: StreamChunk[]): string => chunks.map((c) => c.chunk.choices[0]?.delta.content ?? '').join('');
 
 describe('createOpenAIProvider: identity', () => {
-  it('carries its name, type and config; no nativeFormat and no nativeN limit', () => {
+  it('carries its name, type and config; speaks Responses natively (issue 22); no nativeN limit', () => {
     const p = provider({}, 'main');
     expect(p.name).toBe('main');
     expect(p.type).toBe('openai');
     expect(p.config).toMatchObject({ type: 'openai', api_key: KEY, base_url: fake.openaiBaseUrl });
-    expect(p.nativeFormat).toBeUndefined();
+    expect(p.nativeFormat).toBe('openai-responses');
     expect(p.nativeN).toBeUndefined();
+    expect(provider({ type: 'openai-compatible' }, 'local').nativeFormat).toBeUndefined();
   });
 });
 

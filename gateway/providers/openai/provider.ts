@@ -1,34 +1,93 @@
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { ChatRequest } from '../../../core/chat.ts';
 import { GatewayError } from '../../errors/gateway-error.ts';
 import { upstreamEvents } from '../../streaming/upstream-events.ts';
 import { clientFor, parseUpstreamJson, postJson, startStream } from '../provider-http.ts';
-import type { ChatStream, Provider, ProviderFactory, StreamChunk } from '../types.ts';
+import { passThroughBody, type CallContext, type ChatStream, type JsonResult, type Provider, type ProviderFactory, type StreamChunk } from '../types.ts';
+import { randomUUID } from 'node:crypto';
 import { usageFromOpenAI } from '../usage.ts';
 import type { NormalizedUsage } from '../../../core/usage.ts';
 import type { UpstreamClient, UpstreamResponse } from '../upstream-client.ts';
+import { withoutCacheBreakpoints } from './compat-body.ts';
+import { chatFromResponse, createResponsesStreamTranslator } from './responses-native.ts';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
 /**
  * OpenAI and every OpenAI-compatible upstream (vLLM, Ollama, Groq, Together, …): the wire
  * format is ours already, so bodies pass through with only `model` replaced.
+ *
+ * An `openai` provider also speaks the Responses API: a `/v1/responses` body nothing changed
+ * goes to its `/responses` as written (every tool type, reasoning, include, store,
+ * previous_response_id), and its answer and events come back as sent, read on the side as a
+ * chat completion for the record (responses-native.ts). OpenAI-compatible servers get the
+ * translated chat request: few of them implement Responses.
  */
-export const createOpenAIProvider: ProviderFactory = (name, config) => {
+export const createOpenAIProvider: ProviderFactory = (name, config, deps) => {
   const baseUrl = config.base_url ?? OPENAI_BASE_URL;
   const client = clientFor(name, config, baseUrl, config.api_key ? { authorization: `Bearer ${config.api_key}` } : {});
+  // Explicit cache breakpoints are OpenAI's own; other servers get the request without them.
+  const wire = config.type === 'openai' ? (chat: ChatRequest) => chat : withoutCacheBreakpoints;
+
+  const created = (): number => Math.floor(deps.now() / 1000);
+
+  /** The client's Responses body for this upstream, with the gateway's own fields taken out. */
+  function responsesBody(own: Record<string, unknown>, model: string, stream: boolean): Record<string, unknown> {
+    const { prompt: _prompt, ...rest } = own;
+    return { ...rest, model, stream };
+  }
+
+  async function responsesJson(own: Record<string, unknown>, model: string, ctx: CallContext): Promise<JsonResult> {
+    const { text, json } = await postJson(client, name, '/responses', responsesBody(own, model, false), ctx.signal, ctx.trace);
+    if (!Array.isArray(json.output)) {
+      throw new GatewayError('upstream_bad_response', `provider ${name} returned a response without output`, { provider: name });
+    }
+    const body = chatFromResponse(json, { id: `chatcmpl-${randomUUID().replaceAll('-', '')}`, created: created(), model });
+    return { text: JSON.stringify(body), body: body as unknown as Record<string, unknown>, usage: usageFromOpenAI(body.usage), native: text };
+  }
+
+  async function responsesStream(own: Record<string, unknown>, model: string, ctx: CallContext): Promise<ChatStream> {
+    const res = await startStream(client, '/responses', responsesBody(own, model, true), ctx.signal, ctx.trace);
+    const id = `chatcmpl-${randomUUID().replaceAll('-', '')}`;
+    const translator = createResponsesStreamTranslator({ id, created: created(), model, provider: name, scrub: (s) => client.scrub(s) });
+    async function* chunks(): AsyncGenerator<StreamChunk> {
+      for await (const event of upstreamEvents(client, res, ctx.signal)) {
+        // After the final event, read on to the end of the body so the connection stays alive.
+        if (translator.finished()) continue;
+        const frame = `${event.event === undefined ? '' : `event: ${event.event}\n`}data: ${event.data}\n\n`;
+        const translated = translator.push(event.data);
+        if (translated.length === 0) {
+          const empty: ChatCompletionChunk = { id, object: 'chat.completion.chunk', created: created(), model, choices: [] };
+          yield { data: '', chunk: empty, native: frame };
+        }
+        for (const [i, chunk] of translated.entries()) yield { data: JSON.stringify(chunk), chunk, native: i === 0 ? frame : '' };
+      }
+      if (translator.finished()) return;
+      throw new GatewayError('upstream_bad_response', `provider ${name} ended the stream before it was complete`, { provider: name });
+    }
+    const iterator = chunks();
+    return { [Symbol.asyncIterator]: () => iterator, usage: () => translator.usage(), cancel: () => res.body.destroy() };
+  }
 
   const provider: Provider = {
     name,
     type: config.type,
     config,
-    async chat({ chat }, model, ctx) {
+    ...(config.type === 'openai' ? { nativeFormat: 'openai-responses' as const } : {}),
+    async chat(req, model, ctx) {
+      const own = passThroughBody(provider, req);
+      if (own) return responsesJson(own, model, ctx);
+      const chat = wire(req.chat);
       const { text, json } = await postJson(client, name, '/chat/completions', { ...chat, model, stream: false }, ctx.signal, ctx.trace);
       if (!Array.isArray(json.choices)) {
         throw new GatewayError('upstream_bad_response', `provider ${name} returned a chat completion without choices`, { provider: name });
       }
       return { text, body: json, usage: usageFromOpenAI(json.usage as Parameters<typeof usageFromOpenAI>[0]) };
     },
-    async chatStream({ chat }, model, ctx) {
+    async chatStream(req, model, ctx) {
+      const own = passThroughBody(provider, req);
+      if (own) return responsesStream(own, model, ctx);
+      const chat = wire(req.chat);
       // Always ask for usage so the call can be priced; the pipeline strips the usage chunk
       // again when the client did not ask for it.
       const body = { ...chat, model, stream: true, stream_options: { ...chat.stream_options, include_usage: true } };

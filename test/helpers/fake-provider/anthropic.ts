@@ -113,15 +113,17 @@ export function messages(body: unknown, ctx: HandlerContext): Plan {
   if (tools.length > 0 && tc?.['type'] !== 'none' && last?.['role'] === 'user' && lastResults.length === 0) {
     const names = tools.map((t) => (isRecord(t) && typeof t['name'] === 'string' ? t['name'] : undefined)).filter((n): n is string => n !== undefined);
     let callNames: string[];
-    if (tc?.['type'] === 'tool' && typeof tc['name'] === 'string') callNames = [tc['name']];
+    const scripted = ctx.toolCalls?.(body);
+    if (scripted) callNames = scripted.map((c) => c.name);
+    else if (tc?.['type'] === 'tool' && typeof tc['name'] === 'string') callNames = [tc['name']];
     else if (tc?.['disable_parallel_tool_use'] !== true && names.length >= 2) callNames = names.slice(0, 2);
     else callNames = names.slice(0, 1);
     const schemaOf = (name: string): unknown => {
       const tool = tools.find((t) => isRecord(t) && t['name'] === name);
       return isRecord(tool) ? tool['input_schema'] : undefined;
     };
-    for (const name of callNames) {
-      const input = sampleJson(schemaOf(name), lastUserText, replyText()) as Record<string, unknown>;
+    for (const [k, name] of callNames.entries()) {
+      const input = scripted ? scripted[k]!.input : (sampleJson(schemaOf(name), lastUserText, replyText()) as Record<string, unknown>);
       const block: ToolUseBlock = { type: 'tool_use', id: `toolu_${ctx.nextToolId()}`, name, input, caller: { type: 'direct' } };
       content.push(block);
       outputTokens += countWords(JSON.stringify(block.input));

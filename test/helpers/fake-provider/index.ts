@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { anthropicAuthError, anthropicError, anthropicErrorBody, anthropicModelGet, anthropicModels, countTokens, messages } from './anthropic.ts';
 import { deliver, FaultQueue, kill, sendJson, sleep, type Exchange, type FaultFields } from './faults.ts';
 import { chatCompletions, embeddings, openaiAuthError, openaiError, openaiErrorBody, openaiModelGet, openaiModels } from './openai.ts';
+import { responses } from './responses.ts';
 import { randomId } from './text.ts';
 import {
   DEFAULT_MODELS,
@@ -18,11 +19,11 @@ import {
 
 type Flavor = 'openai' | 'anthropic';
 
-const POST_ROUTES = new Set(['/v1/chat/completions', '/v1/embeddings', '/v1/messages', '/v1/messages/count_tokens']);
+const POST_ROUTES = new Set(['/v1/chat/completions', '/v1/embeddings', '/v1/responses', '/v1/messages', '/v1/messages/count_tokens']);
 
 function flavorOf(pathname: string, req: IncomingMessage): Flavor {
   if (pathname === '/v1/messages' || pathname.startsWith('/v1/messages/')) return 'anthropic';
-  if (pathname === '/v1/chat/completions' || pathname === '/v1/embeddings') return 'openai';
+  if (pathname === '/v1/chat/completions' || pathname === '/v1/embeddings' || pathname === '/v1/responses') return 'openai';
   return req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
 }
 
@@ -66,6 +67,7 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
   const faults = new FaultQueue();
   const sockets = new Set<Socket>();
   let reply: ((req: unknown) => string) | null = null;
+  let toolCalls: HandlerContext['toolCalls'] = null;
   let usage: Partial<UsageOverride> | null = null;
   let toolCounter = 0;
   let closing = false;
@@ -92,6 +94,7 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
     models,
     embeddingDimensions: opts.embeddingDimensions ?? 8,
     anthropicJson,
+    toolCalls,
     nextToolId: () => ++toolCounter,
   });
 
@@ -109,6 +112,7 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
     const c = ctx();
     if (method === 'POST' && pathname === '/v1/chat/completions') return chatCompletions(body, c);
     if (method === 'POST' && pathname === '/v1/embeddings') return embeddings(body, c);
+    if (method === 'POST' && pathname === '/v1/responses') return responses(body, c);
     if (method === 'POST' && pathname === '/v1/messages') return messages(body, c);
     if (method === 'POST' && pathname === '/v1/messages/count_tokens') return countTokens(body);
     if (method === 'GET' && pathname === '/v1/models') return flavor === 'anthropic' ? anthropicModels(models) : openaiModels(models);
@@ -199,6 +203,9 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
     setUsage: (u) => {
       usage = u;
     },
+    setToolCalls: (fn) => {
+      toolCalls = fn;
+    },
     setAnthropicJson: (mode) => {
       anthropicJson = mode ?? opts.anthropicJson ?? 'structured_outputs';
     },
@@ -208,6 +215,7 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
       faults.clear();
       reply = null;
       usage = null;
+      toolCalls = null;
       toolCounter = 0;
       anthropicJson = opts.anthropicJson ?? 'structured_outputs';
       answered = 0;

@@ -130,7 +130,10 @@ export function chatCompletions(body: unknown, ctx: HandlerContext): Plan {
   const toolChoice = body['tool_choice'];
   const wantTools = tools.length > 0 && toolChoice !== 'none' && last?.['role'] === 'user';
   let callNames: string[] = [];
-  if (wantTools) {
+  // Scripted calls (setToolCalls), when a test wants particular tools called with particular arguments.
+  const scripted = wantTools ? ctx.toolCalls?.(body) : undefined;
+  if (scripted) callNames = scripted.map((c) => c.name);
+  else if (wantTools) {
     const named = isRecord(toolChoice) && isRecord(toolChoice['function']) ? toolChoice['function']['name'] : undefined;
     const names = tools.map(toolName).filter((n): n is string => n !== undefined);
     if (typeof named === 'string') callNames = [named];
@@ -158,7 +161,11 @@ export function chatCompletions(body: unknown, ctx: HandlerContext): Plan {
     if (callNames.length > 0) {
       const args = JSON.stringify({ query: lastUserText });
       const toolCalls = callNames.map(
-        (name): ChatCompletionMessageFunctionToolCall => ({ id: `call_${ctx.nextToolId()}`, type: 'function', function: { name, arguments: args } }),
+        (name, k): ChatCompletionMessageFunctionToolCall => ({
+          id: `call_${ctx.nextToolId()}`,
+          type: 'function',
+          function: { name, arguments: scripted ? JSON.stringify(scripted[k]!.input) : args },
+        }),
       );
       completionTokens += toolCalls.reduce((k, t) => k + countWords(t.function.arguments), 0);
       choices.push({ content: null, toolCalls, finish: 'tool_calls' });

@@ -70,6 +70,12 @@ export interface FakeProvider {
   setReply(fn: ((req: unknown) => string) | null): void;
   /** Override reported usage; `null` restores the computed usage. */
   setUsage(u: Partial<UsageOverride> | null): void;
+  /**
+   * Script the tool calls (both formats, and /v1/responses): when the fake would call tools,
+   * `fn(body)` may name the calls and their arguments instead; `undefined` from it (or `null`
+   * here) keeps the default choice. Reset by `reset()`.
+   */
+  setToolCalls(fn: ((body: unknown) => ScriptedToolCall[] | undefined) | null): void;
   /** Switch how the fake Anthropic model can be asked for JSON; `null` restores the option's. */
   setAnthropicJson(mode: AnthropicJson | null): void;
   /** Responses sent in full since start or `reset()` (what `afterAnswers` counts). */
@@ -78,6 +84,12 @@ export interface FakeProvider {
   reset(): void;
   /** Stop listening and destroy open sockets, including hung ones. */
   close(): Promise<void>;
+}
+
+/** One tool call the fake makes when scripted (setToolCalls). */
+export interface ScriptedToolCall {
+  name: string;
+  input: Record<string, unknown>;
 }
 
 export const DEFAULT_MODELS: readonly string[] = [
@@ -117,6 +129,8 @@ export interface HandlerContext {
   models: readonly string[];
   embeddingDimensions: number;
   anthropicJson: AnthropicJson;
+  /** Scripted tool calls (setToolCalls), or null. */
+  toolCalls: ((body: unknown) => ScriptedToolCall[] | undefined) | null;
   /** Next tool-call number (`call_<n>` / `toolu_<n>`); per server, from 1, reset by `reset()`. */
   nextToolId: () => number;
 }
