@@ -1,0 +1,221 @@
+/** The slices of the admin API's JSON the dashboard reads (the public contracts of README "Admin"). */
+
+export interface List<T> {
+  data: T[];
+  next_cursor?: string | null;
+}
+
+export interface UsageRow {
+  key: string | null;
+  calls: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number | null;
+  unpriced: number;
+  errors: number;
+  cache_hits: number;
+  cache_hit_rate: number | null;
+  cost_saved_usd: number;
+}
+
+export interface Attempt {
+  [field: string]: unknown;
+}
+
+export interface Call {
+  id: string;
+  trace_id: string | null;
+  request_id: string;
+  started_at: string;
+  endpoint: string;
+  api_key_id: string | null;
+  route: string | null;
+  variant: string | null;
+  provider: string | null;
+  model: string | null;
+  prompt_name: string | null;
+  prompt_version: number | null;
+  stream: boolean;
+  status: string;
+  http_status: number;
+  error_code: string | null;
+  error_message: string | null;
+  attempts: Attempt[];
+  latency_ms: number;
+  ttft_ms: number | null;
+  overhead_ms: number | null;
+  usage: { input_tokens: number | null; output_tokens: number | null; cached_tokens: number | null } | null;
+  cost_usd: number | null;
+  cost_status: string;
+  cache_status: string | null;
+  user: string | null;
+  metadata: Record<string, string> | null;
+  retrieved_doc_ids: string[] | null;
+  retrieval_ms: number | null;
+}
+
+export interface CallDetail extends Call {
+  payload: { request: unknown; response: unknown; rag: unknown; face_request: unknown; truncated: boolean } | null;
+}
+
+export interface Incident {
+  id: string;
+  monitor: string;
+  scope: unknown;
+  metric: string;
+  value: number | null;
+  baseline: number | null;
+  status: string;
+  evidence: unknown;
+  opened_at: string;
+  acknowledged_at: string | null;
+  resolved_at: string | null;
+  resolved_by: string | null;
+}
+
+export type Interval = [number, number];
+export interface Estimate {
+  value: number | null;
+  ci: Interval | null;
+}
+export interface TestResult {
+  p_value?: number | null;
+  [field: string]: unknown;
+}
+
+export interface RouteVariant {
+  name: string;
+  config_weight: number;
+  weight: number;
+  share: number;
+  targets: Array<{ target: string; weight: number; breaker: { state: string } | null }>;
+  prompt: unknown;
+}
+
+export interface Route {
+  name: string;
+  control: string;
+  weights_source: string;
+  updated_at: string | null;
+  updated_by: string | null;
+  variants: RouteVariant[];
+}
+
+export interface VariantStats {
+  variant: string;
+  is_control: boolean;
+  calls: number;
+  error_rate: Estimate & { errors: number; n: number };
+  latency_ms: { n: number; mean: Estimate; p50: Estimate; p95: Estimate };
+  cost_usd: { n: number; mean: Estimate };
+  scores: Record<string, { n: number; mean: Estimate }>;
+  vs_control: { error_rate: TestResult | null; latency_ms_mean: TestResult | null } | null;
+}
+
+export interface RouteStats {
+  confidence: number;
+  since: string;
+  until: string;
+  variants: VariantStats[];
+}
+
+export interface Evidence {
+  at: string;
+  metric: string;
+  control: number | null;
+  candidate: number | null;
+  delta: number | null;
+  p_value: number | null;
+  decision: string;
+}
+
+export interface Rollout {
+  id: string;
+  candidate: string;
+  control: string;
+  state: string;
+  step: number;
+  steps: number[];
+  percent: number;
+  weights: Record<string, number>;
+  started_at: string;
+  started_by: string | null;
+  ended_at: string | null;
+  incident: string | null;
+  evidence: Evidence[];
+}
+
+export interface Prompt {
+  name: string;
+  description: string | null;
+  latest_version: number | null;
+  labels: Record<string, number>;
+  splits: Record<string, { version: number; percent: number }>;
+  created_at: string;
+}
+
+export interface PromptVersion {
+  version: number;
+  hash: string;
+  messages: Array<{ role: string; content: unknown }>;
+  model: string | null;
+  params: unknown;
+  author: string | null;
+  message: string | null;
+  created_at: string;
+  labels: string[];
+}
+
+export interface PromptDiff {
+  from: number;
+  to: number;
+  identical: boolean;
+  unified: string;
+}
+
+export interface Budget {
+  usd: number;
+  period: string;
+}
+
+export interface Spend {
+  period: string;
+  reset_at: string | null;
+  spent_usd: number;
+  reserved_usd: number;
+  remaining_usd: number;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  scope: string;
+  team: { id: string; name: string } | null;
+  budget: Budget | null;
+  rate_limits: { rpm: number | null; tpm: number | null };
+  last_used_at: string | null;
+  revoked_at: string | null;
+  spend?: { key: Spend | null; team: Spend | null } | null;
+}
+
+export interface Team {
+  id: string;
+  name: string;
+  budget: Budget | null;
+  key_count?: number;
+  spend?: Spend | null;
+}
+
+export interface EvalRun {
+  id: string;
+  name: string;
+  status: string;
+  mode: string;
+  trigger: string;
+  dataset: { name: string; version: number | null } | null;
+  created_at: string;
+  finished_at: string | null;
+  error: string | null;
+  summary: unknown;
+}
