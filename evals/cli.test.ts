@@ -114,9 +114,12 @@ ${extra}`;
     expect(await runEvalCli(['eval', 'report', runId, '--html', join(dir, 'report.html')], env, html)).toBe(0);
     const page = readFileSync(join(dir, 'report.html'), 'utf8');
     expect(page).toMatch(/^<!doctype html>/);
-    expect(page).toContain('<svg');
+    expect(page).toContain('class="chart" data-source=');
     expect(page).toContain('Gate FAIL');
-    expect(page).not.toMatch(/<script|<link|\ssrc=|href=/i);
+    // Self-contained: charts are inlined code, nothing is fetched.
+    expect(page).not.toMatch(/<link|<img|<iframe|<[a-z][^>]*\s(src|href)=/i);
+    // Inputs and expected answers come from the stored dataset items.
+    expect(page).toContain('<h2 id="items">Results per item</h2>');
   });
 
   it('a bad job or a bad dataset line fails with a message naming it (exit 2)', async () => {

@@ -1,5 +1,4 @@
 import { writeFileSync } from 'node:fs';
-import { asc, eq, and, lte } from 'drizzle-orm';
 import { parseEnv, type RawEnv, type SluiceEnv } from '../gateway/config/env.ts';
 import { ConfigError } from '../gateway/config/load.ts';
 import { dataAccess, throughServerNote, withDirectDatabase } from '../gateway/cli/data-access.ts';
@@ -12,13 +11,13 @@ import { inProcessGateway, remoteGateway, type GatewayClient } from './gateway-c
 import { JobError, loadJobFile } from './job.ts';
 import { openEvalQueue } from './queue/index.ts';
 import { renderHtmlReport } from './report/html.ts';
+import { loadReportInput } from './report/load.ts';
 import { renderTable } from './report/table.ts';
 import { progressBar } from './run/progress.ts';
-import { getRun, runScores } from './run/store.ts';
+import { getRun } from './run/store.ts';
 import { runJob, type EvalSummary } from './runner.ts';
 import { runViaServer } from './run-via-server.ts';
 import { loadSchedules } from './schedule/schedules.ts';
-import { evalRuns } from './schema.ts';
 import { startWorker } from './worker.ts';
 
 export const EVAL_USAGE = `  eval run <job.yaml> [--json out.json] [--gateway URL --key K]
@@ -136,13 +135,7 @@ async function evalReport(args: readonly string[], env: SluiceEnv, io: CliIo): P
       return EXIT.error;
     }
     if (htmlPath) {
-      const history = await database.db
-        .select()
-        .from(evalRuns)
-        .where(and(eq(evalRuns.name, run.name), eq(evalRuns.status, 'succeeded'), lte(evalRuns.createdAt, run.createdAt)))
-        .orderBy(asc(evalRuns.createdAt))
-        .limit(200);
-      writeFileSync(htmlPath, renderHtmlReport({ run, history, scores: await runScores(database, run.id) }));
+      writeFileSync(htmlPath, renderHtmlReport(await loadReportInput(database, run)));
       io.out(`wrote ${htmlPath}\n`);
       return EXIT.ok;
     }

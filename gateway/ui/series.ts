@@ -1,13 +1,6 @@
 /** Time buckets and percentiles for the overview charts (pure; tested beside). */
 
-export interface ChartSpec {
-  /** Bucket starts, unix seconds (uPlot's time axis). */
-  x: number[];
-  series: Array<{ label: string; values: Array<number | null> }>;
-  unit: string;
-  /** The x range shown (unix seconds), so one point does not stretch the axis over years. */
-  xRange?: [number, number];
-}
+export type { ChartSpec } from './charts/spec.ts';
 
 export interface CallPoint {
   started_at: string;

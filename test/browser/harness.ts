@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,11 @@ if (!HAVE_CHROMIUM) {
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const SCREENSHOTS = join(root, 'docs', 'ui');
+/**
+ * Where each view's screenshot goes: the README's docs/ui/ with UPDATE_SCREENSHOTS=1, else a
+ * directory in the system's temp dir, so a test run does not rewrite tracked files.
+ */
+export const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(root, 'docs', 'ui') : join(tmpdir(), 'sluice-ui-screenshots');
 
 export function launch(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });

@@ -35,7 +35,7 @@ export async function overviewPage(c: Context<UiEnv>): Promise<Html> {
 
   const xRange: [number, number] = [b.x[0] ?? since / 1000, until / 1000];
   const charts: Array<{ id: string; title: string; spec: ChartSpec }> = [
-    { id: 'calls', title: 'Calls and errors', spec: { x: b.x, unit: 'calls', xRange, series: [{ label: 'calls', values: b.calls }, { label: 'errors', values: b.errors }] } },
+    { id: 'calls', title: 'Calls and errors', spec: { x: b.x, unit: 'calls', integer: true, xRange, series: [{ label: 'calls', values: b.calls }, { label: 'errors', values: b.errors }] } },
     { id: 'cost', title: 'Cost (USD)', spec: { x: b.x, unit: 'USD', xRange, series: [{ label: 'cost', values: b.cost }] } },
     { id: 'latency', title: 'Latency of ok calls (ms)', spec: { x: b.x, unit: 'ms', xRange, series: [{ label: 'p50', values: b.p50 }, { label: 'p95', values: b.p95 }] } },
     { id: 'cache', title: 'Cache hit rate (%)', spec: { x: b.x, unit: '%', xRange, series: [{ label: 'hit rate', values: b.hitRate }] } },
