@@ -5,7 +5,8 @@
  * goals of issue 4, then token-estimate timings and /healthz latency under hostile count_tokens
  * requests (issue 14, token-estimate.ts), and what a key's budget and rate limits add per call on
  * the gateway's own store and on Redis (issue 16, key-policies.ts), and what Prometheus metrics
- * and OpenTelemetry tracing add per call (issue 17, observability.ts). See bench/README.md.
+ * and OpenTelemetry tracing add per call (issue 17, observability.ts), and what the call log's
+ * write-ahead log adds (issue 21, call-wal.ts). See bench/README.md.
  *
  *   (no flag)   3 rounds × 4 s per trial, ~3 min; writes bench/results.json and README results
  *   --quick     short trials for a CI smoke test (< 60 s); writes bench/results-quick.json only
@@ -21,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { installCleanup, interrupted, REPO_ROOT, stopAll, stopChild } from './children.ts';
 import { findProfile, summariseProfile } from './cpu-profile.ts';
 import { DEFAULT_REDIS_URL, keyPoliciesConsole, keyPoliciesMarkdown, PRICING_CONFIG, redisAnswers, runKeyPolicies, type KeyPolicyOptions, type StoreGateway } from './key-policies.ts';
+import { callWalConsole, callWalMarkdown, runCallWal } from './call-wal.ts';
 import { LoadClient } from './load-client.ts';
 import { OBSERVABILITY_VARIANTS, observabilityConsole, observabilityEnv, observabilityMarkdown, runObservability, startOtlpSink, type ObservabilityVariant, type OtlpSink } from './observability.ts';
 import { printProfile, runProfileLoad } from './profile.ts';
@@ -196,6 +198,7 @@ async function measured(
     { rounds: quick ? 1 : 5, warmupMs: quick ? 150 : 400, durationMs: quick ? 500 : 2_000, primeMs: quick ? 300 : 1_500 },
     print,
   );
+  const callWal = await runCallWal(client, targets[0]!.origin, join(workDir, 'call-wal'), { rounds: quick ? 1 : opts.rounds, warmupMs: quick ? 150 : 500, durationMs: quick ? 500 : 2_000, primeMs: quick ? 300 : 1_000 }, print);
   const tokens = await runTokenEstimate(gateway.origin, { durationMs: quick ? 2_000 : 8_000, idleProbes: quick ? 200 : 500 }, print);
   const summary = summarise(suite);
   const info: RunInfo = {
@@ -212,6 +215,7 @@ async function measured(
   print(describeCallLog(suite.callLog, suite.gatewayRequests));
   print(keyPoliciesConsole(policies));
   print(observabilityConsole(observability));
+  print(callWalConsole(callWal));
   for (const g of Object.values(observed)) {
     if (g.log.errors > 0) reportGatewayHealth(g, g.child.name);
     await stopChild(g.child, 10_000);
@@ -229,6 +233,7 @@ async function measured(
     tokenEstimate: tokens,
     keyPolicies: policies,
     observability,
+    callWal,
     gatewayLog: gateway.log,
     medians: summary.medians,
     ratios: summary.ratios,
@@ -237,12 +242,12 @@ async function measured(
   });
   print(`\nwrote ${out}`);
   if (!quick) {
-    updateReadme(benchPath('README.md'), `${markdownReport(summary, info, suite)}\n\n${keyPoliciesMarkdown(policies)}\n\n${observabilityMarkdown(observability)}`);
+    updateReadme(benchPath('README.md'), `${markdownReport(summary, info, suite)}\n\n${keyPoliciesMarkdown(policies)}\n\n${observabilityMarkdown(observability)}\n\n${callWalMarkdown(callWal)}`);
     print(`updated the results section of ${benchPath('README.md')}`);
   }
-  if (summary.failures > 0 || policies.failures > 0 || observability.failures > 0 || policies.settled.some((s) => !s.ok)) return 1;
+  if (summary.failures > 0 || policies.failures > 0 || observability.failures > 0 || callWal.failures > 0 || policies.settled.some((s) => !s.ok)) return 1;
   if (Object.values(observed).some((g) => g.log.errors > 0)) return 1;
-  return flags.strict && [...summary.goals, policies.goal, ...observability.goals].some((g) => g.verdict === 'not met') ? 1 : 0;
+  return flags.strict && [...summary.goals, policies.goal, ...observability.goals, callWal.goal].some((g) => g.verdict === 'not met') ? 1 : 0;
 }
 
 function reportGatewayHealth(gateway: GatewayTarget, name = 'gateway'): void {

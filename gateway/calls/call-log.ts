@@ -37,6 +37,7 @@ export async function startCallLog(config: SluiceConfig, database: Database, opt
       secrets: Object.values(config.providers).flatMap((p) => providerSecrets(p)),
     },
     logger: opts.logger,
+    wal: logging.wal.enabled ? { fsyncMs: logging.wal.fsync_ms } : undefined,
   });
   writer.start();
   return {

@@ -1,5 +1,5 @@
 import { prepareBody, type PayloadPolicy } from './payloads.ts';
-import type { CallRecord } from './record.ts';
+import type { CallRecord, StoredCallStatus } from './record.ts';
 import { cleanMetadata, cleanName, cleanText, TEXT_LIMITS } from './record-text.ts';
 import type { StoredAttempt } from './schema.ts';
 
@@ -63,8 +63,9 @@ function traceId(id: string | null | undefined): string | null {
 /**
  * The record as a row (JSON text). Every client string is redacted and capped here (user,
  * metadata, model, error message, request id), and the bodies too when payloads are on.
+ * `status` replaces the record's (a write-ahead `opened` row says `interrupted`).
  */
-export function toCallRow(r: CallRecord, policy: PayloadPolicy, nowMs: number): CallRowJson {
+export function toCallRow(r: CallRecord, policy: PayloadPolicy, nowMs: number, status: StoredCallStatus = r.status): CallRowJson {
   const started = r.startedAt instanceof Date && Number.isFinite(r.startedAt.getTime()) ? r.startedAt : new Date(nowMs);
   const u = r.usage;
   const row = {
@@ -83,7 +84,7 @@ export function toCallRow(r: CallRecord, policy: PayloadPolicy, nowMs: number): 
     prompt_name: cleanName(r.promptName),
     prompt_version: int(r.promptVersion),
     stream: r.stream === true,
-    status: r.status,
+    status,
     http_status: Math.max(0, Math.min(32767, int(r.httpStatus) ?? 0)),
     error_code: cleanName(r.errorCode),
     // Messages echo client input (a model name, a field's value) and upstream words.

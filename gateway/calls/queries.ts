@@ -1,6 +1,6 @@
 import { and, desc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
-import type { CallStatus } from './record.ts';
+import type { StoredCallStatus } from './record.ts';
 import { callPayloads, calls, type StoredAttempt } from './schema.ts';
 
 /** Filters of `GET /api/calls`; all optional, combined with AND. */
@@ -9,7 +9,7 @@ export interface CallFilter {
   until?: Date | undefined;
   route?: string | undefined;
   model?: string | undefined;
-  status?: CallStatus | undefined;
+  status?: StoredCallStatus | undefined;
   /** API key id. */
   key?: string | undefined;
   user?: string | undefined;

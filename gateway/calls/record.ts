@@ -11,7 +11,14 @@ export interface Attempt {
   latencyMs: number;
 }
 
+/** How a call ended, as its tracker records it. */
 export type CallStatus = 'ok' | 'upstream_error' | 'client_error' | 'client_aborted' | 'gateway_error';
+/**
+ * What a stored row can say: also `interrupted`, a stream the gateway process died in the
+ * middle of (issue 21). Only write-ahead log recovery writes it, never a live tracker.
+ */
+export type StoredCallStatus = CallStatus | 'interrupted';
+export const STORED_CALL_STATUSES = ['ok', 'upstream_error', 'client_error', 'client_aborted', 'gateway_error', 'interrupted'] as const satisfies readonly StoredCallStatus[];
 export type CostStatus = 'exact' | 'estimated' | 'unpriced';
 export type CallEndpoint = 'chat.completions' | 'embeddings' | 'messages' | 'responses';
 
@@ -73,6 +80,13 @@ export interface CallRecord {
 /** Where finished call records go. Must never block or throw on the request path. */
 export interface CallSink {
   enqueue(record: CallRecord): void;
+  /**
+   * Write-ahead hooks (issue 21), for a sink that keeps a local log: a stream started (its
+   * record so far), and a stream's last byte is about to go out (its record as answered).
+   * A JSON answer needs neither: it is finished, and so enqueued, before its body is sent.
+   */
+  streamOpened?(record: Readonly<CallRecord>): void;
+  streamAnswered?(record: Readonly<CallRecord>): void;
 }
 
 export const discardSink: CallSink = { enqueue() {} };

@@ -13,6 +13,7 @@ import {
   timestamp,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { STORED_CALL_STATUSES } from './record.ts';
 
 /** One provider try as stored in `calls.attempts` (snake_case, like the admin API). */
 export interface StoredAttempt {
@@ -51,9 +52,8 @@ export const calls = pgTable(
     promptName: text('prompt_name'),
     promptVersion: integer('prompt_version'),
     stream: boolean('stream').notNull().default(false),
-    status: text('status', {
-      enum: ['ok', 'upstream_error', 'client_error', 'client_aborted', 'gateway_error'],
-    }).notNull(),
+    /** A plain text column (no check constraint): `interrupted` needed no migration (issue 21). */
+    status: text('status', { enum: STORED_CALL_STATUSES }).notNull(),
     httpStatus: smallint('http_status').notNull(),
     errorCode: text('error_code'),
     errorMessage: text('error_message'),

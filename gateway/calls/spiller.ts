@@ -15,8 +15,8 @@ export interface SpillerOptions {
   maxPendingChars: number;
   /** The writer's counters: spooled on success, dropped when the spool cannot be written. */
   counters: { spooled: number; dropped: number };
-  /** Rows reached the spool: there is something to replay. */
-  onSpooled: () => void;
+  /** These rows reached the spool (durably): there is something to replay. */
+  onSpooled: (rows: readonly CallRowJson[]) => void;
   logger: Pick<Logger, 'warn' | 'error'>;
 }
 
@@ -108,7 +108,7 @@ export class Spiller {
     try {
       await this.opts.spool.append(rows);
       this.opts.counters.spooled += rows.length;
-      this.opts.onSpooled();
+      this.opts.onSpooled(rows);
     } catch (err) {
       this.dropped(rows.length, err);
     }
@@ -120,7 +120,7 @@ export class Spiller {
     try {
       this.opts.spool.appendSync(rows);
       this.opts.counters.spooled += rows.length;
-      this.opts.onSpooled();
+      this.opts.onSpooled(rows);
     } catch (err) {
       this.dropped(rows.length, err);
     }

@@ -21,7 +21,8 @@ export interface SpoolOptions {
 
 const NAME = /^calls-(\d+)-(\d+)-(\d+)\.jsonl(\.open)?$/;
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, as another user's). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -3,6 +3,7 @@ import { createPricer } from '../cost/pricing.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Provider } from '../providers/types.ts';
 import { CallEvents, type CallFinished } from './call-events.ts';
+import type { CallRecord } from './record.ts';
 import { CallTracker, type TrackerDeps } from './tracker.ts';
 
 /** A tracker on a hand-driven clock, with every CallFinished it emits collected. */
@@ -122,6 +123,44 @@ describe('CallTracker', () => {
     call.hitCache({ inputTokens: 10, outputTokens: 5, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, 1234);
     call.finishOk(null);
     expect(seen[0]!.record).toMatchObject({ cacheStatus: 'hit', costMicros: 0, costStatus: 'exact', costSavedMicros: 1234 });
+  });
+});
+
+describe('CallTracker write-ahead hooks (issue 21)', () => {
+  function withSink(awaitingKey: boolean) {
+    let now = 1000;
+    const seen: Array<{ hook: string; record: CallRecord }> = [];
+    const sink = {
+      streamOpened: (record: Readonly<CallRecord>) => void seen.push({ hook: 'opened', record: { ...record } }),
+      streamAnswered: (record: Readonly<CallRecord>) => void seen.push({ hook: 'answered', record: { ...record } }),
+    };
+    const deps: TrackerDeps = { events: new CallEvents(), pricer: createPricer(), now: () => now, clock: () => 0, sink };
+    const call = new CallTracker({ id: 'c1', requestId: 'r1', endpoint: 'chat.completions', startedAt: new Date(0), t0: now, awaitingKey }, deps);
+    return { call, seen, advance: (ms: number) => (now += ms) };
+  }
+
+  it('hands the sink the record so far when a stream opens and as answered before its last byte', () => {
+    const { call, seen, advance } = withSink(false);
+    call.setTarget(provider, 'gpt-4o-mini');
+    advance(5);
+    call.streamOpened();
+    advance(20);
+    call.beforeLastByte({ text: 'hi' });
+    expect(seen.map((s) => s.hook)).toEqual(['opened', 'answered']);
+    expect(seen[0]!.record).toMatchObject({ id: 'c1', model: 'gpt-4o-mini', latencyMs: 5, responseBody: null, status: 'ok' });
+    expect(seen[1]!.record).toMatchObject({ latencyMs: 25, responseBody: { text: 'hi' } });
+    // The live record is untouched: the finish computes its own.
+    expect(call.record.latencyMs).toBe(0);
+    call.finishOk({ text: 'hi' });
+    call.beforeLastByte({ late: true });
+    expect(seen).toHaveLength(2);
+  });
+
+  it('writes nothing ahead for a call without a key (it leaves no record)', () => {
+    const { call, seen } = withSink(true);
+    call.streamOpened();
+    call.beforeLastByte(null);
+    expect(seen).toEqual([]);
   });
 });
 

@@ -5,7 +5,7 @@ import type { CallTrace, IncomingTrace, Tracing } from '../observability/tracing
 import type { Provider } from '../providers/types.ts';
 import { addUsage, type NormalizedUsage } from '../../core/usage.ts';
 import type { CallEvents, ShadowFollowUp } from './call-events.ts';
-import type { Attempt, CallEndpoint, CallRecord, CallStatus, CostStatus } from './record.ts';
+import type { Attempt, CallEndpoint, CallRecord, CallSink, CallStatus, CostStatus } from './record.ts';
 
 export interface TrackerDeps {
   /** Told once per call, when it finishes (the call log, shadow traffic and later hooks subscribe). */
@@ -17,6 +17,8 @@ export interface TrackerDeps {
   clock: () => number;
   /** Opens each call's server span (DESIGN §4.5); absent: calls are untraced. */
   tracing?: Tracing | undefined;
+  /** The call log's write-ahead hooks for streams (issue 21); absent: none. */
+  sink?: Pick<CallSink, 'streamOpened' | 'streamAnswered'> | undefined;
 }
 
 const COST_RANK: Record<CostStatus, number> = { exact: 0, estimated: 1, unpriced: 2 };
@@ -324,6 +326,26 @@ export class CallTracker {
     this.#record.costMicros = 0;
     this.#record.costStatus = 'exact';
     this.#record.costSavedMicros = savedMicros;
+  }
+
+  /** A stream's first bytes are going out: the call log writes ahead that it was opened (issue 21). */
+  streamOpened(): void {
+    if (this.keyed && !this.done) this.deps.sink?.streamOpened?.(this.snapshot(null));
+  }
+
+  /**
+   * A stream's last byte is about to go out: the call log writes ahead the record as answered,
+   * so a process killed from here on still leaves it (issue 21). finishOk follows once the
+   * stream's after hooks have settled.
+   */
+  beforeLastByte(responseBody: unknown): void {
+    if (this.keyed && !this.done) this.deps.sink?.streamAnswered?.(this.snapshot(responseBody));
+  }
+
+  /** The record as it would finish now; the live one is not changed. */
+  private snapshot(responseBody: unknown): CallRecord {
+    const live = this.#record;
+    return { ...live, latencyMs: this.deps.now() - this.t0, overheadMs: live.overheadMs ?? this.overheadMs(), responseBody };
   }
 
   finishOk(responseBody: unknown): void {

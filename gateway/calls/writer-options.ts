@@ -1,3 +1,4 @@
+import type { CallWalStats } from './wal.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import type { PayloadOptions } from './payloads.ts';
@@ -32,6 +33,11 @@ export interface CallLogWriterOptions {
   maxBatchChars?: number;
   /** Random source for the backoff jitter. */
   random?: () => number;
+  /**
+   * The write-ahead log of answered calls in `spoolDir` (issue 21, wal.ts); absent: off.
+   * `fsyncMs`: fdatasync it at most this often (`logging.wal.fsync_ms`).
+   */
+  wal?: { fsyncMs?: number | undefined; maxSegmentBytes?: number | undefined } | undefined;
 }
 
 export interface CallLogStats {
@@ -47,6 +53,8 @@ export interface CallLogStats {
   dropped: number;
   failedBatches: number;
   lastError: string | null;
+  /** The write-ahead log's counters, when it is on. */
+  wal?: CallWalStats;
 }
 
 export const DEFAULT_QUEUE_MAX_BYTES = 64 * 1024 * 1024;

@@ -10,6 +10,8 @@ import { RetryBackoff } from './retry-backoff.ts';
 import { Spiller } from './spiller.ts';
 import { SpoolReplay, type ReplayFile } from './spool-replay.ts';
 import { Spool } from './spool.ts';
+import { CallWal } from './wal.ts';
+import { recoverWal } from './wal-recover.ts';
 import { DEFAULT_QUEUE_MAX_BYTES, type CallLogStats, type CallLogWriterOptions } from './writer-options.ts';
 
 export type { CallLogStats, CallLogWriterOptions } from './writer-options.ts';
@@ -59,6 +61,9 @@ export class CallLogWriter implements CallSink {
   private sizeTriggered = false;
 
   private readonly replay: SpoolReplay;
+  /** The write-ahead log (issue 21), when on; rows it was given are kept for the batch. */
+  private readonly wal: CallWal | null;
+  private readonly prepared = new WeakMap<CallRecord, CallRowJson>();
 
   private scan: Promise<void> = Promise.resolve();
   private closing: Promise<void> | null = null;
@@ -92,9 +97,13 @@ export class CallLogWriter implements CallSink {
       prepare: (records) => this.prepare(records),
       maxPendingChars: this.queueMaxBytes,
       counters: this.counters,
-      onSpooled: () => this.replay.markPending(),
+      onSpooled: (rows) => {
+        this.replay.markPending();
+        this.wal?.release(rows);
+      },
       logger: this.logger,
     });
+    this.wal = opts.wal ? new CallWal({ dir: opts.spoolDir, fsyncMs: opts.wal.fsyncMs, maxSegmentBytes: opts.wal.maxSegmentBytes, now: this.now, logger: this.logger }) : null;
     this.replay = new SpoolReplay({
       spool: this.spool,
       chunkSize: this.batchSize,
@@ -110,12 +119,22 @@ export class CallLogWriter implements CallSink {
 
   /**
    * On the request path: a size estimate bounded by construction (record-size.ts), a push, and
-   * at most one callback scheduled. Never throws.
+   * at most one callback scheduled; with the write-ahead log, also the row and its one
+   * `write`, before the answer's body goes out (the batch then reuses the row). Never throws.
    */
   enqueue(record: CallRecord): void {
     try {
       if (this.closed) return this.spiller.writeSync(this.prepare([record]));
-      const bytes = estimateRecordBytes(record);
+      let bytes = estimateRecordBytes(record);
+      if (this.wal) {
+        const row = this.rowOf(record);
+        if (row === null) return this.wal.releaseId(record.id);
+        this.wal.append('F', row);
+        this.prepared.set(record, row);
+        // The row is held until the batch is in, as well as the record (whose bodies may be far
+        // larger than the capped row: the estimate still counts them).
+        bytes += row.length;
+      }
       if (this.queue.length >= this.queueMax) return this.spiller.add(record, bytes, `queue full (${this.queueMax} records)`);
       // Everything held for the database counts: the queue and the batches awaiting it.
       if (this.queue.bytes + this.batchBytes + bytes > this.queueMaxBytes) {
@@ -132,13 +151,28 @@ export class CallLogWriter implements CallSink {
     }
   }
 
-  /** Starts the flush timer and replays any spool a previous process left behind. */
+  /** A stream started: its opening is written ahead, as an `interrupted` row (issue 21). */
+  streamOpened(record: Readonly<CallRecord>): void {
+    this.wal?.opened(record, this.policy);
+  }
+
+  /** A stream's last byte is about to go out: its record as answered is written ahead. */
+  streamAnswered(record: Readonly<CallRecord>): void {
+    this.wal?.answered(record, this.policy);
+  }
+
+  /**
+   * Starts the flush timer and replays what a previous process left behind: its write-ahead
+   * log (moved to the spool first) and its spool.
+   */
   start(): void {
     if (this.tick || this.stopped) return;
     this.tick = setInterval(() => this.kick(true), this.flushMs);
     this.tick.unref();
-    this.scan = this.spool
-      .replayable()
+    const wal = this.wal;
+    const recovered = wal ? recoverWal({ dir: wal.dir, own: wal.ownPaths, spool: this.spool, logger: this.logger }) : Promise.resolve();
+    this.scan = recovered
+      .then(() => this.spool.replayable())
       .then((files) => {
         if (files.length === 0) return;
         this.logger.info('call log: replaying spool from an earlier run', { files: files.length, dir: this.spool.dir });
@@ -193,6 +227,7 @@ export class CallLogWriter implements CallSink {
       spillingBytes: this.spiller.bytes,
       ...this.counters,
       lastError: this.lastError,
+      ...(this.wal ? { wal: this.wal.stats() } : {}),
     };
   }
 
@@ -230,6 +265,9 @@ export class CallLogWriter implements CallSink {
     await this.spiller.settled();
     await this.spiller.write(rows);
     await this.spool.close().catch((err: unknown) => this.logger.error('call log: cannot seal spool file', { err: String(err) }));
+    // Everything is in the database or the spool now (released): the log's segments go. Rows
+    // the spool refused stay in it for the next start.
+    this.wal?.close();
   }
 
   private readonly onBatchFull = (): void => {
@@ -306,6 +344,7 @@ export class CallLogWriter implements CallSink {
     try {
       await insertIsolatingBadRows(this.database, batch.rows, (row, err) => {
         this.counters.dropped++;
+        if (!batch.replay) this.wal?.releaseId(rowId(row));
         this.logger.error('call log: database rejected a call record; dropped', { callId: rowId(row), err: describeDbError(err) });
       });
       this.succeeded(batch);
@@ -326,6 +365,7 @@ export class CallLogWriter implements CallSink {
     } else {
       this.counters.written += batch.rows.length;
       this.batchBytes -= batch.bytes;
+      this.wal?.release(batch.rows);
     }
     this.backoff.succeeded();
     if (!this.healthy) {
@@ -350,7 +390,7 @@ export class CallLogWriter implements CallSink {
   private prepare(records: readonly CallRecord[]): CallRowJson[] {
     const rows: CallRowJson[] = [];
     for (const r of records) {
-      const row = this.rowOf(r);
+      const row = this.prepared.get(r) ?? this.rowOf(r);
       if (row !== null) rows.push(row);
     }
     return rows;

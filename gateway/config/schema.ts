@@ -111,6 +111,15 @@ export const configSchema = z
         batch_size: z.number().int().positive().default(500),
         flush_ms: z.number().int().positive().default(200),
         retention_days: z.number().int().positive().optional(),
+        /**
+         * The write-ahead log of answered calls (issue 21): a record is in a local file before
+         * its answer's last byte goes out, so a killed process loses none. It survives the
+         * process, not the machine: `fsync_ms` also syncs it to disk at most that often.
+         */
+        wal: z
+          .object({ enabled: z.boolean().default(true), fsync_ms: z.number().int().positive().optional() })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -411,3 +411,50 @@ describe('replayStream', () => {
     expect((await finished).record).toMatchObject({ status: 'ok', responseBody: { choices: [{ message: { content: 'cached answer' } }] } });
   });
 });
+
+describe('streamResponse: the write-ahead hooks (issue 21)', () => {
+  function hooked() {
+    const order: string[] = [];
+    const answered: unknown[] = [];
+    const events = new CallEvents();
+    events.onFinished(() => void order.push('finished'));
+    const deps: TrackerDeps = {
+      events,
+      pricer: createPricer(),
+      now: () => 1000,
+      clock: () => 0,
+      sink: {
+        streamOpened: () => void order.push('opened'),
+        streamAnswered: (r) => {
+          order.push('answered');
+          answered.push(r.responseBody);
+        },
+      },
+    };
+    const call = new CallTracker({ id: 'c1', requestId: 'r1', endpoint: 'chat.completions', startedAt: new Date(0), t0: 1000 }, deps);
+    const framer: StreamFramer = {
+      chunk: (_c, data) => (order.push('chunk'), `data: ${data}\n\n`),
+      end: () => (order.push('end'), 'data: [DONE]\n\n'),
+      error: (err) => (order.push('error'), `event: error\ndata: ${err.code}\n\n`),
+    };
+    const logger = { info() {}, warn() {}, error() {} } as unknown as Logger;
+    return { order, answered, call, framer, logger, lifecycle: { complete() {}, abandon() {} } satisfies StreamLifecycle };
+  }
+
+  it('writes the opening ahead before the first byte, and the answer before the final event', async () => {
+    const h = hooked();
+    const stream = handStream([item(chunkOf({ role: 'assistant', content: 'hi' })), item(chunkOf({}, 'stop'))], null);
+    const res = streamResponse(stream, h.call, { logger: h.logger }, h.framer, h.lifecycle, {});
+    expect(h.order).toEqual(['opened']);
+    await readAll(res);
+    expect(h.order).toEqual(['opened', 'chunk', 'chunk', 'answered', 'end', 'finished']);
+    expect(h.answered[0]).toMatchObject({ choices: [{ message: { content: 'hi' } }] });
+  });
+
+  it('finishes a failed stream (so its record is written ahead) before its error event goes out', async () => {
+    const h = hooked();
+    const stream = handStream([item(chunkOf({ role: 'assistant', content: 'hi' })), { throw: new GatewayError('upstream_error', 'cut') }], null);
+    await readAll(streamResponse(stream, h.call, { logger: h.logger }, h.framer, h.lifecycle, {}));
+    expect(h.order).toEqual(['opened', 'chunk', 'finished', 'error']);
+  });
+});

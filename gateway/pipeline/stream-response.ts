@@ -44,6 +44,7 @@ export function streamResponse(
   const assembler = new ChunkAssembler();
   const iterator = stream[Symbol.asyncIterator]();
   call.markOverhead();
+  call.streamOpened();
   // Set when the client went away: a read still in flight then ends quietly, since cancel()
   // already told the lifecycle and finished the record (and the controller is closed).
   let cancelled = false;
@@ -57,11 +58,13 @@ export function streamResponse(
           if (next.done) {
             const usage = stream.usage();
             lifecycle.complete(assembler, usage);
+            const completion = assembler.toCompletion();
+            call.beforeLastByte(completion);
             const tail = framer.end(call.record.usage ?? usage);
             if (tail) controller.enqueue(encoder.encode(tail));
             controller.close();
             if (lifecycle.settled) await lifecycle.settled().catch(() => {});
-            call.finishOk(assembler.toCompletion());
+            call.finishOk(completion);
             return;
           }
           const { chunk, data, native } = next.value;
@@ -78,9 +81,10 @@ export function streamResponse(
         const err = toGatewayError(thrown);
         if (err.code === 'internal_error') deps.logger.error('stream failed', { callId: call.record.id, err: String(thrown) });
         lifecycle.abandon(assembler, stream.usage());
+        // Finished (and so logged) before the error event, the stream's last bytes, goes out.
+        call.finishError(err, assembler.toCompletion());
         controller.enqueue(encoder.encode(framer.error(err)));
         controller.close();
-        call.finishError(err, assembler.toCompletion());
       }
     },
     cancel() {

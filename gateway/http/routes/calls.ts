@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { decodeCursor, getCall, listCalls, usageSummary } from '../../calls/queries.ts';
+import { STORED_CALL_STATUSES } from '../../calls/record.ts';
 import type { Database } from '../../db/client.ts';
 import { GatewayError } from '../../errors/gateway-error.ts';
 import { validate } from '../../pipeline/validate.ts';
@@ -22,7 +23,7 @@ const listQuery = z.strictObject({
   until: time.optional(),
   route: name.optional(),
   model: name.optional(),
-  status: z.enum(['ok', 'upstream_error', 'client_error', 'client_aborted', 'gateway_error']).optional(),
+  status: z.enum(STORED_CALL_STATUSES).optional(),
   key: z.string().regex(UUID, 'expected an API key id (UUID)').optional(),
   user: name.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),

@@ -1,0 +1,53 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { processAlive } from './spool.ts';
+
+/**
+ * The call log's write-ahead segments (issue 21) live beside the spool files, in the same
+ * directory: `wal-<ms>-<pid>-<seq>.log`. The spool ignores them (its names start `calls-`).
+ *
+ * Each line is one entry: a kind letter, then a prepared row (call-row.ts), so an entry is
+ * already capped and redacted like a spooled row:
+ * - `O` opened: a stream started; the row says `interrupted` and is what recovery writes when
+ *   no `F` for the call follows;
+ * - `F` finished: the record as the client saw it answered (the last `F` of a call wins).
+ */
+export type WalKind = 'O' | 'F';
+
+const NAME = /^wal-(\d+)-(\d+)-(\d+)\.log$/;
+
+export function segmentName(ms: number, seq: number, pid: number = process.pid): string {
+  return `wal-${ms}-${pid}-${seq}.log`;
+}
+
+/**
+ * Segments a process that is gone left behind, oldest first: those of a dead pid, and those
+ * of this pid that this process did not open (an earlier run that had the same pid, as in a
+ * container). A live gateway sharing the directory keeps its own.
+ */
+export async function orphanSegments(dir: string, own: ReadonlySet<string>): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: { path: string; ms: number; seq: number }[] = [];
+  for (const name of names) {
+    const m = NAME.exec(name);
+    if (!m) continue;
+    const path = join(dir, name);
+    if (own.has(path)) continue;
+    const pid = Number(m[2]);
+    if (pid !== process.pid && processAlive(pid)) continue;
+    out.push({ path, ms: Number(m[1]), seq: Number(m[3]) });
+  }
+  out.sort((a, b) => a.ms - b.ms || a.seq - b.seq);
+  return out.map((f) => f.path);
+}
+
+/** The call id of an entry's row (`{"id":"<uuid>",…`), without parsing it. */
+export function entryId(row: string): string {
+  return row.slice(7, 43);
+}

@@ -1,0 +1,112 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../logger.ts';
+import { segmentName } from './wal-files.ts';
+import { CallWal } from './wal.ts';
+
+/** A row as call-row.ts writes it: `{"id":"<uuid>",…}`. */
+const row = (n: number, extra = ''): string => `{"id":"00000000-0000-7000-8000-${String(n).padStart(12, '0')}","status":"ok"${extra}}`;
+
+describe('CallWal', () => {
+  let dir: string;
+  const wals: CallWal[] = [];
+  const wal = (opts: { maxSegmentBytes?: number } = {}) => {
+    const w = new CallWal({ dir, now: Date.now, logger: silentLogger, ...opts });
+    wals.push(w);
+    return w;
+  };
+  const files = () => readdirSync(dir).filter((f) => f.startsWith('wal-')).sort();
+  const text = () => files().map((f) => readFileSync(join(dir, f), 'utf8')).join('');
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sluice-wal-'));
+  });
+  afterEach(() => {
+    for (const w of wals.splice(0)) w.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('appends one line per entry, synchronously, and truncates once every call is released', () => {
+    const w = wal();
+    w.append('O', row(1));
+    w.append('F', row(2));
+    w.append('F', row(1));
+    // On disk (in the page cache) as soon as append returns: nothing is buffered in the process.
+    expect(text()).toBe(`O${row(1)}\nF${row(2)}\nF${row(1)}\n`);
+    expect(w.stats()).toMatchObject({ segments: 1, pending: 2, appended: 3, failed: 0 });
+    w.release([row(1)]);
+    expect(text()).not.toBe('');
+    w.release([row(2)]);
+    expect(text()).toBe('');
+    expect(w.stats().pending).toBe(0);
+    w.append('F', row(3));
+    expect(text()).toBe(`F${row(3)}\n`);
+  });
+
+  it('rotates past maxSegmentBytes and deletes segments oldest first, once all their calls are released', () => {
+    const pad = `,"x":"${'a'.repeat(3000)}"`;
+    const w = wal({ maxSegmentBytes: 4096 });
+    w.append('O', row(1, pad)); // segment 1: call 1 opened
+    w.append('F', row(2, pad)); // segment 1 is full: closed
+    w.append('F', row(3, pad)); // segment 2
+    w.append('F', row(1, pad)); // call 1 finished in segment 2 (still pinned to segment 1)
+    expect(files()).toHaveLength(2);
+    // Segment 2's calls are in, but segment 1 (call 1's opening) is not: both stay, so
+    // recovery would see call 1's F beside its O.
+    w.release([row(2), row(3)]);
+    expect(files()).toHaveLength(2);
+    w.release([row(1, pad)]);
+    expect(files().length).toBeLessThanOrEqual(1);
+    expect(text()).toBe('');
+  });
+
+  it('close() removes every segment when nothing is pending, and keeps them otherwise', () => {
+    const a = wal();
+    a.append('F', row(1));
+    a.release([row(1)]);
+    a.close();
+    expect(files()).toEqual([]);
+
+    const b = wal();
+    b.append('F', row(2));
+    b.close();
+    expect(text()).toBe(`F${row(2)}\n`);
+    // Appends after close are ignored (the writer spools late records itself).
+    b.append('F', row(3));
+    expect(text()).toBe(`F${row(2)}\n`);
+  });
+
+  it('keeps serving when the log cannot be written (counts the failure, never throws)', () => {
+    writeFileSync(join(dir, 'blocked'), '');
+    const w = new CallWal({ dir: join(dir, 'blocked', 'wal'), now: Date.now, logger: silentLogger });
+    wals.push(w);
+    expect(() => w.append('F', row(1))).not.toThrow();
+    expect(w.stats()).toMatchObject({ appended: 0, failed: 1, pending: 0 });
+  });
+
+  it('with an fsync interval, syncs in the background and keeps appending', async () => {
+    const warnings: string[] = [];
+    const w = new CallWal({ dir, now: Date.now, fsyncMs: 5, maxSegmentBytes: 4096, logger: { warn: (m) => void warnings.push(m), error: (m) => void warnings.push(m) } });
+    wals.push(w);
+    const pad = `,"x":"${'a'.repeat(1500)}"`;
+    for (let i = 0; i < 6; i++) {
+      w.append('F', row(i, pad));
+      await new Promise((r) => setTimeout(r, 8));
+    }
+    expect(w.stats()).toMatchObject({ appended: 6, failed: 0 });
+    w.release(Array.from({ length: 6 }, (_, i) => row(i)));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(warnings).toEqual([]);
+    expect(text()).toBe('');
+  });
+
+  it('names its segments with its pid and lists them as its own', () => {
+    const w = wal();
+    w.append('F', row(1));
+    expect([...w.ownPaths]).toEqual(files().map((f) => join(dir, f)));
+    expect(files()[0]).toMatch(new RegExp(`^wal-\\d+-${process.pid}-0\\.log$`));
+    expect(segmentName(5, 7, 42)).toBe('wal-5-42-7.log');
+  });
+});

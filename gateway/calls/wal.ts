@@ -1,0 +1,262 @@
+import { closeSync, fdatasync, fsync, ftruncateSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../logger.ts';
+import { toCallRow, type CallRowJson } from './call-row.ts';
+import type { PayloadPolicy } from './payloads.ts';
+import type { CallRecord, StoredCallStatus } from './record.ts';
+import { entryId, segmentName, type WalKind } from './wal-files.ts';
+
+export interface CallWalOptions {
+  /** The spool directory: segments sit beside the spool files (wal-files.ts). */
+  dir: string;
+  /** Past this many bytes the active segment is closed and a new one opened. */
+  maxSegmentBytes?: number | undefined;
+  /**
+   * fdatasync the active segment at most this often (`logging.wal.fsync_ms`). Without it an
+   * entry is in the page cache once `append` returns: that survives the process being killed,
+   * not the machine losing power.
+   */
+  fsyncMs?: number | undefined;
+  now: () => number;
+  logger: Pick<Logger, 'warn' | 'error'>;
+}
+
+interface Segment {
+  path: string;
+  fd: number;
+  bytes: number;
+  /** Calls whose oldest entry is in this segment and that are not yet committed. */
+  refs: number;
+}
+
+/** What an `interrupted` row says: the stream had started when the gateway process died. */
+const INTERRUPTED = 'the gateway process stopped before the stream ended';
+
+export interface CallWalStats {
+  segments: number;
+  /** Calls with an entry in the log that the database (or the spool) does not have yet. */
+  pending: number;
+  appended: number;
+  failed: number;
+}
+
+/**
+ * The call log's write-ahead log (issue 21): every answered call's row is appended here,
+ * with one synchronous `write`, before the answer's last byte goes out, and the log forgets
+ * it once the writer has it in the database or the spool (`release`). Those are the only
+ * two ways a record is safe, so a process killed at any point leaves each answered call
+ * either committed or in a segment, which the next start replays (wal-recover.ts).
+ *
+ * A call pins the oldest segment it has an entry in, and segments are deleted oldest first,
+ * so a segment still on disk has every later entry of its calls on disk too: recovery never
+ * mistakes a finished stream whose `F` was in a deleted segment for an interrupted one. When
+ * nothing is pending the active segment is truncated instead, so an idle log is empty.
+ */
+export class CallWal {
+  private readonly segments: Segment[] = [];
+  /** Each pending call → the oldest segment holding an entry of it. */
+  private readonly pins = new Map<string, Segment>();
+  private readonly own = new Set<string>();
+  private readonly maxSegmentBytes: number;
+  private seq = 0;
+  private dirty = false;
+  private syncing = false;
+  private timer: NodeJS.Timeout | null = null;
+  private warned = false;
+  private closed = false;
+  private readonly counters = { appended: 0, failed: 0 };
+
+  constructor(private readonly opts: CallWalOptions) {
+    this.maxSegmentBytes = Math.max(4096, opts.maxSegmentBytes ?? 16 * 1024 * 1024);
+    if (opts.fsyncMs !== undefined && opts.fsyncMs > 0) {
+      this.timer = setInterval(() => this.sync(), opts.fsyncMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Paths of every segment this process opened, deleted ones too (recovery leaves them alone). */
+  get ownPaths(): ReadonlySet<string> {
+    return this.own;
+  }
+
+  get dir(): string {
+    return this.opts.dir;
+  }
+
+  /**
+   * On the request path: one `write` of one line. Never throws: a failed write (disk full) is
+   * counted and logged once per failure streak, and the call is answered all the same.
+   */
+  append(kind: WalKind, row: CallRowJson): void {
+    if (this.closed) return;
+    const id = entryId(row);
+    try {
+      const seg = this.active();
+      // A string write: cheaper than encoding into a Buffer first (measured: ~3.8 vs ~5.7 µs).
+      const line = `${kind}${row}\n`;
+      const n = writeSync(seg.fd, line);
+      seg.bytes += n;
+      if (n !== Buffer.byteLength(line)) throw new Error(`short write (${n} bytes)`);
+      this.dirty = true;
+      this.counters.appended++;
+      this.warned = false;
+      if (!this.pins.has(id)) {
+        this.pins.set(id, seg);
+        seg.refs++;
+      }
+      if (seg.bytes >= this.maxSegmentBytes) this.rotate();
+    } catch (err) {
+      this.counters.failed++;
+      // A torn line would glue the next entry onto it: later entries go to a new segment.
+      this.rotate();
+      if (!this.warned) {
+        this.warned = true;
+        this.opts.logger.error('call log: cannot write the write-ahead log; answered calls are only in memory until written', {
+          dir: this.opts.dir,
+          err: String(err),
+        });
+      }
+    }
+  }
+
+  /** A stream started: its record so far, as the `interrupted` row recovery writes if no `F` follows. */
+  opened(record: Readonly<CallRecord>, policy: PayloadPolicy): void {
+    this.appendRecord('O', { ...record, errorMessage: INTERRUPTED }, policy, 'interrupted');
+  }
+
+  /** A stream's last byte is about to go out: its record as answered. */
+  answered(record: Readonly<CallRecord>, policy: PayloadPolicy): void {
+    this.appendRecord('F', record, policy, record.status);
+  }
+
+  /** The writer has these rows in the database or the spool: their entries may go. */
+  release(rows: readonly CallRowJson[]): void {
+    for (const row of rows) this.releaseId(entryId(row));
+    this.collect();
+  }
+
+  /** One call the writer is done with (committed, spooled, or dropped and counted). */
+  releaseId(id: string): void {
+    const seg = this.pins.get(id);
+    if (!seg) return;
+    this.pins.delete(id);
+    seg.refs--;
+  }
+
+  /** Deletes fully released segments oldest first; truncates the active one once all are. */
+  collect(): void {
+    const segs = this.segments;
+    while (segs.length > 0 && segs[0]!.refs === 0 && (segs.length > 1 || segs[0]!.fd < 0)) this.drop(segs.shift()!);
+    const only = segs[0];
+    if (segs.length === 1 && only && only.refs === 0 && only.bytes > 0 && only.fd >= 0 && !this.closed) {
+      try {
+        ftruncateSync(only.fd, 0);
+        only.bytes = 0;
+      } catch (err) {
+        this.opts.logger.warn('call log: cannot truncate the write-ahead log', { path: only.path, err: String(err) });
+      }
+    }
+  }
+
+  stats(): CallWalStats {
+    return { segments: this.segments.length, pending: this.pins.size, ...this.counters };
+  }
+
+  /**
+   * Stops appending. With nothing pending every segment is removed; otherwise they stay for
+   * the next start to replay (the spool could not take the rest).
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    const all = this.pins.size === 0;
+    for (const seg of this.segments.splice(0)) {
+      if (all) this.drop(seg);
+      else this.closeFd(seg);
+    }
+  }
+
+  private appendRecord(kind: WalKind, record: Readonly<CallRecord>, policy: PayloadPolicy, status: StoredCallStatus): void {
+    if (this.closed) return;
+    try {
+      this.append(kind, toCallRow(record, policy, this.opts.now(), status));
+    } catch (err) {
+      this.opts.logger.error('call log: cannot serialise a stream for the write-ahead log', { callId: record.id, err: String(err) });
+    }
+  }
+
+  /** The segment being appended to, opened on first use and after a rotation. */
+  private active(): Segment {
+    const last = this.segments.at(-1);
+    if (last && last.fd >= 0) return last;
+    mkdirSync(this.opts.dir, { recursive: true });
+    const path = join(this.opts.dir, segmentName(this.opts.now(), this.seq++));
+    const seg: Segment = { path, fd: openSync(path, 'a'), bytes: 0, refs: 0 };
+    this.own.add(path);
+    this.segments.push(seg);
+    if (this.timer) this.syncDir();
+    return seg;
+  }
+
+  /** Closes the active segment (the next append opens a new one); it goes once its calls are released. */
+  private rotate(): void {
+    const last = this.segments.at(-1);
+    if (!last || last.fd < 0) return;
+    const fd = last.fd;
+    last.fd = -1;
+    // With an fsync interval a closed segment is made durable too, in the background.
+    if (this.timer) fdatasync(fd, () => closeQuietly(fd));
+    else closeQuietly(fd);
+    this.collect();
+  }
+
+  private drop(seg: Segment): void {
+    this.closeFd(seg);
+    try {
+      unlinkSync(seg.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.opts.logger.warn('call log: cannot remove a write-ahead log segment', { path: seg.path, err: String(err) });
+      }
+    }
+    // The path stays in `own`: a listing taken before the unlink must not see it as an orphan.
+  }
+
+  private closeFd(seg: Segment): void {
+    if (seg.fd < 0) return;
+    closeQuietly(seg.fd);
+    seg.fd = -1;
+  }
+
+  /** The fsync interval's tick: the active segment's data to disk, off the event loop. */
+  private sync(): void {
+    const seg = this.segments.at(-1);
+    if (!this.dirty || this.syncing || !seg || seg.fd < 0) return;
+    this.dirty = false;
+    this.syncing = true;
+    fdatasync(seg.fd, (err) => {
+      this.syncing = false;
+      if (err && !this.closed) this.opts.logger.warn('call log: write-ahead log fsync failed', { err: String(err) });
+    });
+  }
+
+  /** A new segment's directory entry, made durable too (only with an fsync interval). */
+  private syncDir(): void {
+    try {
+      const fd = openSync(this.opts.dir, 'r');
+      fsync(fd, () => closeSync(fd));
+    } catch {
+      // Some filesystems refuse to open a directory; the file's own data is synced regardless.
+    }
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already closed: nothing is lost.
+  }
+}
