@@ -1,3 +1,5 @@
+import type { VariantStats } from '../../routing/stats.ts';
+
 /** The slices of the admin API's JSON the dashboard reads (the public contracts of README "Admin"). */
 
 export interface List<T> {
@@ -5,18 +7,7 @@ export interface List<T> {
   next_cursor?: string | null;
 }
 
-export interface UsageRow {
-  key: string | null;
-  calls: number;
-  input_tokens: number;
-  output_tokens: number;
-  cost_usd: number | null;
-  unpriced: number;
-  errors: number;
-  cache_hits: number;
-  cache_hit_rate: number | null;
-  cost_saved_usd: number;
-}
+export type { UsageRow } from '../../calls/queries.ts';
 
 export interface Attempt {
   [field: string]: unknown;
@@ -73,16 +64,8 @@ export interface Incident {
   resolved_by: string | null;
 }
 
-export type Interval = [number, number];
-export interface Estimate {
-  value: number | null;
-  ci: Interval | null;
-}
-export interface TestResult {
-  p_value?: number | null;
-  [field: string]: unknown;
-}
-
+export type { Interval, TestResult } from '../../../core/stats/math.ts';
+export type { Estimate, VariantStats } from '../../routing/stats.ts';
 export interface RouteVariant {
   name: string;
   config_weight: number;
@@ -99,17 +82,6 @@ export interface Route {
   updated_at: string | null;
   updated_by: string | null;
   variants: RouteVariant[];
-}
-
-export interface VariantStats {
-  variant: string;
-  is_control: boolean;
-  calls: number;
-  error_rate: Estimate & { errors: number; n: number };
-  latency_ms: { n: number; mean: Estimate; p50: Estimate; p95: Estimate };
-  cost_usd: { n: number; mean: Estimate };
-  scores: Record<string, { n: number; mean: Estimate }>;
-  vs_control: { error_rate: TestResult | null; latency_ms_mean: TestResult | null } | null;
 }
 
 export interface RouteStats {
