@@ -1,3 +1,4 @@
+import type { CallView as Call } from '../../calls/queries.ts';
 import type { VariantStats } from '../../routing/stats.ts';
 
 /** The slices of the admin API's JSON the dashboard reads (the public contracts of README "Admin"). */
@@ -9,41 +10,7 @@ export interface List<T> {
 
 export type { UsageRow } from '../../calls/queries.ts';
 
-export interface Attempt {
-  [field: string]: unknown;
-}
-
-export interface Call {
-  id: string;
-  trace_id: string | null;
-  request_id: string;
-  started_at: string;
-  endpoint: string;
-  api_key_id: string | null;
-  route: string | null;
-  variant: string | null;
-  provider: string | null;
-  model: string | null;
-  prompt_name: string | null;
-  prompt_version: number | null;
-  stream: boolean;
-  status: string;
-  http_status: number;
-  error_code: string | null;
-  error_message: string | null;
-  attempts: Attempt[];
-  latency_ms: number;
-  ttft_ms: number | null;
-  overhead_ms: number | null;
-  usage: { input_tokens: number | null; output_tokens: number | null; cached_tokens: number | null } | null;
-  cost_usd: number | null;
-  cost_status: string;
-  cache_status: string | null;
-  user: string | null;
-  metadata: Record<string, string> | null;
-  retrieved_doc_ids: string[] | null;
-  retrieval_ms: number | null;
-}
+export type { CallView as Call } from '../../calls/queries.ts';
 
 export interface CallDetail extends Call {
   payload: { request: unknown; response: unknown; rag: unknown; face_request: unknown; truncated: boolean } | null;
