@@ -1,4 +1,4 @@
-import { and, desc, eq, lte } from 'drizzle-orm';
+import { and, desc, eq, lte, sql } from 'drizzle-orm';
 import type { Database } from '../../gateway/db/client.ts';
 import { DatasetError } from '../datasets/jsonl.ts';
 import { loadDataset } from '../datasets/store.ts';
@@ -14,10 +14,13 @@ const HISTORY = 200;
  * run's scores and its dataset's items (when the dataset version is still stored).
  */
 export async function loadReportInput(database: Pick<Database, 'db'>, run: EvalRunRow): Promise<HtmlReportInput> {
+  // Compared with the stored timestamp, not run.createdAt: Postgres keeps microseconds, a Date
+  // only milliseconds, so `<= run.createdAt` could leave out the run itself.
+  const upToThisRun = sql`(select r.created_at from eval_runs r where r.id = ${run.id})`;
   const history = await database.db
     .select()
     .from(evalRuns)
-    .where(and(eq(evalRuns.name, run.name), eq(evalRuns.status, 'succeeded'), lte(evalRuns.createdAt, run.createdAt)))
+    .where(and(eq(evalRuns.name, run.name), eq(evalRuns.status, 'succeeded'), lte(evalRuns.createdAt, upToThisRun)))
     .orderBy(desc(evalRuns.createdAt))
     .limit(HISTORY);
   history.reverse();
