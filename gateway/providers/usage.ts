@@ -44,6 +44,26 @@ export function usageFromOpenAI(u: CompletionUsage | undefined | null): Normaliz
   };
 }
 
+/** The Responses API's usage (`input_tokens`, `output_tokens` and their details). */
+export interface ResponsesUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  input_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number } | null;
+  output_tokens_details?: { reasoning_tokens?: number } | null;
+}
+
+/** OpenAI Responses API usage; null when the upstream sent none. */
+export function usageFromResponses(u: ResponsesUsage | null | undefined): NormalizedUsage | null {
+  if (u === undefined || u === null) return null;
+  return {
+    inputTokens: count(u.input_tokens),
+    outputTokens: count(u.output_tokens),
+    cachedInputTokens: count(u.input_tokens_details?.cached_tokens),
+    cacheWriteTokens: count(u.input_tokens_details?.cache_write_tokens),
+    reasoningTokens: count(u.output_tokens_details?.reasoning_tokens),
+  };
+}
+
 /**
  * The OpenAI `usage` object for a normalised count. `cache_write_tokens` is in the official
  * spec but only sent when non-zero, so responses from providers without cache writes look

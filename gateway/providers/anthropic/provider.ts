@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../../errors/gateway-error.ts';
 import { upstreamEvents } from '../../streaming/upstream-events.ts';
 import { clientFor, parseUpstreamJson, postJson, startStream } from '../provider-http.ts';
+import { nativeFrameChunks } from '../native-frames.ts';
 import { passThroughBody, type CallContext, type ChatStream, type JsonResult, type Provider, type ProviderFactory, type ProviderRequest, type StreamChunk } from '../types.ts';
 import { usageFromAnthropic } from '../usage.ts';
 import { fromAnthropicResponse } from './from-anthropic-response.ts';
@@ -104,11 +105,7 @@ export const createAnthropicProvider: ProviderFactory = (name, config, deps) => 
           }
           // Passing through: the client gets the upstream's own frame; the chunks still feed the record.
           const frame = `event: ${event.event ?? 'message'}\ndata: ${event.data}\n\n`;
-          if (translated.length === 0) {
-            const empty: ChatCompletionChunk = { id, object: 'chat.completion.chunk', created: created(), model, choices: [] };
-            yield { data: '', chunk: empty, native: frame };
-          }
-          for (const [i, chunk] of translated.entries()) yield { data: JSON.stringify(chunk), chunk, native: i === 0 ? frame : '' };
+          yield* nativeFrameChunks(frame, translated, () => ({ id, object: 'chat.completion.chunk', created: created(), model, choices: [] }));
         }
         if (translator.finished()) return;
         throw new GatewayError('upstream_bad_response', `provider ${name} ended the stream before it was complete`, { provider: name });

@@ -3,6 +3,7 @@ import type { ChatRequest } from '../../../core/chat.ts';
 import { GatewayError } from '../../errors/gateway-error.ts';
 import { upstreamEvents } from '../../streaming/upstream-events.ts';
 import { clientFor, parseUpstreamJson, postJson, startStream } from '../provider-http.ts';
+import { nativeFrameChunks } from '../native-frames.ts';
 import { passThroughBody, type CallContext, type ChatStream, type JsonResult, type Provider, type ProviderFactory, type StreamChunk } from '../types.ts';
 import { randomUUID } from 'node:crypto';
 import { usageFromOpenAI } from '../usage.ts';
@@ -56,11 +57,7 @@ export const createOpenAIProvider: ProviderFactory = (name, config, deps) => {
         if (translator.finished()) continue;
         const frame = `${event.event === undefined ? '' : `event: ${event.event}\n`}data: ${event.data}\n\n`;
         const translated = translator.push(event.data);
-        if (translated.length === 0) {
-          const empty: ChatCompletionChunk = { id, object: 'chat.completion.chunk', created: created(), model, choices: [] };
-          yield { data: '', chunk: empty, native: frame };
-        }
-        for (const [i, chunk] of translated.entries()) yield { data: JSON.stringify(chunk), chunk, native: i === 0 ? frame : '' };
+        yield* nativeFrameChunks(frame, translated, () => ({ id, object: 'chat.completion.chunk', created: created(), model, choices: [] }));
       }
       if (translator.finished()) return;
       throw new GatewayError('upstream_bad_response', `provider ${name} ended the stream before it was complete`, { provider: name });

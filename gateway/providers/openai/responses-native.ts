@@ -1,7 +1,7 @@
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessageFunctionToolCall } from 'openai/resources/chat/completions';
 import type { NormalizedUsage } from '../../../core/usage.ts';
 import { GatewayError } from '../../errors/gateway-error.ts';
-import { openaiUsageFromNormalized } from '../usage.ts';
+import { openaiUsageFromNormalized, usageFromResponses, type ResponsesUsage } from '../usage.ts';
 
 /**
  * An OpenAI Responses answer, passed through to a `/v1/responses` client as the upstream sent
@@ -10,13 +10,6 @@ import { openaiUsageFromNormalized } from '../usage.ts';
  * completions. Only what those need is read: text, tool calls (a namespaced tool as
  * `<namespace>__<name>`, a custom tool's input as `{"input": …}`), finish and usage.
  */
-
-interface ResponsesUsage {
-  input_tokens?: number;
-  output_tokens?: number;
-  input_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number } | null;
-  output_tokens_details?: { reasoning_tokens?: number } | null;
-}
 
 type Item = {
   type?: string;
@@ -38,19 +31,6 @@ interface ResponseLike {
   output?: Item[];
   usage?: ResponsesUsage | null;
   error?: { message?: string } | null;
-}
-
-const n = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-
-export function usageFromResponses(u: ResponsesUsage | null | undefined): NormalizedUsage | null {
-  if (!u) return null;
-  return {
-    inputTokens: n(u.input_tokens),
-    outputTokens: n(u.output_tokens),
-    cachedInputTokens: n(u.input_tokens_details?.cached_tokens),
-    cacheWriteTokens: n(u.input_tokens_details?.cache_write_tokens),
-    reasoningTokens: n(u.output_tokens_details?.reasoning_tokens),
-  };
 }
 
 function callName(item: Item): string {
