@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { installCleanup, interrupted, REPO_ROOT, stopAll, stopChild } from './children.ts';
 import { findProfile, summariseProfile } from './cpu-profile.ts';
 import { DEFAULT_REDIS_URL, keyPoliciesConsole, keyPoliciesMarkdown, PRICING_CONFIG, redisAnswers, runKeyPolicies, type KeyPolicyOptions, type StoreGateway } from './key-policies.ts';
+import { callLogConsole, callLogMarkdown, runCallLog } from './call-log.ts';
 import { callWalConsole, callWalMarkdown, runCallWal } from './call-wal.ts';
 import { LoadClient } from './load-client.ts';
 import { OBSERVABILITY_VARIANTS, observabilityConsole, observabilityEnv, observabilityMarkdown, runObservability, startOtlpSink, type ObservabilityVariant, type OtlpSink } from './observability.ts';
@@ -199,6 +200,12 @@ async function measured(
     print,
   );
   const callWal = await runCallWal(client, targets[0]!.origin, join(workDir, 'call-wal'), { rounds: quick ? 1 : opts.rounds, warmupMs: quick ? 150 : 500, durationMs: quick ? 500 : 2_000, primeMs: quick ? 300 : 1_000 }, print);
+  const callLog = await runCallLog(
+    client,
+    { upstream: targets[0]!, bare: targets[1], workDir },
+    { rounds: opts.rounds, warmupMs: opts.warmupMs, durationMs: opts.durationMs, primeMs: opts.primeMs },
+    print,
+  );
   const tokens = await runTokenEstimate(gateway.origin, { durationMs: quick ? 2_000 : 8_000, idleProbes: quick ? 200 : 500 }, print);
   const summary = summarise(suite);
   const info: RunInfo = {
@@ -216,6 +223,7 @@ async function measured(
   print(keyPoliciesConsole(policies));
   print(observabilityConsole(observability));
   print(callWalConsole(callWal));
+  print(callLogConsole(callLog));
   for (const g of Object.values(observed)) {
     if (g.log.errors > 0) reportGatewayHealth(g, g.child.name);
     await stopChild(g.child, 10_000);
@@ -234,6 +242,7 @@ async function measured(
     keyPolicies: policies,
     observability,
     callWal,
+    callLogAtSpeed: callLog,
     gatewayLog: gateway.log,
     medians: summary.medians,
     ratios: summary.ratios,
@@ -242,12 +251,12 @@ async function measured(
   });
   print(`\nwrote ${out}`);
   if (!quick) {
-    updateReadme(benchPath('README.md'), `${markdownReport(summary, info, suite)}\n\n${keyPoliciesMarkdown(policies)}\n\n${observabilityMarkdown(observability)}\n\n${callWalMarkdown(callWal)}`);
+    updateReadme(benchPath('README.md'), `${markdownReport(summary, info, suite)}\n\n${keyPoliciesMarkdown(policies)}\n\n${observabilityMarkdown(observability)}\n\n${callWalMarkdown(callWal)}\n\n${callLogMarkdown(callLog)}`);
     print(`updated the results section of ${benchPath('README.md')}`);
   }
-  if (summary.failures > 0 || policies.failures > 0 || observability.failures > 0 || callWal.failures > 0 || policies.settled.some((s) => !s.ok)) return 1;
+  if (summary.failures > 0 || policies.failures > 0 || observability.failures > 0 || callWal.failures > 0 || callLog.failures > 0 || policies.settled.some((s) => !s.ok)) return 1;
   if (Object.values(observed).some((g) => g.log.errors > 0)) return 1;
-  return flags.strict && [...summary.goals, policies.goal, ...observability.goals, callWal.goal].some((g) => g.verdict === 'not met') ? 1 : 0;
+  return flags.strict && [...summary.goals, policies.goal, ...observability.goals, callWal.goal, ...callLog.goals].some((g) => g.verdict === 'not met') ? 1 : 0;
 }
 
 function reportGatewayHealth(gateway: GatewayTarget, name = 'gateway'): void {

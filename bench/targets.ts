@@ -53,6 +53,11 @@ export interface GatewayOptions {
   env?: Record<string, string> | undefined;
   /** Process name in error messages (default `gateway`). */
   name?: string | undefined;
+  /**
+   * The database to log to: a postgres:// URL, or null for the embedded PGlite in workDir.
+   * Default: the bench's own DATABASE_URL when set, else embedded.
+   */
+  databaseUrl?: string | null | undefined;
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<GatewayTarget> {
@@ -71,7 +76,9 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayTarget>
     // Spool and, without DATABASE_URL, the embedded PGlite live here; gone after the run.
     SLUICE_DATA_DIR: join(opts.workDir, 'data'),
   };
-  if (!process.env.DATABASE_URL) delete env.DATABASE_URL;
+  const databaseUrl = opts.databaseUrl === undefined ? process.env.DATABASE_URL : opts.databaseUrl;
+  if (databaseUrl) env.DATABASE_URL = databaseUrl;
+  else delete env.DATABASE_URL;
   Object.assign(env, opts.env);
   const child = spawnNode({
     name: opts.name ?? 'gateway',
