@@ -118,23 +118,7 @@ class BudgetedEstimator implements TokenEstimator {
   }
 
   prompt(messages: unknown[]): number {
-    let total = REPLY_PRIMING;
-    for (const message of messages) {
-      total += PER_MESSAGE;
-      if (!isRecord(message)) continue;
-      if (typeof message.role === 'string') total += this.text(message.role);
-      if (typeof message.name === 'string') total += this.text(message.name) + PER_NAME;
-      total += this.#content(message.content);
-      if (Array.isArray(message.tool_calls)) {
-        for (const call of message.tool_calls) {
-          const fn = isRecord(call) ? call.function : undefined;
-          if (!isRecord(fn)) continue;
-          if (typeof fn.name === 'string') total += this.text(fn.name);
-          if (typeof fn.arguments === 'string') total += this.text(fn.arguments);
-        }
-      }
-    }
-    return total;
+    return promptTokens(messages, (text) => this.text(text));
   }
 
   /** Tokenises pieces of `text` from its start while `cap` (at most what is left of the budget) lasts. */
@@ -191,39 +175,74 @@ class BudgetedEstimator implements TokenEstimator {
     return Math.max(1, Math.round(ratio * bytes));
   }
 
-  /** OpenAI content parts and Anthropic content blocks; unknown parts count only their `text`. */
-  #content(content: unknown): number {
-    if (typeof content === 'string') return this.text(content);
-    if (!Array.isArray(content)) return 0;
-    let total = 0;
-    for (const part of content) {
-      if (typeof part === 'string') {
-        total += this.text(part);
-        continue;
-      }
-      if (!isRecord(part)) continue;
-      switch (part.type) {
-        case 'image_url':
-        case 'image':
-        case 'input_image':
-          total += IMAGE_TOKENS;
-          break;
-        case 'tool_use':
-          if (typeof part.name === 'string') total += this.text(part.name);
-          total += this.text(JSON.stringify(part.input ?? {}));
-          break;
-        case 'tool_result':
-          total += this.#content(part.content);
-          break;
-        case 'thinking':
-          if (typeof part.thinking === 'string') total += this.text(part.thinking);
-          break;
-        default:
-          if (typeof part.text === 'string') total += this.text(part.text);
+}
+
+/**
+ * An upper bound of `createTokenEstimator(model).prompt(messages)` for every model, without
+ * tokenising: each text counts its UTF-8 bytes (a BPE token of o200k_base or cl100k_base is at
+ * least one byte, and what the estimator extrapolates is at most a token a byte), everything
+ * else as the estimator counts it. Microseconds where the estimate takes tens to hundreds
+ * (bench/policy-path.ts); a few times the estimate for prose (~4 bytes a token in English).
+ */
+export function promptTokenBound(messages: unknown[]): number {
+  return promptTokens(messages, utf8Bytes);
+}
+
+const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
+
+/** Prompt tokens of chat messages, each text counted by `text`: the one walk the estimate and the bound share. */
+function promptTokens(messages: unknown[], text: (text: string) => number): number {
+  let total = REPLY_PRIMING;
+  for (const message of messages) {
+    total += PER_MESSAGE;
+    if (!isRecord(message)) continue;
+    if (typeof message.role === 'string') total += text(message.role);
+    if (typeof message.name === 'string') total += text(message.name) + PER_NAME;
+    total += contentTokens(message.content, text);
+    if (Array.isArray(message.tool_calls)) {
+      for (const call of message.tool_calls) {
+        const fn = isRecord(call) ? call.function : undefined;
+        if (!isRecord(fn)) continue;
+        if (typeof fn.name === 'string') total += text(fn.name);
+        if (typeof fn.arguments === 'string') total += text(fn.arguments);
       }
     }
-    return total;
   }
+  return total;
+}
+
+/** OpenAI content parts and Anthropic content blocks; unknown parts count only their `text`. */
+function contentTokens(content: unknown, text: (text: string) => number): number {
+  if (typeof content === 'string') return text(content);
+  if (!Array.isArray(content)) return 0;
+  let total = 0;
+  for (const part of content) {
+    if (typeof part === 'string') {
+      total += text(part);
+      continue;
+    }
+    if (!isRecord(part)) continue;
+    switch (part.type) {
+      case 'image_url':
+      case 'image':
+      case 'input_image':
+        total += IMAGE_TOKENS;
+        break;
+      case 'tool_use':
+        if (typeof part.name === 'string') total += text(part.name);
+        total += text(JSON.stringify(part.input ?? {}));
+        break;
+      case 'tool_result':
+        total += contentTokens(part.content, text);
+        break;
+      case 'thinking':
+        if (typeof part.thinking === 'string') total += text(part.thinking);
+        break;
+      default:
+        if (typeof part.text === 'string') total += text(part.text);
+    }
+  }
+  return total;
 }
 
 /** `i`, moved forward off the second half of a surrogate pair. */

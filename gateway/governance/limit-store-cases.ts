@@ -284,5 +284,44 @@ export function describeLimitStore(name: string, open: () => Promise<StorePair>)
         await a.adjustTokens([open], 50, at(T0));
       });
     });
+
+    describe('admit and finish (a call\'s two trips)', () => {
+      it('takes and reserves together; a request the rate limits refuse reserves nothing', async () => {
+        const { a, b } = pair;
+        const k = key();
+        const limits: RateLimit[] = [{ subject: k, rpm: 1, tpm: 1_000 }];
+        const budgets = [budget(k, 1_000)];
+        const first = await a.admit({ limits, tokens: 100, budgets, micros: 300 }, at(T0));
+        expect(first.rate).toMatchObject({ ok: true, states: [{ requests: { remaining: 0 }, tokens: { remaining: 900 } }] });
+        const reservation = reserved(first.budget!);
+        expect(reservation).toMatchObject({ subjects: [k], micros: 300 });
+        const second = await b.admit({ limits, tokens: 100, budgets, micros: 300 }, at(T0 + 1_000));
+        expect(second).toMatchObject({ rate: { ok: false, kind: 'requests' }, budget: null });
+        expect(await a.spend(budgets, at(T0 + 1_000))).toMatchObject([{ spentMicros: 0, reservedMicros: 300 }]);
+
+        // One trip back: the real cost settles and the token estimate is corrected.
+        await b.finish({ reservation, actualMicros: 120, limits, tokenDelta: -60 }, at(T0 + 2_000));
+        expect(await a.spend(budgets, at(T0 + 2_000))).toMatchObject([{ spentMicros: 120, reservedMicros: 0 }]);
+        const later = await a.admit({ limits: [{ subject: k, rpm: 10, tpm: 1_000 }], tokens: 0, budgets: [], micros: 0 }, at(T0 + 3_000));
+        expect(later).toMatchObject({ rate: { ok: true, states: [{ tokens: { remaining: 960 } }] }, budget: null });
+        // Settles once: a second finish adds nothing.
+        await a.finish({ reservation, actualMicros: 120, limits: [], tokenDelta: 0 }, at(T0 + 4_000));
+        expect(await b.spend(budgets, at(T0 + 4_000))).toMatchObject([{ spentMicros: 120, reservedMicros: 0 }]);
+      });
+
+      it('a budget that does not fit still lets the rate limits take the request (a cache hit is served)', async () => {
+        const { a } = pair;
+        const k = key();
+        const t = team();
+        const limits: RateLimit[] = [{ subject: k, rpm: 5, tpm: null }];
+        const refused = await a.admit({ limits, tokens: 0, budgets: [budget(k, 1_000), budget(t, 100, 'month')], micros: 500 }, at(T0));
+        expect(refused.rate).toMatchObject({ ok: true, states: [{ requests: { remaining: 4 } }] });
+        expect(refused.budget).toMatchObject({ ok: false, budget: { subject: t }, spentMicros: 0, reservedMicros: 0 });
+        expect(await a.spend([budget(k, 1_000)], at(T0))).toMatchObject([{ reservedMicros: 0 }]);
+        // Nothing asked of the store, nothing taken.
+        expect(await a.admit({ limits: [], tokens: 5, budgets: [], micros: 5 }, at(T0))).toEqual({ rate: null, budget: null });
+        await a.finish({ reservation: null, actualMicros: 0, limits, tokenDelta: 0 }, at(T0));
+      });
+    });
   });
 }

@@ -28,7 +28,8 @@ import {
   type LimitStoreOptions,
   type ResolvedLimitOptions,
 } from './store-options.ts';
-import type { BudgetLimit, LimitStore, RateLimit, Reservation, ReserveResult, SpendView, TakeResult } from './types.ts';
+import { admitByParts, finishByParts } from './by-parts.ts';
+import type { AdmitRequest, AdmitResult, BudgetLimit, FinishRequest, LimitStore, RateLimit, Reservation, ReserveResult, SpendView, TakeResult } from './types.ts';
 
 export interface PostgresLimitStoreOptions extends LimitStoreOptions {
   /** How often reservations past their late-settle window are deleted (default 10 min; 0 = never, tests call purgeReservations). */
@@ -144,6 +145,15 @@ export class PostgresLimitStore implements LimitStore {
     const subjects = limits.filter((l) => l.tpm !== null).map((l) => l.subject);
     if (d === 0 || subjects.length === 0) return Promise.resolve();
     return withTimeout('adjustTokens', this.opts.timeoutMs, this.run(adjustTokensSql({ subjects, delta: d, second: Math.floor(now.getTime() / 1000) })));
+  }
+
+  /** One statement each, run concurrently (by-parts.ts): one round trip of latency. */
+  admit(req: AdmitRequest, now: Date): Promise<AdmitResult> {
+    return admitByParts(this, req, now);
+  }
+
+  finish(req: FinishRequest, now: Date): Promise<void> {
+    return finishByParts(this, req, now);
   }
 
   spend(budgets: readonly BudgetLimit[], now: Date): Promise<SpendView[]> {

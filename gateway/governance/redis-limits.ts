@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { v7 as uuidv7 } from 'uuid';
 import { periodResetMs, periodStartMs } from './period.ts';
 import { activeLimits, rateStates, type RateUsage } from './rate-states.ts';
-import { ADJUST, RESERVE, SETTLE, SPEND, TAKE } from './redis-scripts.ts';
+import { ADMIT, FINISH, SPEND } from './redis-scripts.ts';
 import {
   actualMicros,
   assertDistinct,
@@ -14,7 +14,7 @@ import {
   type LimitStoreOptions,
   type ResolvedLimitOptions,
 } from './store-options.ts';
-import type { BudgetLimit, LimitStore, RateLimit, Reservation, ReserveResult, SpendView, TakeResult } from './types.ts';
+import type { AdmitRequest, AdmitResult, BudgetLimit, FinishRequest, LimitStore, RateLimit, Reservation, ReserveResult, SpendView, TakeResult } from './types.ts';
 
 export interface RedisLimitStoreOptions extends LimitStoreOptions {
   /** redis:// URL (REDIS_URL). */
@@ -27,17 +27,17 @@ export interface RedisLimitStoreOptions extends LimitStoreOptions {
 
 type Script = (numKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
 interface Scripts {
-  sluiceReserve: Script;
-  sluiceSettle: Script;
+  sluiceAdmit: Script;
+  sluiceFinish: Script;
   sluiceSpend: Script;
-  sluiceTake: Script;
-  sluiceAdjust: Script;
 }
 
 /**
- * Budgets and rate limits in Redis: every operation is one Lua script (redis-scripts.ts), sent
- * as EVALSHA (ioredis loads the script and retries on NOSCRIPT), so one round trip, atomic
- * across all subjects. Commands time out after `timeoutMs`; commands sent before the first
+ * Budgets and rate limits in Redis: every operation is one Lua script (redis-scripts.ts) — a
+ * call's rate limits and reservation together are one (ADMIT), its settle and token correction
+ * another (FINISH); reserve, take, settle and adjustTokens are those scripts with one half
+ * empty — sent as EVALSHA (ioredis loads the script and retries on NOSCRIPT), so one round
+ * trip, atomic across all subjects. Commands time out after `timeoutMs`; commands sent before the first
  * connect wait for it within that time; a command lost with its connection is failed, never
  * resent (a resent reserve could reserve twice).
  */
@@ -64,11 +64,9 @@ export class RedisLimitStore implements LimitStore {
     });
     // Without a listener an 'error' event would crash the process.
     this.client.on('error', (err: Error) => opts.onConnectionError?.(err));
-    this.client.defineCommand('sluiceReserve', { lua: RESERVE });
-    this.client.defineCommand('sluiceSettle', { lua: SETTLE });
+    this.client.defineCommand('sluiceAdmit', { lua: ADMIT });
+    this.client.defineCommand('sluiceFinish', { lua: FINISH });
     this.client.defineCommand('sluiceSpend', { lua: SPEND });
-    this.client.defineCommand('sluiceTake', { lua: TAKE });
-    this.client.defineCommand('sluiceAdjust', { lua: ADJUST });
     this.scripts = this.client as unknown as Scripts;
   }
 
@@ -77,84 +75,86 @@ export class RedisLimitStore implements LimitStore {
     if (this.client.status === 'wait') this.client.connect().catch(() => {});
   }
 
-  async reserve(budgets: readonly BudgetLimit[], micros: number, now: Date): Promise<ReserveResult> {
-    const m = reserveMicros(micros);
+  async admit(req: AdmitRequest, now: Date): Promise<AdmitResult> {
     const nowMs = now.getTime();
-    const id = uuidv7();
-    const reservation: Reservation = { id, subjects: budgets.map((b) => b.subject), micros: m };
-    if (budgets.length === 0) return { ok: true, reservation };
-    assertDistinct(budgets);
+    const active = activeLimits(req.limits);
+    const rateFree = active.length === 0;
+    const noBudgets = req.budgets.length === 0;
+    const m = reserveMicros(req.micros);
+    const id = noBudgets ? '' : uuidv7();
+    const free = (): AdmitResult => ({
+      rate: req.limits.length === 0 ? null : { ok: true, states: rateStates(req.limits, active, [], nowMs) },
+      budget: noBudgets ? null : { ok: true, reservation: { id, subjects: req.budgets.map((b) => b.subject), micros: m } },
+    });
+    if (rateFree && noBudgets) return free();
+    if (!rateFree) assertDistinct(active);
+    if (!noBudgets) assertDistinct(req.budgets);
+    const t = Math.max(0, Math.ceil(req.tokens));
     const keys: string[] = [];
-    const perBudget: number[] = [];
-    for (const b of budgets) {
-      const start = periodStartMs(b.period, nowMs);
-      const hash = this.budgetKey(b.subject, start);
-      keys.push(hash, `${hash}:r`);
-      // A period's counters outlive it by the late-settle window, so late settles still land.
-      const reset = periodResetMs(b.period, start);
-      perBudget.push(limitMicros(b.limitMicros), reset === null ? 0 : Math.max(1_000, reset - nowMs + this.opts.lateSettleMs));
+    const args: (string | number)[] = [nowMs, t, rateFree ? '' : this.uid(), m, 0, id, 0, active.length, req.budgets.length];
+    for (const l of active) {
+      keys.push(`${this.prefix}rq:${l.subject}`, `${this.prefix}tk:${l.subject}`, `${this.prefix}ts:${l.subject}`);
+      args.push(l.rpm ?? -1, l.tpm ?? -1);
     }
-    keys.push(this.recordKey(id));
-    const ttl = this.opts.reservationTtlMs;
-    const r = (await this.scripts.sluiceReserve(keys.length, ...keys, m, nowMs, nowMs + ttl, id, ttl + this.opts.lateSettleMs, ...perBudget)) as number[];
-    const refused = r[0]!;
-    if (refused === 0) return { ok: true, reservation };
-    const budget = budgets[refused - 1]!;
-    const reset = periodResetMs(budget.period, periodStartMs(budget.period, nowMs));
-    return { ok: false, budget, spentMicros: r[1]!, reservedMicros: r[2]!, resetAt: reset === null ? null : new Date(reset) };
+    if (!noBudgets) {
+      const ttl = this.opts.reservationTtlMs;
+      args[4] = nowMs + ttl;
+      args[6] = ttl + this.opts.lateSettleMs;
+      for (const b of req.budgets) {
+        const start = periodStartMs(b.period, nowMs);
+        const hash = this.budgetKey(b.subject, start);
+        keys.push(hash, `${hash}:r`);
+        // A period's counters outlive it by the late-settle window, so late settles still land.
+        const reset = periodResetMs(b.period, start);
+        args.push(limitMicros(b.limitMicros), reset === null ? 0 : Math.max(1_000, reset - nowMs + this.opts.lateSettleMs));
+      }
+      keys.push(this.recordKey(id));
+    }
+    const out = (await this.scripts.sluiceAdmit(keys.length, ...keys, ...args)) as number[];
+    const result = free();
+    if (!rateFree) {
+      result.rate = takeResult(req.limits, active, out, nowMs);
+      if (!result.rate.ok) {
+        result.budget = null;
+        return result;
+      }
+    }
+    if (!noBudgets) {
+      const at = 4 * active.length + 3;
+      const refused = out[at]!;
+      if (refused !== 0) {
+        const budget = req.budgets[refused - 1]!;
+        const reset = periodResetMs(budget.period, periodStartMs(budget.period, nowMs));
+        result.budget = { ok: false, budget, spentMicros: out[at + 1]!, reservedMicros: out[at + 2]!, resetAt: reset === null ? null : new Date(reset) };
+      }
+    }
+    return result;
+  }
+
+  async finish(req: FinishRequest, now: Date): Promise<void> {
+    const settle = req.reservation !== null && req.reservation.subjects.length > 0;
+    const d = Math.round(req.tokenDelta);
+    const keys: string[] = settle ? [this.recordKey(req.reservation!.id)] : [];
+    if (d !== 0) for (const l of req.limits) if (l.tpm !== null) keys.push(`${this.prefix}tk:${l.subject}`, `${this.prefix}ts:${l.subject}`);
+    if (keys.length === 0) return;
+    const correct = keys.length > (settle ? 1 : 0);
+    await this.scripts.sluiceFinish(keys.length, ...keys, settle ? 1 : 0, settle ? req.reservation!.id : '', actualMicros(req.actualMicros), now.getTime(), correct ? d : 0, correct ? this.uid() : '');
+  }
+
+  async reserve(budgets: readonly BudgetLimit[], micros: number, now: Date): Promise<ReserveResult> {
+    return (await this.admit({ limits: [], tokens: 0, budgets, micros }, now)).budget ?? { ok: true, reservation: { id: uuidv7(), subjects: [], micros: reserveMicros(micros) } };
   }
 
   async settle(reservation: Reservation, actual: number, now: Date): Promise<void> {
-    if (reservation.subjects.length === 0) return;
-    await this.scripts.sluiceSettle(1, this.recordKey(reservation.id), reservation.id, actualMicros(actual), now.getTime());
+    await this.finish({ reservation, actualMicros: actual, limits: [], tokenDelta: 0 }, now);
   }
 
   async take(limits: readonly RateLimit[], tokens: number, now: Date): Promise<TakeResult> {
-    const nowMs = now.getTime();
-    const active = activeLimits(limits);
-    if (active.length === 0) return { ok: true, states: rateStates(limits, active, [], nowMs) };
-    assertDistinct(active);
-    const t = Math.max(0, Math.ceil(tokens));
-    const keys: string[] = [];
-    const perLimit: number[] = [];
-    for (const l of active) {
-      keys.push(`${this.prefix}rq:${l.subject}`, `${this.prefix}tk:${l.subject}`, `${this.prefix}ts:${l.subject}`);
-      perLimit.push(l.rpm ?? -1, l.tpm ?? -1);
-    }
-    const out = (await this.scripts.sluiceTake(keys.length, ...keys, nowMs, t, this.uid(), ...perLimit)) as number[];
-    const usage = new Array<RateUsage>(active.length);
-    for (let i = 0; i < active.length; i++) {
-      const at = 4 * i + 3;
-      usage[i] = {
-        usedRequests: out[at]!,
-        resetRequestsAt: leaves(out[at + 1]!),
-        usedTokens: out[at + 2]!,
-        resetTokensAt: leaves(out[at + 3]!),
-        fitRequestsAt: null,
-        fitTokensAt: null,
-      };
-    }
-    const states = rateStates(limits, active, usage, nowMs);
-    const refused = out[0]!;
-    if (refused === 0) return { ok: true, states };
-    const fitAt = out[2]!;
-    return {
-      ok: false,
-      subject: active[refused - 1]!.subject,
-      kind: out[1] === 1 ? 'requests' : 'tokens',
-      // Never fits (rpm 0, or more tokens than the whole tpm): a full window.
-      retryAfterMs: fitAt < 0 ? WINDOW_MS : Math.max(1, fitAt - nowMs),
-      states,
-    };
+    return (await this.admit({ limits, tokens, budgets: [], micros: 0 }, now)).rate ?? { ok: true, states: [] };
   }
 
   async adjustTokens(limits: readonly RateLimit[], delta: number, now: Date): Promise<void> {
-    const d = Math.round(delta);
-    if (d === 0) return;
-    const keys: string[] = [];
-    for (const l of limits) if (l.tpm !== null) keys.push(`${this.prefix}tk:${l.subject}`, `${this.prefix}ts:${l.subject}`);
-    if (keys.length === 0) return;
-    await this.scripts.sluiceAdjust(keys.length, ...keys, now.getTime(), d, this.uid());
+    await this.finish({ reservation: null, actualMicros: 0, limits, tokenDelta: delta }, now);
   }
 
   async spend(budgets: readonly BudgetLimit[], now: Date): Promise<SpendView[]> {
@@ -200,3 +200,31 @@ export class RedisLimitStore implements LimitStore {
 }
 
 const leaves = (at: number): number | null => (at < 0 ? null : at + WINDOW_MS);
+
+/** The rate part of ADMIT's answer (redis-scripts.ts). */
+function takeResult(limits: readonly RateLimit[], active: readonly RateLimit[], out: readonly number[], nowMs: number): TakeResult {
+  const usage = new Array<RateUsage>(active.length);
+  for (let i = 0; i < active.length; i++) {
+    const at = 4 * i + 3;
+    usage[i] = {
+      usedRequests: out[at]!,
+      resetRequestsAt: leaves(out[at + 1]!),
+      usedTokens: out[at + 2]!,
+      resetTokensAt: leaves(out[at + 3]!),
+      fitRequestsAt: null,
+      fitTokensAt: null,
+    };
+  }
+  const states = rateStates(limits, active, usage, nowMs);
+  const refused = out[0]!;
+  if (refused === 0) return { ok: true, states };
+  const fitAt = out[2]!;
+  return {
+    ok: false,
+    subject: active[refused - 1]!.subject,
+    kind: out[1] === 1 ? 'requests' : 'tokens',
+    // Never fits (rpm 0, or more tokens than the whole tpm): a full window.
+    retryAfterMs: fitAt < 0 ? WINDOW_MS : Math.max(1, fitAt - nowMs),
+    states,
+  };
+}

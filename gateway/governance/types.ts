@@ -55,6 +55,33 @@ export interface RateState {
 
 export type TakeResult = { ok: true; states: RateState[] } | { ok: false; subject: Subject; kind: 'requests' | 'tokens'; retryAfterMs: number; states: RateState[] };
 
+/** Everything a call takes from the store before its upstream call (Governor.start). */
+export interface AdmitRequest {
+  limits: readonly RateLimit[];
+  /** Tokens (estimated) taken from each tpm. */
+  tokens: number;
+  budgets: readonly BudgetLimit[];
+  /** Reserved against every budget; with no budgets (or none asked) nothing is reserved. */
+  micros: number;
+}
+
+export interface AdmitResult {
+  /** Null when no limit was given. */
+  rate: TakeResult | null;
+  /** Null when no budget was given, or when the rate limits refused (then nothing is reserved). */
+  budget: ReserveResult | null;
+}
+
+/** Everything a call gives back once it finished (the governor's CallFinished listener). */
+export interface FinishRequest {
+  /** Settled to `actualMicros` when given. */
+  reservation: Reservation | null;
+  actualMicros: number;
+  /** The limits taken and the real token count minus the taken estimate (0: no correction). */
+  limits: readonly RateLimit[];
+  tokenDelta: number;
+}
+
 export interface SpendView {
   subject: Subject;
   period: BudgetPeriod;
@@ -79,6 +106,14 @@ export interface LimitStore {
   take(limits: readonly RateLimit[], tokens: number, now: Date): Promise<TakeResult>;
   /** Corrects a taken token estimate by `delta` (the real count minus the estimate), never refusing. */
   adjustTokens(limits: readonly RateLimit[], delta: number, now: Date): Promise<void>;
+  /**
+   * take, then reserve — the reserve only when the take let the request through — as one
+   * atomic operation on Redis (one round trip); on Postgres the two statements run
+   * concurrently and a reservation made for a refused request is released before returning.
+   */
+  admit(req: AdmitRequest, now: Date): Promise<AdmitResult>;
+  /** settle and adjustTokens of one call together (one round trip on Redis). */
+  finish(req: FinishRequest, now: Date): Promise<void>;
   /** Spend and outstanding reservations of the current period. */
   spend(budgets: readonly BudgetLimit[], now: Date): Promise<SpendView[]>;
   close(): Promise<void>;

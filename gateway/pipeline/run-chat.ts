@@ -2,7 +2,7 @@ import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { completionOf, completionToChunks, entryFromJson, entryFromStream, replayJson, type EntryMeta } from '../cache/index.ts';
 import type { CallTracker } from '../calls/tracker.ts';
 import { callHeaders } from './call-headers.ts';
-import { createTokenEstimator } from '../cost/estimate-tokens.ts';
+import { createTokenEstimator, promptTokenBound } from '../cost/estimate-tokens.ts';
 import type { Demand } from '../policy/governor.ts';
 import type { ChatStream } from '../providers/types.ts';
 import { openaiUsageFromNormalized } from '../providers/usage.ts';
@@ -135,7 +135,8 @@ function demandOf(plan: ChatPlan): Demand {
   const req = plan.req as ChatPlan['req'] & { max_completion_tokens?: number | null };
   const cap = req.max_completion_tokens ?? req.max_tokens ?? null;
   return {
-    promptTokens: createTokenEstimator(plan.targets[0]?.model ?? req.model).prompt(req.messages as unknown[]),
+    promptTokens: promptTokenBound(req.messages as unknown[]),
+    exactPromptTokens: () => createTokenEstimator(plan.targets[0]?.model ?? req.model).prompt(req.messages as unknown[]),
     maxOutputTokens: typeof cap === 'number' && cap > 0 ? cap : null,
     choices: typeof req.n === 'number' && req.n > 1 ? req.n : 1,
   };

@@ -5,7 +5,7 @@ import type { Pricer } from '../cost/pricing.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../logger.ts';
 import type { Target } from '../routing/resolve-model.ts';
-import type { BudgetLimit, LimitStore, Policy, RateLimit, RateState, Reservation, Subject } from '../governance/types.ts';
+import type { AdmitResult, BudgetLimit, LimitStore, Policy, RateLimit, RateState, Reservation, ReserveResult, Subject, TakeResult } from '../governance/types.ts';
 import { allowedBy } from './globs.ts';
 
 export interface GovernorOptions {
@@ -31,11 +31,27 @@ export interface GovernorStats {
   reservations_open: number;
 }
 
-/** What a call may use at most: prompt tokens (estimated), the output cap (null: the default), the choices. */
+/** What a call may use at most: prompt tokens, the output cap (null: the default), the choices. */
 export interface Demand {
+  /**
+   * Prompt tokens taken from tpm and reserved for: with `exactPromptTokens`, a cheap upper bound
+   * (promptTokenBound: UTF-8 bytes), else the estimate itself.
+   */
   promptTokens: number;
+  /**
+   * The closer estimate (tiktoken, tens to hundreds of µs), computed only when the bound made a
+   * budget or a tpm refuse: the store is then asked once more with it (one more round trip,
+   * only near a limit).
+   */
+  exactPromptTokens?: (() => number) | undefined;
   maxOutputTokens: number | null;
   choices: number;
+}
+
+/** What start() settles to: each check's refusal, or null. */
+interface Gate {
+  limited: GatewayError | null;
+  overBudget: GatewayError | null;
 }
 
 /** One policy with whose it is, for messages and store subjects. */
@@ -46,25 +62,41 @@ interface Holder {
   policy: Policy;
 }
 
-/**
- * The key's policies and its team's, built once per key object (the KeyStore hands out the same
- * frozen object on every lookup until the key changes), so a request builds no strings here.
- */
-const holdersOf = new WeakMap<AuthenticatedKey, readonly Holder[]>();
-const NONE: readonly Holder[] = [];
+/** A key's policies and its team's, and what they ask of the store: built once per key object. */
+interface Governed {
+  holders: readonly Holder[];
+  /** The rate limits of the holders that have one. */
+  limits: readonly RateLimit[];
+  budgets: readonly BudgetLimit[];
+  /** Whether any of them needs the store (a budget or a rate limit). */
+  limited: boolean;
+}
 
-function holders(key: AuthenticatedKey | null | undefined): readonly Holder[] {
+/**
+ * Built once per key object (the KeyStore hands out the same frozen object on every lookup
+ * until the key changes), so a request builds no strings and no arrays here.
+ */
+const governedOf = new WeakMap<AuthenticatedKey, Governed>();
+const NONE: Governed = { holders: [], limits: [], budgets: [], limited: false };
+const NO_BUDGETS: readonly BudgetLimit[] = [];
+const NO_LIMITS: readonly RateLimit[] = [];
+
+function governed(key: AuthenticatedKey | null | undefined): Governed {
   if (!key) return NONE;
-  let out = holdersOf.get(key);
+  let out = governedOf.get(key);
   if (!out) {
-    const built: Holder[] = [];
-    if (key.policy && key.id) built.push({ subject: `key:${key.id}`, label: `key '${key.name}'`, policy: key.policy });
-    if (key.team) built.push({ subject: `team:${key.team.id}`, label: `team '${key.team.name}'`, policy: key.team.policy });
-    out = built;
-    holdersOf.set(key, out);
+    const holders: Holder[] = [];
+    if (key.policy && key.id) holders.push({ subject: `key:${key.id}`, label: `key '${key.name}'`, policy: key.policy });
+    if (key.team) holders.push({ subject: `team:${key.team.id}`, label: `team '${key.team.name}'`, policy: key.team.policy });
+    const limits = holders.filter((h) => h.policy.rpm !== null || h.policy.tpm !== null).map((h) => ({ subject: h.subject, rpm: h.policy.rpm, tpm: h.policy.tpm }));
+    const budgets = holders.flatMap(({ subject, policy: { budget } }) => (budget ? [{ subject, limitMicros: Math.round(budget.usd * 1e6), period: budget.period }] : []));
+    out = { holders, limits, budgets, limited: holders.some((h) => limited(h.policy)) };
+    governedOf.set(key, out);
   }
   return out;
 }
+
+const holders = (key: AuthenticatedKey | null | undefined): readonly Holder[] => governed(key).holders;
 
 /** A policy that needs the shared store: a budget or a rate limit. */
 const limited = (p: Policy): boolean => p.budget !== null || p.rpm !== null || p.tpm !== null;
@@ -77,16 +109,23 @@ const usd = (micros: number) => `$${(micros / 1e6).toFixed(micros < 10_000 ? 6 :
 /**
  * The policies of a call's key and its team (DESIGN §4.4), applied on the request path:
  * allow-lists from memory; rate limits and budgets through the shared store, only for keys (or
- * teams) that have them. A budget reservation is the call's worst case (estimated prompt tokens
- * plus max_tokens, times n, at the priciest of its targets); it is settled to the real cost when
- * the call finishes, whatever way it finishes (the CallFinished event: answered, failed, client
- * gone). Unpriced and zero-priced targets reserve nothing, so they are never blocked.
+ * teams) that have them, in one store operation before the upstream call (start) and one after
+ * the call finished (the CallFinished event: answered, failed, client gone), which settles the
+ * reservation to the real cost and corrects the tokens taken. Unpriced and zero-priced targets
+ * reserve nothing, so they are never blocked.
+ *
+ * Trade-off of the prompt bound (Demand): a call reserves and takes up to ~4× its prompt's
+ * tokens for English (its bytes) until it finishes, so near a limit concurrent calls see less
+ * room than the estimate would leave, and the x-ratelimit-remaining-tokens of an answer counts
+ * the bound; the call itself is never refused for the bound alone (the estimate is asked for
+ * then). Budgets stay safe: a reservation only grows, and settled spend still never passes a
+ * budget by more than one call's reservation.
  */
 export class Governor {
   readonly #opts: GovernorOptions;
   readonly #reservations = new Map<string, Reservation>();
   /** Per call: the rate limits taken and the tokens estimated, corrected when it finishes. */
-  readonly #taken = new Map<string, { limits: RateLimit[]; tokens: number }>();
+  readonly #taken = new Map<string, { limits: readonly RateLimit[]; tokens: number }>();
   readonly #stats: GovernorStats = { refused_budget: 0, refused_rate: 0, refused_model: 0, refused_prompt: 0, store_errors: 0, reservations_open: 0 };
   #lastStoreLog = 0;
   /** After a store failure, calls do not wait on it again until then (epoch ms). */
@@ -128,73 +167,99 @@ export class Governor {
   }
 
   /**
-   * Takes one request and `tokens` from every rate limit of the key and its team, or refuses with
-   * 429 `rate_limited` (Retry-After). Sets the `x-ratelimit-*` headers on the call either way.
-   */
-  async admit(call: CallTracker, tokens: number): Promise<void> {
-    const limits: RateLimit[] = holders(call.key)
-      .filter((h) => h.policy.rpm !== null || h.policy.tpm !== null)
-      .map((h) => ({ subject: h.subject, rpm: h.policy.rpm, tpm: h.policy.tpm }));
-    if (limits.length === 0) return;
-    const store = this.#opts.store;
-    if (!store) return;
-    const result = await this.#guard(() => store.take(limits, tokens, new Date(this.#opts.clock())));
-    if (!result) return;
-    call.setLimitHeaders(rateHeaders(result.states));
-    if (!result.ok) {
-      this.#stats.refused_rate++;
-      const h = holders(call.key).find((x) => x.subject === result.subject);
-      const limit = result.kind === 'requests' ? `${h?.policy.rpm} requests` : `${h?.policy.tpm} tokens`;
-      throw new GatewayError('rate_limited', `Rate limit of the ${h?.label ?? result.subject} reached: ${limit} per minute. Retry after ${Math.ceil(result.retryAfterMs / 1000)} s.`, {
-        retryAfter: Math.max(1, Math.ceil(result.retryAfterMs / 1000)),
-      });
-    }
-    this.#taken.set(call.record.id, { limits, tokens });
-  }
-
-  /**
-   * Reserves the call's worst case against every budget of the key and its team, or refuses with
-   * 429 `budget_exceeded` naming whose budget, the period and when it resets.
-   */
-  async reserve(call: CallTracker, targets: readonly Target[], promptTokens: number, maxOutputTokens: number | null, choices: number, kind: 'chat' | 'embedding' = 'chat'): Promise<void> {
-    const budgets: BudgetLimit[] = holders(call.key)
-      .filter((h) => h.policy.budget !== null)
-      .map((h) => ({ subject: h.subject, limitMicros: Math.round(h.policy.budget!.usd * 1e6), period: h.policy.budget!.period }));
-    if (budgets.length === 0) return;
-    const micros = this.worstCase(targets, promptTokens, maxOutputTokens, choices, kind);
-    // Unpriced (null) and free models are never blocked by a budget.
-    if (micros === null || micros === 0) return;
-    const store = this.#opts.store;
-    if (!store) return;
-    const result = await this.#guard(() => store.reserve(budgets, micros, new Date(this.#opts.clock())));
-    if (!result) return;
-    if (!result.ok) {
-      this.#stats.refused_budget++;
-      const h = holders(call.key).find((x) => x.subject === result.budget.subject);
-      const reset = result.resetAt ? `; it resets at ${result.resetAt.toISOString()}` : ' (a total budget does not reset)';
-      throw new GatewayError(
-        'budget_exceeded',
-        `Budget of the ${h?.label ?? result.budget.subject} exceeded: ${usd(result.spentMicros + result.reservedMicros)} of ${usd(result.budget.limitMicros)} this ${result.budget.period} is spent or reserved, and this call may cost up to ${usd(micros)}${reset}.`,
-        result.resetAt ? { retryAfter: Math.max(1, Math.ceil((result.resetAt.getTime() - this.#opts.clock()) / 1000)) } : {},
-      );
-    }
-    this.#reservations.set(call.record.id, result.reservation);
-  }
-
-  /**
-   * Both checks at once (one store round trip of latency instead of two): the rate limits and
-   * the budget reservation, each settling to its refusal or null, never rejecting. The caller
-   * waits for `admitted` before serving anything (a cache hit counts against rate limits too)
-   * and for `reserved` before the upstream call; a cache hit ignores a budget refusal (it costs
-   * nothing) but still waits for it, so a reservation made is always known before the call ends.
+   * The rate limits and the budget reservation of the key and its team, in one store operation
+   * (one round trip on Redis): one request and the call's tokens from every rate limit, or 429
+   * `rate_limited` (Retry-After), with the `x-ratelimit-*` headers set on the call either way;
+   * and its worst case reserved against every budget, or 429 `budget_exceeded` naming whose
+   * budget, the period and when it resets. Both promises settle together, to a refusal or null,
+   * never rejecting. The caller waits for `admitted` before serving anything (a cache hit counts
+   * against rate limits too) and for `reserved` before the upstream call; a cache hit ignores a
+   * budget refusal (it costs nothing). A request the rate limits refuse reserves nothing.
+   *
+   * The worst case is the prompt tokens plus max_tokens (or the default cap), times n, at the
+   * priciest of the targets; unpriced and zero-priced targets reserve nothing, so they are never
+   * blocked. The prompt counts as its cheap upper bound first (Demand): when that bound is what
+   * made a tpm or a budget refuse, the store is asked again with the closer estimate.
    */
   start(call: CallTracker, targets: readonly Target[], demand: Demand, kind: 'chat' | 'embedding' = 'chat'): { admitted: Promise<GatewayError | null>; reserved: Promise<GatewayError | null> } {
-    const refusal = (err: unknown): GatewayError => (err instanceof GatewayError ? err : new GatewayError('internal_error', String(err), { cause: err }));
-    const tokens = demand.promptTokens + (demand.maxOutputTokens ?? 0) * demand.choices;
-    return {
-      admitted: this.admit(call, tokens).then(() => null, refusal),
-      reserved: this.reserve(call, targets, demand.promptTokens, demand.maxOutputTokens, demand.choices, kind).then(() => null, refusal),
-    };
+    const gate = this.#admit(call, targets, demand, kind).catch((err: unknown): Gate => {
+      const refusal = err instanceof GatewayError ? err : new GatewayError('internal_error', String(err), { cause: err });
+      return { limited: refusal, overBudget: refusal };
+    });
+    return { admitted: gate.then((g) => g.limited), reserved: gate.then((g) => g.overBudget) };
+  }
+
+  async #admit(call: CallTracker, targets: readonly Target[], demand: Demand, kind: 'chat' | 'embedding'): Promise<Gate> {
+    const gate: Gate = { limited: null, overBudget: null };
+    const store = this.#opts.store;
+    const { limits, budgets } = governed(call.key);
+    if (!store) return gate;
+    let prompt = demand.promptTokens;
+    let ask = limits;
+    let rate: TakeResult | null = null;
+    let budget: ReserveResult | null = null;
+    let micros = 0;
+    for (let closer = false; ; closer = true) {
+      const tokens = prompt + (demand.maxOutputTokens ?? 0) * demand.choices;
+      // Unpriced (null) and free models are never blocked by a budget.
+      const worst = budgets.length === 0 ? null : this.worstCase(targets, prompt, demand.maxOutputTokens, demand.choices, kind);
+      const reserving = worst === null || worst === 0 ? NO_BUDGETS : budgets;
+      if (ask.length === 0 && reserving.length === 0) break;
+      micros = worst ?? 0;
+      // A bound no window or budget could ever hold would only cost a trip to be refused.
+      if (!closer && demand.exactPromptTokens && exceedsAlways(limits, tokens, reserving, micros)) {
+        prompt = Math.min(prompt, demand.exactPromptTokens());
+        continue;
+      }
+      const result: AdmitResult | undefined = await this.#guard(() => store.admit({ limits: ask, tokens, budgets: reserving, micros }, new Date(this.#opts.clock())));
+      if (!result) {
+        // Failing open on the second ask: let the call through as if the store had not answered.
+        if (closer) {
+          if (ask.length > 0) rate = null;
+          budget = null;
+        }
+        break;
+      }
+      if (result.rate) {
+        rate = result.rate;
+        if (rate.ok) this.#taken.set(call.record.id, { limits, tokens });
+      }
+      budget = result.budget;
+      if (budget?.ok) this.#reservations.set(call.record.id, budget.reservation);
+      const boundRefused = (result.rate !== null && !result.rate.ok && result.rate.kind === 'tokens') || (budget !== null && !budget.ok);
+      if (closer || !boundRefused || !demand.exactPromptTokens) break;
+      const exact = demand.exactPromptTokens();
+      if (exact >= prompt) break;
+      prompt = exact;
+      // Taken already: only the reservation is asked for again.
+      if (result.rate?.ok) ask = [];
+    }
+    if (rate) {
+      call.setLimitHeaders(rateHeaders(rate.states));
+      if (!rate.ok) gate.limited = this.#rateLimited(call, rate);
+    }
+    if (budget && !budget.ok) gate.overBudget = this.#overBudget(call, budget, micros);
+    return gate;
+  }
+
+  #rateLimited(call: CallTracker, result: Extract<TakeResult, { ok: false }>): GatewayError {
+    this.#stats.refused_rate++;
+    const h = holders(call.key).find((x) => x.subject === result.subject);
+    const limit = result.kind === 'requests' ? `${h?.policy.rpm} requests` : `${h?.policy.tpm} tokens`;
+    return new GatewayError('rate_limited', `Rate limit of the ${h?.label ?? result.subject} reached: ${limit} per minute. Retry after ${Math.ceil(result.retryAfterMs / 1000)} s.`, {
+      retryAfter: Math.max(1, Math.ceil(result.retryAfterMs / 1000)),
+    });
+  }
+
+  #overBudget(call: CallTracker, result: Extract<ReserveResult, { ok: false }>, micros: number): GatewayError {
+    this.#stats.refused_budget++;
+    const h = holders(call.key).find((x) => x.subject === result.budget.subject);
+    const reset = result.resetAt ? `; it resets at ${result.resetAt.toISOString()}` : ' (a total budget does not reset)';
+    return new GatewayError(
+      'budget_exceeded',
+      `Budget of the ${h?.label ?? result.budget.subject} exceeded: ${usd(result.spentMicros + result.reservedMicros)} of ${usd(result.budget.limitMicros)} this ${result.budget.period} is spent or reserved, and this call may cost up to ${usd(micros)}${reset}.`,
+      result.resetAt ? { retryAfter: Math.max(1, Math.ceil((result.resetAt.getTime() - this.#opts.clock()) / 1000)) } : {},
+    );
   }
 
   /** The most the call can cost: at the priciest target, null when none of them is priced. */
@@ -240,33 +305,46 @@ export class Governor {
 
   /** Whether the key or its team has a budget or a rate limit (allow-lists need no store and no estimate). */
   governs(key: AuthenticatedKey | null | undefined): boolean {
-    return holders(key).some((h) => limited(h.policy));
+    return governed(key).limited;
   }
 
+  /**
+   * Settles the call's reservation to its real cost (0 for a cache hit or a failed call) and
+   * corrects the tokens it took, in one store operation, sent once the response is on its way
+   * (CallFinished fires just before the answer is handed over).
+   */
   #finished({ record }: CallFinished): void {
     const store = this.#opts.store;
-    const reservation = this.#reservations.get(record.id);
-    const now = new Date(this.#opts.clock());
-    if (reservation && store) {
-      this.#reservations.delete(record.id);
-      const actual = record.cacheStatus === 'hit' ? 0 : Math.ceil(record.costMicros ?? 0);
-      store.settle(reservation, actual, now).catch((err: unknown) => {
-        this.#stats.store_errors++;
-        this.#opts.logger.warn('a budget reservation could not be settled; it expires on its own', { call: record.id, err: String(err) });
-      });
-    }
+    const reservation = this.#reservations.get(record.id) ?? null;
     const taken = this.#taken.get(record.id);
-    if (taken && store) {
-      this.#taken.delete(record.id);
-      const used = record.cacheStatus === 'hit' ? 0 : (record.usage?.inputTokens ?? 0) + (record.usage?.outputTokens ?? 0);
-      const delta = used - taken.tokens;
-      if (delta !== 0 && taken.limits.some((l) => l.tpm !== null)) {
-        store.adjustTokens(taken.limits, delta, now).catch(() => {
-          this.#stats.store_errors++;
-        });
-      }
-    }
+    if (!store || (!reservation && !taken)) return;
+    if (reservation) this.#reservations.delete(record.id);
+    if (taken) this.#taken.delete(record.id);
+    const hit = record.cacheStatus === 'hit';
+    const used = hit ? 0 : (record.usage?.inputTokens ?? 0) + (record.usage?.outputTokens ?? 0);
+    const tokenDelta = taken && taken.limits.some((l) => l.tpm !== null) ? used - taken.tokens : 0;
+    if (!reservation && tokenDelta === 0) return;
+    const finish = {
+      reservation,
+      actualMicros: reservation && !hit ? Math.ceil(record.costMicros ?? 0) : 0,
+      limits: tokenDelta === 0 ? NO_LIMITS : taken!.limits,
+      tokenDelta,
+    };
+    const now = new Date(this.#opts.clock());
+    setImmediate(() => {
+      store.finish(finish, now).catch((err: unknown) => {
+        this.#stats.store_errors++;
+        this.#opts.logger.warn('a call could not be settled (its reservation expires on its own; its token estimate stays)', { call: record.id, err: String(err) });
+      });
+    });
   }
+}
+
+/** Whether `tokens` are more than a whole tpm, or `micros` more than a whole budget. */
+function exceedsAlways(limits: readonly RateLimit[], tokens: number, budgets: readonly BudgetLimit[], micros: number): boolean {
+  for (const l of limits) if (l.tpm !== null && tokens > l.tpm) return true;
+  for (const b of budgets) if (micros > b.limitMicros) return true;
+  return false;
 }
 
 /** OpenAI's `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`, from the tightest limit of each kind. */
