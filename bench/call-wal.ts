@@ -28,6 +28,8 @@ import { startGateway, startUpstream, type GatewayTarget } from './targets.ts';
 import { jobFor, SCENARIOS, type Scenario } from './workload.ts';
 
 export const WAL_GOAL_MS = 0.02;
+/** The request path's own share, in-process, that makes the end-to-end goal reachable. */
+export const WAL_HOT_PATH_GOAL_US = 20;
 
 export interface CallWalOptions {
   rounds: number;
@@ -80,7 +82,7 @@ export interface HotPathCost {
   /** µs per JSON call including the batch's share (row building, insert): what the log adds in all. */
   totalOnUs: number;
   totalOffUs: number;
-  /** µs per stream for the two extra entries (opened, answered) written ahead. */
+  /** µs per stream with the log: its two entries (opened, answered) and its enqueue at the finish. */
   streamUs: number;
 }
 
@@ -143,13 +145,15 @@ export async function measureHotPath(records = 20_000, chunk = 200): Promise<Hot
         perCall[mode].push((t1 - t0) / chunk);
         perCall[mode === 'on' ? 'onTotal' : 'offTotal'].push((cpu() - t0) / chunk);
       }
+      // A stream's whole share on the event loop: its two entries and its finish (whose row then
+      // waits for the batch: the answered entry stands for it in the log).
       const t0 = cpu();
       for (const r of batches.stream) {
         writers.on.streamOpened({ ...r, responseBody: null });
         writers.on.streamAnswered(r);
+        writers.on.enqueue(r);
       }
       perCall.stream.push((cpu() - t0) / chunk);
-      for (const r of batches.stream) writers.on.enqueue(r);
       await writers.on.flush();
     }
     await Promise.all([writers.on.close(), writers.off.close()]);
@@ -207,7 +211,8 @@ export async function runCallWal(
   const hotPath = await measureHotPath();
   print(
     `wal hot path: enqueue ${fmt(hotPath.onUs, 2)} µs/call with the log, ${fmt(hotPath.offUs, 2)} without (+${fmt(hotPath.addedUs, 2)}); ` +
-      `with the batch ${fmt(hotPath.totalOnUs, 2)} vs ${fmt(hotPath.totalOffUs, 2)}; stream entries ${fmt(hotPath.streamUs, 2)} µs`,
+      `with the batch ${fmt(hotPath.totalOnUs, 2)} vs ${fmt(hotPath.totalOffUs, 2)}; a stream ${fmt(hotPath.streamUs, 2)} µs ` +
+      `(goal: +≤ ${WAL_HOT_PATH_GOAL_US} µs per JSON call in-process, ${hotPath.addedUs <= WAL_HOT_PATH_GOAL_US ? 'met' : 'not met'})`,
   );
   const dirs = { on: join(workDir, 'wal-on'), off: join(workDir, 'wal-off'), control: join(workDir, 'wal-control') };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
@@ -305,7 +310,7 @@ export function callWalConsole(r: CallWalResult): string {
     const h = r.hotPath;
     lines.push(
       `  request path, in-process: enqueue ${fmt(h.onUs, 2)} µs/call with the log vs ${fmt(h.offUs, 2)} without: ` +
-        `+${fmt(h.addedUs / 1000, 4)} ms per JSON call; +${fmt(h.streamUs / 1000, 4)} ms per stream (opened + answered entries); ` +
+        `+${fmt(h.addedUs / 1000, 4)} ms per JSON call; ${fmt(h.streamUs / 1000, 4)} ms per stream (opened + answered entries + finish); ` +
         `CPU in all (with the batch's share) ${fmt(h.totalOnUs, 2)} vs ${fmt(h.totalOffUs, 2)} µs/call`,
     );
   }
@@ -339,7 +344,7 @@ export function callWalMarkdown(r: CallWalResult): string {
     ...(r.hotPath
       ? [
           `Request path in-process (no network): handing a record to the call log takes ${fmt(r.hotPath.onUs, 2)} µs with the log ` +
-            `and ${fmt(r.hotPath.offUs, 2)} µs without (+${fmt(r.hotPath.addedUs, 2)} µs per JSON call); a stream's two extra entries ${fmt(r.hotPath.streamUs, 2)} µs. ` +
+            `and ${fmt(r.hotPath.offUs, 2)} µs without (+${fmt(r.hotPath.addedUs, 2)} µs per JSON call); a stream's two entries and its finish ${fmt(r.hotPath.streamUs, 2)} µs. ` +
             `CPU per call with the batch's share: ${fmt(r.hotPath.totalOnUs, 2)} µs with the log, ${fmt(r.hotPath.totalOffUs, 2)} µs without.`,
           '',
         ]

@@ -35,6 +35,7 @@ export async function startCallLog(config: SluiceConfig, database: Database, opt
       redactPatterns: logging.redact_patterns,
       // Provider credentials are scrubbed from everything stored, wherever an upstream echoed them.
       secrets: Object.values(config.providers).flatMap((p) => providerSecrets(p)),
+      routes: Object.fromEntries(Object.entries(config.routes).flatMap(([name, r]) => (r.payloads ? [[name, r.payloads]] : []))),
     },
     logger: opts.logger,
     wal: logging.wal.enabled ? { fsyncMs: logging.wal.fsync_ms } : undefined,

@@ -1,7 +1,6 @@
-import { prepareBody, type PayloadPolicy } from './payloads.ts';
+import { capturesPayload, prepareBody, type PayloadPolicy } from './payloads.ts';
 import type { CallRecord, StoredCallStatus } from './record.ts';
 import { cleanMetadata, cleanName, cleanText, TEXT_LIMITS } from './record-text.ts';
-import type { StoredAttempt } from './schema.ts';
 
 /**
  * A call record as one line of JSON whose keys are the `calls` columns (plus the payload
@@ -24,33 +23,51 @@ const int = (n: number | null | undefined): number | null => {
   return v === null ? null : Math.max(-2147483648, Math.min(2147483647, Math.round(v)));
 };
 
-function attempt(a: CallRecord['attempts'][number], policy: PayloadPolicy): StoredAttempt {
+/** A JSON string literal; JSON.stringify only when something needs escaping (it costs a call each). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+function q(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+const qn = (s: string | null): string => (s === null ? 'null' : q(s));
+/** A number as JSON (`finite` already made it null or finite). */
+const n = (v: number | null): string => (v === null ? 'null' : String(v));
+
+function attempt(a: CallRecord['attempts'][number], policy: PayloadPolicy): string {
   // The model is the client's string (NUL, lone surrogates, any length): jsonb would refuse it.
-  return {
-    provider: cleanName(a.provider) ?? '',
-    model: cleanText(a.model, policy, INDEXED_MAX) ?? '',
-    status: a.status,
-    error: cleanName(a.error),
-    latency_ms: finite(a.latencyMs) ?? 0,
-  };
+  const status = typeof a.status === 'number' && Number.isFinite(a.status) ? String(a.status) : 'null';
+  return (
+    `{"provider":${q(cleanName(a.provider) ?? '')},"model":${q(cleanText(a.model, policy, INDEXED_MAX) ?? '')},` +
+    `"status":${status},"error":${qn(cleanName(a.error))},"latency_ms":${n(finite(a.latencyMs) ?? 0)}}`
+  );
 }
 
-function attempts(list: CallRecord['attempts'], policy: PayloadPolicy): StoredAttempt[] {
-  if (list.length <= ATTEMPTS_MAX) return list.map((a) => attempt(a, policy));
-  const out = list.slice(0, ATTEMPTS_MAX - 1).map((a) => attempt(a, policy));
-  out.push(attempt(list[list.length - 1]!, policy));
-  return out;
+function attempts(list: CallRecord['attempts'], policy: PayloadPolicy): string {
+  const picked = list.length <= ATTEMPTS_MAX ? list : [...list.slice(0, ATTEMPTS_MAX - 1), list[list.length - 1]!];
+  let out = '[';
+  for (let i = 0; i < picked.length; i++) out += (i ? ',' : '') + attempt(picked[i]!, policy);
+  return `${out}]`;
 }
 
 // Retrieved ids come from the corpus, not the client, but a route's top_k is its own business.
 const DOC_IDS_MAX = 256;
 
-function docIds(ids: string[] | null): string[] | null {
-  if (!ids) return null;
-  const n = Math.min(ids.length, DOC_IDS_MAX);
-  const out: string[] = new Array(n);
-  for (let i = 0; i < n; i++) out[i] = cleanName(String(ids[i]))!;
-  return out;
+function docIds(ids: string[] | null): string {
+  if (!ids) return 'null';
+  const count = Math.min(ids.length, DOC_IDS_MAX);
+  let out = '[';
+  for (let i = 0; i < count; i++) out += (i ? ',' : '') + q(cleanName(String(ids[i]))!);
+  return `${out}]`;
+}
+
+function metadata(m: Record<string, string> | null): string {
+  if (m === null) return 'null';
+  let out = '{';
+  let first = true;
+  for (const k in m) {
+    out += `${first ? '' : ','}${q(k)}:${q(m[k]!)}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
 const TRACE_ID = /^[0-9a-f]{32}$/;
@@ -60,66 +77,53 @@ function traceId(id: string | null | undefined): string | null {
   return typeof id === 'string' && TRACE_ID.test(id) ? id : null;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Ids are ours (UUIDs), written as they are; anything else is quoted (and the insert refuses it). */
+const uuid = (s: string | null): string => (s === null ? 'null' : UUID.test(s) ? `"${s}"` : q(String(s)));
+const bool = (b: unknown): string => (b === true ? 'true' : 'false');
+
+/** Whether this call's bodies are kept: the policy, then its route's capture (payloads.ts). */
+function keepsBodies(r: CallRecord, policy: PayloadPolicy): boolean {
+  return policy.enabled && capturesPayload(policy, r.route, r.id);
+}
+
 /**
- * The record as a row (JSON text). Every client string is redacted and capped here (user,
- * metadata, model, error message, request id), and the bodies too when payloads are on.
- * `status` replaces the record's (a write-ahead `opened` row says `interrupted`).
+ * The record as a row (JSON text, written out field by field: a generic JSON.stringify of
+ * the row object cost three times as much). Every client string is redacted and capped here
+ * (user, metadata, model, error message, request id), and the bodies too when payloads are on
+ * for the call's route. `status` replaces the record's (a write-ahead `opened` row says
+ * `interrupted`).
  */
 export function toCallRow(r: CallRecord, policy: PayloadPolicy, nowMs: number, status: StoredCallStatus = r.status): CallRowJson {
   const started = r.startedAt instanceof Date && Number.isFinite(r.startedAt.getTime()) ? r.startedAt : new Date(nowMs);
   const u = r.usage;
-  const row = {
-    id: r.id,
-    request_id: cleanText(r.requestId, policy, INDEXED_MAX) ?? '',
-    started_at: started.toISOString(),
-    endpoint: r.endpoint,
-    api_key_id: r.apiKeyId,
-    route: cleanName(r.route),
-    variant: cleanName(r.variant),
-    assignment: finite(r.assignment),
-    shadow: r.shadow === true,
-    parent_call_id: r.parentCallId,
-    provider: cleanName(r.provider),
-    model: cleanText(r.model, policy, INDEXED_MAX),
-    prompt_name: cleanName(r.promptName),
-    prompt_version: int(r.promptVersion),
-    stream: r.stream === true,
-    status,
-    http_status: Math.max(0, Math.min(32767, int(r.httpStatus) ?? 0)),
-    error_code: cleanName(r.errorCode),
+  const trace = traceId(r.traceId);
+  const json =
+    `{"id":${uuid(r.id)},"request_id":${q(cleanText(r.requestId, policy, INDEXED_MAX) ?? '')},"started_at":"${started.toISOString()}",` +
+    `"endpoint":${q(r.endpoint)},"api_key_id":${uuid(r.apiKeyId)},"route":${qn(cleanName(r.route))},"variant":${qn(cleanName(r.variant))},` +
+    `"assignment":${n(finite(r.assignment))},"shadow":${bool(r.shadow)},"parent_call_id":${uuid(r.parentCallId)},` +
+    `"provider":${qn(cleanName(r.provider))},"model":${qn(cleanText(r.model, policy, INDEXED_MAX))},` +
+    `"prompt_name":${qn(cleanName(r.promptName))},"prompt_version":${n(int(r.promptVersion))},"stream":${bool(r.stream)},` +
+    `"status":${q(status)},"http_status":${Math.max(0, Math.min(32767, int(r.httpStatus) ?? 0))},"error_code":${qn(cleanName(r.errorCode))},` +
     // Messages echo client input (a model name, a field's value) and upstream words.
-    error_message: cleanText(r.errorMessage, policy, TEXT_LIMITS.message),
-    attempts: attempts(r.attempts, policy),
-    latency_ms: finite(r.latencyMs) ?? 0,
-    ttft_ms: finite(r.ttftMs),
-    overhead_ms: finite(r.overheadMs),
-    input_tokens: u ? int(u.inputTokens) : null,
-    output_tokens: u ? int(u.outputTokens) : null,
-    cached_tokens: u ? int(u.cachedInputTokens) : null,
-    cache_write_tokens: u ? int(u.cacheWriteTokens) : null,
-    reasoning_tokens: u ? int(u.reasoningTokens) : null,
-    cost_micros: finite(r.costMicros),
-    cost_status: r.costStatus,
-    cost_saved_micros: finite(r.costSavedMicros),
-    fallback_used: r.fallbackUsed === true,
-    cache_status: r.cacheStatus,
-    user: cleanText(r.user, policy, INDEXED_MAX),
-    metadata: cleanMetadata(r.metadata, policy),
-    retrieved_doc_ids: docIds(r.retrievedDocIds),
-    retrieval_ms: finite(r.retrievalMs),
-    trace_id: traceId(r.traceId),
-  };
-  const json = JSON.stringify(row);
-  if (!policy.enabled) return json;
+    `"error_message":${qn(cleanText(r.errorMessage, policy, TEXT_LIMITS.message))},"attempts":${attempts(r.attempts, policy)},` +
+    `"latency_ms":${n(finite(r.latencyMs) ?? 0)},"ttft_ms":${n(finite(r.ttftMs))},"overhead_ms":${n(finite(r.overheadMs))},` +
+    `"input_tokens":${n(u ? int(u.inputTokens) : null)},"output_tokens":${n(u ? int(u.outputTokens) : null)},` +
+    `"cached_tokens":${n(u ? int(u.cachedInputTokens) : null)},"cache_write_tokens":${n(u ? int(u.cacheWriteTokens) : null)},` +
+    `"reasoning_tokens":${n(u ? int(u.reasoningTokens) : null)},"cost_micros":${n(finite(r.costMicros))},"cost_status":${q(r.costStatus)},` +
+    `"cost_saved_micros":${n(finite(r.costSavedMicros))},"fallback_used":${bool(r.fallbackUsed)},"cache_status":${qn(r.cacheStatus)},` +
+    `"user":${qn(cleanText(r.user, policy, INDEXED_MAX))},"metadata":${metadata(cleanMetadata(r.metadata, policy))},` +
+    `"retrieved_doc_ids":${docIds(r.retrievedDocIds)},"retrieval_ms":${n(finite(r.retrievalMs))},"trace_id":${trace === null ? 'null' : `"${trace}"`}`;
+  if (!keepsBodies(r, policy)) return `${json}}`;
   const req = prepareBody(r.requestBody, policy);
   const res = prepareBody(r.responseBody, policy);
   const rag = r.rag === null || r.rag === undefined ? null : prepareBody(r.rag, policy);
   const face = r.faceRequest === null || r.faceRequest === undefined ? null : prepareBody(r.faceRequest, policy);
-  if (req.json === null && res.json === null && rag?.json == null && face?.json == null) return json;
+  if (req.json === null && res.json === null && rag?.json == null && face?.json == null) return `${json}}`;
   // Splice the bodies in as raw JSON: serialised once, never escaped into a string.
   const truncated = req.truncated || res.truncated || rag?.truncated === true || face?.truncated === true;
   return (
-    `${json.slice(0, -1)},"has_payload":true,"truncated":${truncated},` +
+    `${json},"has_payload":true,"truncated":${truncated},` +
     `"request":${req.json ?? 'null'},"response":${res.json ?? 'null'},"rag":${rag?.json ?? 'null'},"face_request":${face?.json ?? 'null'}}`
   );
 }

@@ -1,4 +1,5 @@
 import { scrubSecrets } from '../providers/scrub-secrets.ts';
+import { compileQuickScan, nothingToRedact, type QuickScan } from './payload-scan.ts';
 
 /** How request/response bodies are kept in `call_payloads` (from config; applied off the request path). */
 export interface PayloadOptions {
@@ -11,7 +12,15 @@ export interface PayloadOptions {
   redactPatterns: readonly string[];
   /** Credentials from the config (provider keys, credential header values), removed from every string. */
   secrets?: readonly string[];
+  /** Per route (`routes.<name>.payloads`): which calls keep their bodies; a route not listed keeps all. */
+  routes?: Readonly<Record<string, PayloadCapture>>;
 }
+
+/**
+ * A route's payload capture: every call's bodies (`full`), a share of calls' (`{ sample }`,
+ * in (0, 1]), or none (`metadata`: the `calls` row only).
+ */
+export type PayloadCapture = 'full' | 'metadata' | { sample: number };
 
 export interface PayloadPolicy {
   readonly enabled: boolean;
@@ -19,6 +28,10 @@ export interface PayloadPolicy {
   readonly fields: ReadonlySet<string>;
   readonly patterns: readonly RegExp[];
   readonly secrets: readonly string[];
+  /** Per route, the share of calls whose bodies are kept (1 = all; routes not listed keep all). */
+  readonly capture: ReadonlyMap<string, number>;
+  /** The fast path's scan (payload-scan.ts); null when the policy rules it out. */
+  readonly quick: QuickScan | null;
 }
 
 /** One body, ready to store: valid JSON text (null when there is no body). */
@@ -55,7 +68,22 @@ export function compilePayloadPolicy(opts: PayloadOptions): PayloadPolicy {
   const fields = new Set([...ALWAYS_REDACTED, ...opts.redactFields.map((f) => f.toLowerCase())]);
   // Longest first, so a secret is removed before a shorter one that is part of it.
   const secrets = [...new Set(opts.secrets ?? [])].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
-  return { enabled: opts.enabled, maxBytes: Math.max(64, Math.floor(opts.maxBytes)), fields, patterns, secrets };
+  const quick = compileQuickScan(fields, patterns, secrets);
+  const capture = new Map<string, number>();
+  for (const [route, c] of Object.entries(opts.routes ?? {})) capture.set(route, c === 'full' ? 1 : c === 'metadata' ? 0 : c.sample);
+  return { enabled: opts.enabled, maxBytes: Math.max(64, Math.floor(opts.maxBytes)), fields, patterns, secrets, capture, quick };
+}
+
+/**
+ * Whether this call keeps its bodies under its route's capture. A sampled route draws from the
+ * call id's last 32 bits (random in a UUIDv7), so the choice is the same wherever the row is
+ * built (write-ahead log, batch, spool) and reproducible.
+ */
+export function capturesPayload(policy: PayloadPolicy, route: string | null, callId: string): boolean {
+  const share = route === null ? undefined : policy.capture.get(route);
+  if (share === undefined || share >= 1) return true;
+  if (share <= 0) return false;
+  return Number.parseInt(callId.slice(-8), 16) / 2 ** 32 < share;
 }
 
 // Postgres text and jsonb cannot hold NUL, and jsonb rejects unpaired surrogates; one such
@@ -155,6 +183,10 @@ function shrink(value: unknown, maxChars: number, maxItems: number, depth = 0): 
  */
 export function prepareBody(value: unknown, policy: PayloadPolicy): PreparedBody {
   if (value === null || value === undefined) return { json: null, truncated: false };
+  if (policy.quick) {
+    const quick = quickBody(value, policy, policy.quick);
+    if (quick) return quick;
+  }
   const clean = redactValue(value, policy);
   const json = JSON.stringify(clean);
   if (json === undefined) return { json: null, truncated: false };
@@ -175,4 +207,17 @@ export function prepareBody(value: unknown, policy: PayloadPolicy): PreparedBody
   const previewChars = Math.max(0, Math.floor(cap / 8) - 64);
   const preview = JSON.stringify({ truncated_preview: storableText(json.slice(0, previewChars)), original_bytes: size });
   return { json: preview, truncated: true };
+}
+
+/** The body's text as it is, when the scan shows the walk would not change it (payload-scan.ts). */
+function quickBody(value: unknown, policy: PayloadPolicy, scan: QuickScan): PreparedBody | null {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch {
+    return null; // a bigint or a cycle: the walk copes
+  }
+  if (json === undefined) return { json: null, truncated: false };
+  if (byteLength(json, policy.maxBytes) > policy.maxBytes || !nothingToRedact(json, scan)) return null;
+  return { json, truncated: false };
 }

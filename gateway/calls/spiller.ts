@@ -1,12 +1,12 @@
 import type { Logger } from '../logger.ts';
 import type { CallRowJson } from './call-row.ts';
-import type { CallRecord } from './record.ts';
+import type { HeldCall } from './live-queue.ts';
 import type { Spool } from './spool.ts';
 
 export interface SpillerOptions {
   spool: Spool;
   /** Records to rows (capped and redacted); a record that cannot be serialised is counted there. */
-  prepare: (records: readonly CallRecord[]) => CallRowJson[];
+  prepare: (records: readonly HeldCall[]) => CallRowJson[];
   /**
    * Rows waiting for the asynchronous append may hold at most this many characters; past it
    * (a disk far slower than the traffic) a spill is written synchronously instead, so memory
@@ -26,7 +26,7 @@ export interface SpillerOptions {
  * and appended to the spool. Appends are serialised; `settled()` resolves once all are done.
  */
 export class Spiller {
-  private overflow: CallRecord[] = [];
+  private overflow: HeldCall[] = [];
   private overflowBytes = 0;
   private pendingRows = 0;
   private pendingChars = 0;
@@ -47,7 +47,7 @@ export class Spiller {
   }
 
   /** O(1): the record waits for the next turn, when the whole overflow is spilled at once. */
-  add(record: CallRecord, bytes: number, reason: string): void {
+  add(record: HeldCall, bytes: number, reason: string): void {
     this.overflow.push(record);
     this.overflowBytes += bytes;
     if (!this.warned) {
@@ -95,7 +95,7 @@ export class Spiller {
   }
 
   /** The records not yet prepared (shutdown takes them with the rest). */
-  takeOverflow(): CallRecord[] {
+  takeOverflow(): HeldCall[] {
     const records = this.overflow;
     this.overflow = [];
     this.overflowBytes = 0;

@@ -106,6 +106,35 @@ describe.each(testDatabases())('CallLogWriter with the write-ahead log on $kind'
     expect(await rows()).toHaveLength(32);
   });
 
+  it('writes a stream ahead twice (opened, answered), not again when it finishes; a kill after the finish recovers the answered entry', async () => {
+    const w = writer();
+    w.start();
+    const s = sampleRecord({ stream: true });
+    w.streamOpened({ ...s, responseBody: null });
+    w.streamAnswered({ ...s, latencyMs: 7 });
+    w.enqueue({ ...s, latencyMs: 9 });
+    // Read at once (synchronously), before the batch goes in and the log is truncated.
+    const entries = readdirSync(spoolDir)
+      .filter((f) => f.startsWith('wal-'))
+      .flatMap((f) => readFileSync(join(spoolDir, f), 'utf8').split('\n').filter(Boolean));
+    expect(entries.map((l) => l[0])).toEqual(['O', 'F']);
+    await w.flush();
+    // The batch took the finished record (built off the request path), not the entry.
+    expect(await rows()).toEqual([expect.objectContaining({ id: s.id, status: 'ok', latencyMs: 9 })]);
+    expect(w.stats().wal).toMatchObject({ appended: 2, pending: 0 });
+    expect(await walText()).toBe('');
+
+    const dead = doomed();
+    const t = sampleRecord({ stream: true });
+    dead.streamOpened({ ...t, responseBody: null });
+    dead.streamAnswered({ ...t, latencyMs: 7 });
+    dead.enqueue({ ...t, latencyMs: 9 });
+    const next = writer();
+    next.start();
+    await next.flush();
+    expect((await rows()).find((r) => r.id === t.id)).toMatchObject({ status: 'ok', latencyMs: 7 });
+  });
+
   it('releases what it spools, so a long outage leaves the log empty', async () => {
     const w = writer({ queueMax: 5 });
     w.start();

@@ -29,6 +29,11 @@ interface Segment {
   refs: number;
 }
 
+/** Streams remembered as answered ahead at most (each an id; a stream finishes moments later). */
+const ANSWERED_AHEAD_MAX = 100_000;
+/** The encoding buffer is kept up to this size; a larger row gets one of its own. */
+const BUFFER_KEPT_MAX = 1024 * 1024;
+
 /** What an `interrupted` row says: the stream had started when the gateway process died. */
 const INTERRUPTED = 'the gateway process stopped before the stream ended';
 
@@ -65,6 +70,9 @@ export class CallWal {
   private warned = false;
   private closed = false;
   private readonly counters = { appended: 0, failed: 0 };
+  private buf = Buffer.allocUnsafe(16 * 1024);
+  /** Streams whose answered entry is in the log and whose finished record the writer has not had yet. */
+  private readonly answeredAhead = new Set<string>();
 
   constructor(private readonly opts: CallWalOptions) {
     this.maxSegmentBytes = Math.max(4096, opts.maxSegmentBytes ?? 16 * 1024 * 1024);
@@ -85,18 +93,23 @@ export class CallWal {
 
   /**
    * On the request path: one `write` of one line. Never throws: a failed write (disk full) is
-   * counted and logged once per failure streak, and the call is answered all the same.
+   * counted and logged once per failure streak, and the call is answered all the same. True
+   * when the entry is in the log.
    */
-  append(kind: WalKind, row: CallRowJson): void {
-    if (this.closed) return;
+  append(kind: WalKind, row: CallRowJson): boolean {
+    if (this.closed) return false;
     const id = entryId(row);
     try {
       const seg = this.active();
-      // A string write: cheaper than encoding into a Buffer first (measured: ~3.8 vs ~5.7 µs).
-      const line = `${kind}${row}\n`;
-      const n = writeSync(seg.fd, line);
+      // Encoded into a reused buffer, the kind letter and newline around it: no line string is
+      // built and no second pass counts its bytes (measured ~3.5 µs vs ~5.3 µs for a 1.5 kB row).
+      const buf = this.buffer(row.length * 3 + 2);
+      buf[0] = kind === 'F' ? 70 : 79;
+      const len = buf.write(row, 1, 'utf8') + 2;
+      buf[len - 1] = 10;
+      const n = writeSync(seg.fd, buf, 0, len);
       seg.bytes += n;
-      if (n !== Buffer.byteLength(line)) throw new Error(`short write (${n} bytes)`);
+      if (n !== len) throw new Error(`short write (${n} of ${len} bytes)`);
       this.dirty = true;
       this.counters.appended++;
       this.warned = false;
@@ -105,6 +118,7 @@ export class CallWal {
         seg.refs++;
       }
       if (seg.bytes >= this.maxSegmentBytes) this.rotate();
+      return true;
     } catch (err) {
       this.counters.failed++;
       // A torn line would glue the next entry onto it: later entries go to a new segment.
@@ -116,6 +130,7 @@ export class CallWal {
           err: String(err),
         });
       }
+      return false;
     }
   }
 
@@ -124,9 +139,23 @@ export class CallWal {
     this.appendRecord('O', { ...record, errorMessage: INTERRUPTED }, policy, 'interrupted');
   }
 
-  /** A stream's last byte is about to go out: its record as answered. */
+  /**
+   * A stream's last byte is about to go out: its record as answered. Once it is in the log,
+   * that entry stands for the call until the writer has it (`takeAnswered`).
+   */
   answered(record: Readonly<CallRecord>, policy: PayloadPolicy): void {
-    this.appendRecord('F', record, policy, record.status);
+    if (!this.appendRecord('F', record, policy, record.status)) return;
+    // Bounded whatever happens to the finishes: past the bound an entry is merely written twice.
+    if (this.answeredAhead.size >= ANSWERED_AHEAD_MAX) this.answeredAhead.clear();
+    this.answeredAhead.add(record.id);
+  }
+
+  /**
+   * True (once) when this call's record as answered is in the log already (a stream): its
+   * finished record needs no entry of its own, and its row can wait for the batch.
+   */
+  takeAnswered(id: string): boolean {
+    return this.answeredAhead.delete(id);
   }
 
   /** The writer has these rows in the database or the spool: their entries may go. */
@@ -178,13 +207,25 @@ export class CallWal {
     }
   }
 
-  private appendRecord(kind: WalKind, record: Readonly<CallRecord>, policy: PayloadPolicy, status: StoredCallStatus): void {
-    if (this.closed) return;
+  private appendRecord(kind: WalKind, record: Readonly<CallRecord>, policy: PayloadPolicy, status: StoredCallStatus): boolean {
+    if (this.closed) return false;
     try {
-      this.append(kind, toCallRow(record, policy, this.opts.now(), status));
+      return this.append(kind, toCallRow(record, policy, this.opts.now(), status));
     } catch (err) {
       this.opts.logger.error('call log: cannot serialise a stream for the write-ahead log', { callId: record.id, err: String(err) });
+      return false;
     }
+  }
+
+  /**
+   * A buffer of at least `bytes` (a UTF-16 unit is at most 3 bytes of UTF-8): the kept one, or
+   * for a row larger than the kept one may grow to, one of its own.
+   */
+  private buffer(bytes: number): Buffer {
+    if (bytes <= this.buf.length) return this.buf;
+    if (bytes > BUFFER_KEPT_MAX) return Buffer.allocUnsafe(bytes);
+    this.buf = Buffer.allocUnsafe(Math.min(BUFFER_KEPT_MAX, Math.max(bytes, this.buf.length * 2)));
+    return this.buf;
   }
 
   /** The segment being appended to, opened on first use and after a rotation. */

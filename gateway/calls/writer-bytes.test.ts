@@ -209,7 +209,7 @@ describe('Spiller', () => {
     const rowChars = toCallRow(recs[0]!, policy, Date.now()).length;
     const spiller = new Spiller({
       spool,
-      prepare: (rs) => rs.map((r) => toCallRow(r, policy, Date.now())),
+      prepare: (rs) => rs.map((r) => (typeof r === 'string' ? r : toCallRow(r, policy, Date.now()))),
       maxPendingChars: rowChars * 3,
       counters,
       onSpooled: () => {},

@@ -58,3 +58,28 @@ export interface CallLogStats {
 }
 
 export const DEFAULT_QUEUE_MAX_BYTES = 64 * 1024 * 1024;
+
+/** The writer's bounds and timings, defaults applied (each at least 1 where 0 would stall it). */
+export interface WriterLimits {
+  queueMax: number;
+  queueMaxBytes: number;
+  batchSize: number;
+  flushMs: number;
+  concurrency: number;
+  closeTimeoutMs: number;
+  maxBatchChars: number;
+}
+
+export function writerLimits(opts: CallLogWriterOptions): WriterLimits {
+  const queueMaxBytes = Math.max(1, opts.queueMaxBytes ?? DEFAULT_QUEUE_MAX_BYTES);
+  return {
+    queueMax: Math.max(1, opts.queueMax ?? 50_000),
+    queueMaxBytes,
+    batchSize: Math.max(1, opts.batchSize ?? 500),
+    flushMs: Math.max(1, opts.flushMs ?? 200),
+    concurrency: Math.max(1, opts.concurrency ?? (opts.database.kind === 'postgres' ? 2 : 1)),
+    closeTimeoutMs: opts.closeTimeoutMs ?? 10_000,
+    // A batch is never larger than the byte bound itself.
+    maxBatchChars: Math.min(opts.maxBatchChars ?? 8 * 1024 * 1024, queueMaxBytes),
+  };
+}

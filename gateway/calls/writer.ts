@@ -2,7 +2,7 @@ import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { rowId, toCallRow, type CallRowJson } from './call-row.ts';
 import { describeDbError, insertIsolatingBadRows } from './insert.ts';
-import { LiveQueue } from './live-queue.ts';
+import { LiveQueue, type HeldCall } from './live-queue.ts';
 import { compilePayloadPolicy, type PayloadPolicy } from './payloads.ts';
 import type { CallRecord, CallSink } from './record.ts';
 import { estimateRecordBytes } from './record-size.ts';
@@ -12,7 +12,7 @@ import { SpoolReplay, type ReplayFile } from './spool-replay.ts';
 import { Spool } from './spool.ts';
 import { CallWal } from './wal.ts';
 import { recoverWal } from './wal-recover.ts';
-import { DEFAULT_QUEUE_MAX_BYTES, type CallLogStats, type CallLogWriterOptions } from './writer-options.ts';
+import { writerLimits, type CallLogStats, type CallLogWriterOptions, type WriterLimits } from './writer-options.ts';
 
 export type { CallLogStats, CallLogWriterOptions } from './writer-options.ts';
 
@@ -39,13 +39,7 @@ export class CallLogWriter implements CallSink {
   private readonly policy: PayloadPolicy;
   private readonly spool: Spool;
   private readonly now: () => number;
-  private readonly queueMax: number;
-  private readonly queueMaxBytes: number;
-  private readonly batchSize: number;
-  private readonly flushMs: number;
-  private readonly concurrency: number;
-  private readonly closeTimeoutMs: number;
-  private readonly maxBatchChars: number;
+  private readonly limits: WriterLimits;
 
   private readonly queue = new LiveQueue();
   private retry: Batch[] = [];
@@ -61,9 +55,8 @@ export class CallLogWriter implements CallSink {
   private sizeTriggered = false;
 
   private readonly replay: SpoolReplay;
-  /** The write-ahead log (issue 21), when on; rows it was given are kept for the batch. */
+  /** The write-ahead log (issue 21), when on; rows it was given are queued instead of their records. */
   private readonly wal: CallWal | null;
-  private readonly prepared = new WeakMap<CallRecord, CallRowJson>();
 
   private scan: Promise<void> = Promise.resolve();
   private closing: Promise<void> | null = null;
@@ -78,24 +71,17 @@ export class CallLogWriter implements CallSink {
     this.logger = opts.logger;
     this.policy = compilePayloadPolicy(opts.payloads);
     this.now = opts.now ?? Date.now;
-    this.queueMax = Math.max(1, opts.queueMax ?? 50_000);
-    this.queueMaxBytes = Math.max(1, opts.queueMaxBytes ?? DEFAULT_QUEUE_MAX_BYTES);
-    this.batchSize = Math.max(1, opts.batchSize ?? 500);
-    this.flushMs = Math.max(1, opts.flushMs ?? 200);
-    this.concurrency = Math.max(1, opts.concurrency ?? (opts.database.kind === 'postgres' ? 2 : 1));
+    this.limits = writerLimits(opts);
     this.backoff = new RetryBackoff({
       initialMs: opts.backoff?.initialMs ?? 100,
       maxMs: opts.backoff?.maxMs ?? 10_000,
       random: opts.random ?? Math.random,
     });
-    this.closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
-    // A batch is never larger than the byte bound itself.
-    this.maxBatchChars = Math.min(opts.maxBatchChars ?? 8 * 1024 * 1024, this.queueMaxBytes);
     this.spool = new Spool({ dir: opts.spoolDir, maxFileBytes: opts.spoolFileMaxBytes ?? 64 * 1024 * 1024, now: this.now });
     this.spiller = new Spiller({
       spool: this.spool,
       prepare: (records) => this.prepare(records),
-      maxPendingChars: this.queueMaxBytes,
+      maxPendingChars: this.limits.queueMaxBytes,
       counters: this.counters,
       onSpooled: (rows) => {
         this.replay.markPending();
@@ -106,8 +92,8 @@ export class CallLogWriter implements CallSink {
     this.wal = opts.wal ? new CallWal({ dir: opts.spoolDir, fsyncMs: opts.wal.fsyncMs, maxSegmentBytes: opts.wal.maxSegmentBytes, now: this.now, logger: this.logger }) : null;
     this.replay = new SpoolReplay({
       spool: this.spool,
-      chunkSize: this.batchSize,
-      chunkChars: this.maxBatchChars,
+      chunkSize: this.limits.batchSize,
+      chunkChars: this.limits.maxBatchChars,
       logger: this.logger,
       settle: () => this.spiller.settled(),
       onBadLine: (path) => {
@@ -119,29 +105,33 @@ export class CallLogWriter implements CallSink {
 
   /**
    * On the request path: a size estimate bounded by construction (record-size.ts), a push, and
-   * at most one callback scheduled; with the write-ahead log, also the row and its one
-   * `write`, before the answer's body goes out (the batch then reuses the row). Never throws.
+   * at most one callback scheduled. With the write-ahead log a JSON answer's row is built here
+   * instead, before its body goes out, written with one `write`, and queued in place of the
+   * record (serialised once: the batch and the spool take that row). A stream's record as
+   * answered is in the log already (`streamAnswered`), so its row waits for the batch. Never
+   * throws.
    */
   enqueue(record: CallRecord): void {
     try {
       if (this.closed) return this.spiller.writeSync(this.prepare([record]));
-      let bytes = estimateRecordBytes(record);
-      if (this.wal) {
+      let held: HeldCall = record;
+      let bytes: number;
+      if (this.wal && !this.wal.takeAnswered(record.id)) {
         const row = this.rowOf(record);
-        if (row === null) return this.wal.releaseId(record.id);
+        if (row === null) return;
         this.wal.append('F', row);
-        this.prepared.set(record, row);
-        // The row is held until the batch is in, as well as the record (whose bodies may be far
-        // larger than the capped row: the estimate still counts them).
-        bytes += row.length;
+        held = row;
+        bytes = row.length;
+      } else {
+        bytes = estimateRecordBytes(record);
       }
-      if (this.queue.length >= this.queueMax) return this.spiller.add(record, bytes, `queue full (${this.queueMax} records)`);
+      if (this.queue.length >= this.limits.queueMax) return this.spiller.add(held, bytes, `queue full (${this.limits.queueMax} records)`);
       // Everything held for the database counts: the queue and the batches awaiting it.
-      if (this.queue.bytes + this.batchBytes + bytes > this.queueMaxBytes) {
-        return this.spiller.add(record, bytes, `queue over ${this.queueMaxBytes} bytes`);
+      if (this.queue.bytes + this.batchBytes + bytes > this.limits.queueMaxBytes) {
+        return this.spiller.add(held, bytes, `queue over ${this.limits.queueMaxBytes} bytes`);
       }
-      this.queue.push(record, bytes);
-      if ((this.queue.length >= this.batchSize || this.queue.bytes >= this.maxBatchChars) && !this.sizeTriggered) {
+      this.queue.push(held, bytes);
+      if ((this.queue.length >= this.limits.batchSize || this.queue.bytes >= this.limits.maxBatchChars) && !this.sizeTriggered) {
         this.sizeTriggered = true;
         setImmediate(this.onBatchFull);
       }
@@ -156,7 +146,11 @@ export class CallLogWriter implements CallSink {
     this.wal?.opened(record, this.policy);
   }
 
-  /** A stream's last byte is about to go out: its record as answered is written ahead. */
+  /**
+   * A stream's last byte is about to go out: its record as answered is written ahead. That
+   * entry stands for the call until the batch has it; the record finished a moment later (its
+   * after hooks settled) is not written ahead again.
+   */
   streamAnswered(record: Readonly<CallRecord>): void {
     this.wal?.answered(record, this.policy);
   }
@@ -167,7 +161,7 @@ export class CallLogWriter implements CallSink {
    */
   start(): void {
     if (this.tick || this.stopped) return;
-    this.tick = setInterval(() => this.kick(true), this.flushMs);
+    this.tick = setInterval(() => this.kick(true), this.limits.flushMs);
     this.tick.unref();
     const wal = this.wal;
     const recovered = wal ? recoverWal({ dir: wal.dir, own: wal.ownPaths, spool: this.spool, logger: this.logger }) : Promise.resolve();
@@ -239,7 +233,7 @@ export class CallLogWriter implements CallSink {
       await Promise.race([
         this.flush(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${this.closeTimeoutMs} ms`)), this.closeTimeoutMs);
+          timer = setTimeout(() => reject(new Error(`no answer within ${this.limits.closeTimeoutMs} ms`)), this.limits.closeTimeoutMs);
         }),
       ]);
     } catch (err) {
@@ -278,7 +272,7 @@ export class CallLogWriter implements CallSink {
   /** Starts writers up to the concurrency (one probe while the database is failing). */
   private kick(partial: boolean): void {
     if (this.stopped || this.backoff.waiting) return;
-    const want = this.healthy ? this.concurrency : 1;
+    const want = this.healthy ? this.limits.concurrency : 1;
     while (this.workers.size < want) {
       const worker: Promise<void> = this.work(partial).finally(() => this.workers.delete(worker));
       this.workers.add(worker);
@@ -314,12 +308,12 @@ export class CallLogWriter implements CallSink {
     const retry = this.retry.pop();
     if (retry) return retry;
     const n = this.queue.length;
-    if (n === 0 || (n < this.batchSize && this.queue.bytes < this.maxBatchChars && !partial)) return null;
+    if (n === 0 || (n < this.limits.batchSize && this.queue.bytes < this.limits.maxBatchChars && !partial)) return null;
     let count = 0;
     let bytes = 0;
     // Up to batchSize records and maxBatchChars bytes (always at least one record).
     const taken = this.queue.takeWhile((_, size) => {
-      if (count > 0 && (count >= this.batchSize || bytes + size > this.maxBatchChars)) return false;
+      if (count > 0 && (count >= this.limits.batchSize || bytes + size > this.limits.maxBatchChars)) return false;
       count++;
       bytes += size;
       return true;
@@ -333,7 +327,7 @@ export class CallLogWriter implements CallSink {
 
   /** The next chunk of the spool, once the live queue is under a batch (live records first). */
   private async nextReplayBatch(): Promise<Batch | null> {
-    if (!this.replay.pending || this.queue.length >= this.batchSize) return null;
+    if (!this.replay.pending || this.queue.length >= this.limits.batchSize) return null;
     const chunk = await this.replay.next();
     return chunk ? { rows: chunk.rows, replay: chunk.file, bytes: 0 } : null;
   }
@@ -387,10 +381,10 @@ export class CallLogWriter implements CallSink {
     if (!this.stopped) this.backoff.failed(() => this.kick(true));
   }
 
-  private prepare(records: readonly CallRecord[]): CallRowJson[] {
+  private prepare(records: readonly HeldCall[]): CallRowJson[] {
     const rows: CallRowJson[] = [];
     for (const r of records) {
-      const row = this.prepared.get(r) ?? this.rowOf(r);
+      const row = typeof r === 'string' ? r : this.rowOf(r);
       if (row !== null) rows.push(row);
     }
     return rows;
@@ -402,6 +396,8 @@ export class CallLogWriter implements CallSink {
     } catch (err) {
       this.counters.dropped++;
       this.logger.error('call log: cannot serialise a call record; dropped', { callId: record?.id, err: String(err) });
+      // A stream's entries in the write-ahead log go with it: the drop is counted here.
+      this.wal?.releaseId(record?.id);
       return null;
     }
   }

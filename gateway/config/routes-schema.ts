@@ -81,6 +81,12 @@ export const routeSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Which of this route's calls keep their request/response bodies in the call log (issue 20):
+     * all (`full`, the default), a share (`{ sample: 0.1 }`, drawn from the call id), or none
+     * (`metadata`: the calls row only). Off for every route when `logging.payloads` is false.
+     */
+    payloads: z.union([z.enum(['full', 'metadata']), z.object({ sample: z.number().gt(0).max(1) }).strict()]).optional(),
     circuit_breaker: z
       .object({
         failures: z.number().int().positive().default(5),

@@ -1,0 +1,115 @@
+import { v7 as uuidv7 } from 'uuid';
+import { describe, expect, it } from 'vitest';
+import { sampleRecord } from '../../test/helpers/sample-record.ts';
+import { rowId, toCallRow } from './call-row.ts';
+import { compilePayloadPolicy, type PayloadOptions } from './payloads.ts';
+
+const options = (over: Partial<PayloadOptions> = {}): PayloadOptions => ({
+  enabled: true,
+  maxBytes: 4096,
+  redactFields: [],
+  redactPatterns: [],
+  ...over,
+});
+const parse = (row: string) => JSON.parse(row) as Record<string, unknown>;
+
+describe('toCallRow', () => {
+  const policy = compilePayloadPolicy(options());
+
+  it('writes every column as JSON, the id first', () => {
+    const r = sampleRecord({ traceId: 'a'.repeat(32), retrievedDocIds: ['d1', 'd"2'], assignment: 0.25 });
+    const row = toCallRow(r, policy, Date.now());
+    expect(rowId(row)).toBe(r.id);
+    expect(parse(row)).toEqual({
+      id: r.id,
+      request_id: r.requestId,
+      started_at: r.startedAt.toISOString(),
+      endpoint: 'chat.completions',
+      api_key_id: r.apiKeyId,
+      route: 'support-bot',
+      variant: 'control',
+      assignment: 0.25,
+      shadow: false,
+      parent_call_id: null,
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      prompt_name: 'support',
+      prompt_version: 3,
+      stream: false,
+      status: 'ok',
+      http_status: 200,
+      error_code: null,
+      error_message: null,
+      attempts: [{ provider: 'openai', model: 'gpt-4o-mini', status: 200, error: null, latency_ms: 412.5 }],
+      latency_ms: 415.25,
+      ttft_ms: null,
+      overhead_ms: 0.42,
+      input_tokens: 120,
+      output_tokens: 48,
+      cached_tokens: 0,
+      cache_write_tokens: 0,
+      reasoning_tokens: 0,
+      cost_micros: 46.8,
+      cost_status: 'exact',
+      cost_saved_micros: null,
+      fallback_used: false,
+      cache_status: 'miss',
+      user: 'user-42',
+      metadata: { team: 'support' },
+      retrieved_doc_ids: ['d1', 'd"2'],
+      retrieval_ms: null,
+      trace_id: 'a'.repeat(32),
+      has_payload: true,
+      truncated: false,
+      request: r.requestBody,
+      response: r.responseBody,
+      rag: null,
+      face_request: null,
+    });
+  });
+
+  it('keeps hostile client strings valid, storable JSON', () => {
+    const r = sampleRecord({
+      user: 'a"b\\c\u0000d\ud800e\u2028f',
+      model: 'm'.repeat(600),
+      metadata: JSON.parse('{"__proto__":"p","k\\"\\n":"v\\\\"}') as Record<string, string>,
+      latencyMs: Number.NaN,
+      errorMessage: 'tab\there',
+      attempts: [{ provider: 'p"', model: 'x', status: null, error: null, latencyMs: Number.POSITIVE_INFINITY }],
+    });
+    const row = parse(toCallRow(r, policy, Date.now()));
+    expect(row.user).toBe('a"b\\cd\ufffde\u2028f');
+    expect((row.model as string).length).toBeLessThanOrEqual(512);
+    expect(Object.keys(row.metadata as object)).toEqual(['__proto__', 'k"\n']);
+    expect(row.latency_ms).toBe(0);
+    expect(row.error_message).toBe('tab\there');
+    expect(row.attempts).toEqual([{ provider: 'p"', model: 'x', status: null, error: null, latency_ms: 0 }]);
+  });
+});
+
+describe('payload capture per route', () => {
+  const policy = compilePayloadPolicy(
+    options({ routes: { quiet: 'metadata', loud: 'full', some: { sample: 0.3 } } }),
+  );
+  const kept = (route: string | null, id = uuidv7()) => parse(toCallRow(sampleRecord({ id, route }), policy, Date.now())).has_payload === true;
+
+  it('keeps bodies on full routes and routes not listed, none on metadata routes', () => {
+    expect(kept('loud')).toBe(true);
+    expect(kept('other')).toBe(true);
+    expect(kept(null)).toBe(true);
+    expect(kept('quiet')).toBe(false);
+  });
+
+  it('samples a share of calls, the same way for the same call id', () => {
+    const ids = Array.from({ length: 4000 }, () => uuidv7());
+    const share = ids.filter((id) => kept('some', id)).length / ids.length;
+    expect(share).toBeGreaterThan(0.25);
+    expect(share).toBeLessThan(0.35);
+    for (const id of ids.slice(0, 200)) expect(kept('some', id)).toBe(kept('some', id));
+  });
+
+  it('keeps no bodies anywhere when payloads are off', () => {
+    const off = compilePayloadPolicy(options({ enabled: false, routes: { loud: 'full' } }));
+    expect(parse(toCallRow(sampleRecord({ route: 'loud' }), off, Date.now())).has_payload).toBeUndefined();
+  });
+});
