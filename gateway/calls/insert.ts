@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import type { CallRowJson } from './call-row.ts';
+import { ROLLUP_SOURCE_COLUMNS, rollupUpserts } from './rollup-sql.ts';
 
 /**
  * One statement writes a whole batch to both tables: the rows travel as a single JSON
@@ -11,6 +12,11 @@ import type { CallRowJson } from './call-row.ts';
  * Measured on 2 cores, 500-row batches with payloads: multi-row VALUES with bound parameters
  * in a transaction ~4.7k rows/s; `json_to_recordset` ~15k; `jsonb_to_recordset` ~21k (the
  * payload columns are then taken from the parsed document instead of being parsed again).
+ *
+ * The same statement keeps the rollups (call_rollups, call_rollups_minute): the calls insert
+ * returns exactly the rows it inserted (a replayed row conflicts and returns nothing), and two
+ * more CTEs add their aggregates. So a replay never counts twice, and a batch that fails adds
+ * nothing anywhere.
  */
 const COLUMNS = `id, request_id, started_at, endpoint, api_key_id, route, variant, assignment, shadow,
   parent_call_id, provider, model, prompt_name, prompt_version, stream, status, http_status, error_code,
@@ -29,11 +35,17 @@ const RECORD_TYPE = `id uuid, request_id text, started_at timestamptz, endpoint 
   response jsonb, rag jsonb, face_request jsonb`;
 
 const HEAD = sql.raw('with r as materialized (select * from jsonb_to_recordset(');
+const ROLLUP = rollupUpserts('c');
 const TAIL = sql.raw(`::jsonb) as r(${RECORD_TYPE})
 ), c as (
   insert into calls (${COLUMNS})
   select ${COLUMNS} from r
   on conflict do nothing
+  returning ${ROLLUP_SOURCE_COLUMNS}
+), h as (
+  ${ROLLUP.hourly}
+), m as (
+  ${ROLLUP.minute}
 ), p as (
   insert into call_payloads (call_id, started_at, request, response, rag, face_request, truncated)
   select id, started_at, request, response, rag, face_request, coalesce(truncated, false) from r where has_payload

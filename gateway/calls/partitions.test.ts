@@ -7,6 +7,7 @@ import { testDatabases } from '../../test/helpers/test-db.ts';
 import { rowsOf, type Database } from '../db/client.ts';
 import { silentLogger } from '../logger.ts';
 import { daysInDefault, listDayPartitions, PartitionMaintainer } from './partitions.ts';
+import { usageSummary } from './queries.ts';
 import { sampleRecord } from '../../test/helpers/sample-record.ts';
 import { CallLogWriter } from './writer.ts';
 
@@ -97,6 +98,25 @@ describe.each(testDatabases())('call log partitions on $kind', (target) => {
       { part: 'calls_p20310308', n: 1 },
       { part: 'calls_p20310310', n: 1 },
     ]);
+  });
+
+  it('keeps the rollups past the call log: their own, longer retention, and /api/usage still counts them', async () => {
+    await database.db.execute(sql`truncate call_rollups, call_rollups_minute`);
+    const old = T0 - 10 * DAY;
+    await maintainer(old).runOnce();
+    await maintainer(T0).runOnce();
+    await write([old, old + DAY, T0 - 6 * DAY, T0]);
+    const rollupCalls = async () =>
+      rowsOf<{ n: number }>(await database.db.execute(sql`select coalesce(sum(calls), 0)::int as n from call_rollups`))[0]!.n;
+    expect(await rollupCalls()).toBe(4);
+    const m = new PartitionMaintainer({ database, logger: silentLogger, now: () => T0, retentionDays: 3, rollupRetentionDays: 8 });
+    const result = await m.runOnce();
+    expect(result.dropped.length).toBeGreaterThan(0);
+    // Calls of 10 and 9 days ago: partitions and rollups gone; 6 days ago: partition gone, rollup kept.
+    expect(result.rollupRowsDeleted).toBe(4); // one hourly and one minute row for each of the two old calls
+    expect(await rollupCalls()).toBe(2);
+    const usage = await usageSummary(database, 'day', { since: new Date(T0 - 30 * DAY), until: new Date(T0 + DAY) });
+    expect(usage.map((r) => r.calls)).toEqual([1, 1]);
   });
 
   it('moves rows that landed in the DEFAULT partition into their day when it is created', async () => {

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { rowsOf, type Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { sqlState } from './insert.ts';
+import { deleteRollupsBefore, ROLLUP_RETENTION_DAYS } from './rollup.ts';
 import { PARTITIONED_TABLES, type PartitionedTable } from './schema.ts';
 
 /**
@@ -15,7 +16,10 @@ import { PARTITIONED_TABLES, type PartitionedTable } from './schema.ts';
  * Each run therefore first looks for rows in the DEFAULT partitions and gives their days a
  * partition by moving them (create a plain table, move the rows, ATTACH, in one transaction).
  *
- * Retention drops whole day partitions older than `retentionDays` (never DELETE). Every
+ * Retention drops whole day partitions older than `retentionDays` (never DELETE). The rollups
+ * (call_rollups, call_rollups_minute: small, not partitioned) outlive them: their rows are
+ * deleted after max(`retentionDays`, `rollupRetentionDays`), and kept for ever when the call
+ * log is. Every
  * change runs under one advisory lock with a short lock_timeout, so several gateways can run
  * this at once and a busy table makes a run give up (and retry next time) instead of queueing
  * the writers behind it.
@@ -25,6 +29,8 @@ export interface PartitionMaintainerOptions {
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Days of call log kept; undefined or null keeps everything. */
   retentionDays?: number | null | undefined;
+  /** Days of rollups kept when `retentionDays` is set (default ROLLUP_RETENTION_DAYS, 400; never fewer than retentionDays). */
+  rollupRetentionDays?: number;
   /** Days created ahead of today (default 3). */
   aheadDays?: number;
   /** Days created behind today (default 1: yesterday, for late records). */
@@ -39,6 +45,8 @@ export interface MaintenanceResult {
   created: string[];
   adopted: string[];
   dropped: string[];
+  /** Rollup rows deleted by their own retention. */
+  rollupRowsDeleted?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -206,7 +214,12 @@ export class PartitionMaintainer {
         }
       }
       const keep = this.opts.retentionDays;
-      if (keep) result.dropped = await dropPartitionsBefore(this.opts.database, today - keep * DAY_MS);
+      if (keep) {
+        result.dropped = await dropPartitionsBefore(this.opts.database, today - keep * DAY_MS);
+        const rollupKeep = Math.max(keep, this.opts.rollupRetentionDays ?? ROLLUP_RETENTION_DAYS);
+        const deleted = await locked(this.opts.database, (tx) => deleteRollupsBefore(tx, today - rollupKeep * DAY_MS));
+        if (deleted > 0) result.rollupRowsDeleted = deleted;
+      }
     } catch (err) {
       this.opts.logger.error('call log: partition maintenance failed; will retry', { err: String((err as Error)?.cause ?? err) });
     }

@@ -1,5 +1,6 @@
 import { and, desc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
-import type { Database } from '../db/client.ts';
+import { rowsOf, type Database } from '../db/client.ts';
+import { rollupRows } from './rollup.ts';
 import type { StoredCallStatus } from './record.ts';
 import { callPayloads, calls, type StoredAttempt } from './schema.ts';
 
@@ -192,57 +193,66 @@ export interface UsageRow {
   cost_saved_usd: number;
 }
 
-/** What rows are grouped on, and how the group's key is shown (formatted per group, not per row). */
-const GROUP_KEY: Record<UsageGroup, { by: SQL; key: SQL<string | null> }> = {
-  day: {
-    by: sql`(${calls.startedAt} at time zone 'UTC')::date`,
-    key: sql<string>`to_char((${calls.startedAt} at time zone 'UTC')::date, 'YYYY-MM-DD')`,
-  },
-  model: { by: sql`${calls.model}`, key: sql<string | null>`${calls.model}` },
-  key: { by: sql`${calls.apiKeyId}`, key: sql<string | null>`${calls.apiKeyId}::text` },
-  route: { by: sql`${calls.route}`, key: sql<string | null>`${calls.route}` },
+/**
+ * What rows are grouped on, and how the group's key is shown (formatted per group, not per row).
+ * `u` is a row of the hourly rollup (or an edge aggregated like one); `k` the key's api_keys row.
+ */
+const GROUP_KEY: Record<UsageGroup, { by: string; key: string }> = {
+  day: { by: `(u.bucket at time zone 'UTC')::date`, key: `to_char((u.bucket at time zone 'UTC')::date, 'YYYY-MM-DD')` },
+  model: { by: 'u.model', key: 'u.model' },
+  key: { by: 'u.api_key_id', key: 'u.api_key_id::text' },
+  route: { by: 'u.route', key: 'u.route' },
   // The team a key belongs to now (calls record the key; a key that moved counts for its new team).
-  team: {
-    by: sql`(select k.team_id from api_keys k where k.id = ${calls.apiKeyId})`,
-    key: sql<string | null>`(select k.team_id from api_keys k where k.id = ${calls.apiKeyId})::text`,
-  },
+  team: { by: 'k.team_id', key: 'k.team_id::text' },
 };
 
-/** Totals per day / model / key / team / route over [since, until). */
+const USAGE_MEASURES = ['calls', 'ok', 'priced', 'cost_micros', 'cost_saved_micros', 'input_tokens', 'output_tokens', 'cache_hits', 'cache_misses'];
+
+/**
+ * Totals per day / model / key / team / route over [since, until), exact to the microsecond:
+ * whole hours come from the hourly rollup, the ragged edges (under an hour each) from `calls`
+ * (gateway/calls/rollup.ts). Hours whose call partitions retention dropped still count (their
+ * rollup is kept longer); the edges of such a window find no calls.
+ */
 export async function usageSummary(
   database: Pick<Database, 'db'>,
   groupBy: UsageGroup,
   range: { since: Date; until: Date },
 ): Promise<UsageRow[]> {
   const { by, key } = GROUP_KEY[groupBy];
-  const rows = await database.db
-    .select({
-      key: key.as('key'),
-      calls: sql<number>`count(*)::int`,
-      input_tokens: sql<number>`coalesce(sum(${calls.inputTokens}), 0)::float8`,
-      output_tokens: sql<number>`coalesce(sum(${calls.outputTokens}), 0)::float8`,
-      cost_micros: sql<string | null>`sum(${calls.costMicros})::text`,
-      unpriced: sql<number>`(count(*) filter (where ${calls.costMicros} is null))::int`,
-      errors: sql<number>`(count(*) filter (where ${calls.status} <> 'ok'))::int`,
-      cache_hits: sql<number>`(count(*) filter (where ${calls.cacheStatus} = 'hit'))::int`,
-      cache_looked: sql<number>`(count(*) filter (where ${calls.cacheStatus} in ('hit', 'miss')))::int`,
-      saved_micros: sql<string | null>`sum(${calls.costSavedMicros})::text`,
-    })
-    .from(calls)
-    .where(and(gte(calls.startedAt, range.since), lt(calls.startedAt, range.until)))
-    .groupBy(by)
-    .orderBy(groupBy === 'day' ? sql`1` : sql`2 desc, 1`);
+  // Per team: totals per key first, so the key → team look-up runs once per key, not per rollup row.
+  const source =
+    groupBy === 'team'
+      ? sql`(select r.api_key_id, ${sql.raw(USAGE_MEASURES.map((m) => `sum(r.${m}) as ${m}`).join(', '))}
+          from ${rollupRows(range, USAGE_MEASURES)} r group by 1) u left join api_keys k on k.id = u.api_key_id`
+      : sql`${rollupRows(range, USAGE_MEASURES)} u`;
+  const rows = rowsOf<Record<string, unknown>>(
+    await database.db.execute(sql`
+      select ${sql.raw(key)} as key,
+        sum(u.calls)::int as calls,
+        coalesce(sum(u.input_tokens), 0)::float8 as input_tokens,
+        coalesce(sum(u.output_tokens), 0)::float8 as output_tokens,
+        case when sum(u.priced) > 0 then sum(u.cost_micros)::text end as cost_micros,
+        (sum(u.calls) - sum(u.priced))::int as unpriced,
+        (sum(u.calls) - sum(u.ok))::int as errors,
+        sum(u.cache_hits)::int as cache_hits,
+        (sum(u.cache_hits) + sum(u.cache_misses))::int as cache_looked,
+        sum(u.cost_saved_micros)::text as saved_micros
+      from ${source}
+      group by ${sql.raw(by)}
+      order by ${sql.raw(groupBy === 'day' ? '1' : '2 desc, 1')}`),
+  );
   return rows.map((r) => ({
-    key: r.key,
+    key: r.key === null || r.key === undefined ? null : String(r.key),
     calls: Number(r.calls),
     input_tokens: Number(r.input_tokens),
     output_tokens: Number(r.output_tokens),
-    cost_usd: r.cost_micros === null ? null : Number(r.cost_micros) / 1e6,
+    cost_usd: r.cost_micros === null || r.cost_micros === undefined ? null : Number(r.cost_micros) / 1e6,
     unpriced: Number(r.unpriced),
     errors: Number(r.errors),
     cache_hits: Number(r.cache_hits),
     cache_hit_rate: Number(r.cache_looked) > 0 ? Number(r.cache_hits) / Number(r.cache_looked) : null,
-    cost_saved_usd: r.saved_micros === null ? 0 : Number(r.saved_micros) / 1e6,
+    cost_saved_usd: r.saved_micros === null || r.saved_micros === undefined ? 0 : Number(r.saved_micros) / 1e6,
   }));
 }
 

@@ -1,4 +1,5 @@
 import {
+  bigint,
   boolean,
   doublePrecision,
   index,
@@ -11,6 +12,7 @@ import {
   smallint,
   text,
   timestamp,
+  unique,
   uuid,
 } from 'drizzle-orm/pg-core';
 import { STORED_CALL_STATUSES } from './record.ts';
@@ -115,6 +117,75 @@ export const callPayloads = pgTable(
   },
   (t) => [primaryKey({ name: 'call_payloads_pkey', columns: [t.startedAt, t.callId] })],
 );
+
+/**
+ * What a rollup row sums over its calls (gateway/calls/rollup-sql.ts says how each is computed
+ * and merged). Counts split by status so consumers need no status key: errors = calls − ok;
+ * the route stats' answerable calls = ok + failed. Cost is NULL-aware through `priced`: the
+ * sum is NULL for a group when `priced` is 0 (no call was priced), as `sum(cost_micros)` is.
+ * Latency and cost moments are over ok calls (what the route stats report), with a fixed
+ * log-bucket latency histogram (gateway/calls/rollup-histogram.ts) for percentiles.
+ */
+const rollupMeasures = () => ({
+  calls: integer('calls').notNull(),
+  ok: integer('ok').notNull(),
+  /** upstream_error + gateway_error: the route stats' errors. */
+  failed: integer('failed').notNull(),
+  cacheHits: integer('cache_hits').notNull(),
+  cacheMisses: integer('cache_misses').notNull(),
+  /** Calls with a cost (cost_micros not NULL); calls − priced are the unpriced ones. */
+  priced: integer('priced').notNull(),
+  costMicros: numeric('cost_micros').notNull(),
+  costSavedMicros: numeric('cost_saved_micros').notNull(),
+  inputTokens: bigint('input_tokens', { mode: 'number' }).notNull(),
+  outputTokens: bigint('output_tokens', { mode: 'number' }).notNull(),
+  cachedTokens: bigint('cached_tokens', { mode: 'number' }).notNull(),
+  cacheWriteTokens: bigint('cache_write_tokens', { mode: 'number' }).notNull(),
+  reasoningTokens: bigint('reasoning_tokens', { mode: 'number' }).notNull(),
+  okLatencySum: doublePrecision('ok_latency_sum').notNull(),
+  okLatencySumsq: doublePrecision('ok_latency_sumsq').notNull(),
+  okLatencyMin: real('ok_latency_min'),
+  okLatencyMax: real('ok_latency_max'),
+  /** Packed counts, Σ countᵢ·10^(12·i) (rollup-histogram.ts). */
+  okLatencyHist: numeric('ok_latency_hist').notNull(),
+  /** Ok calls with a cost, and the moments of their cost (micro-USD). */
+  okPriced: integer('ok_priced').notNull(),
+  okCostSum: doublePrecision('ok_cost_sum').notNull(),
+  okCostSumsq: doublePrecision('ok_cost_sumsq').notNull(),
+});
+
+/**
+ * Hourly totals of `calls` per route, variant, shadow flag, provider, model and API key, kept by
+ * the writer in the statement that inserts the calls (gateway/calls/insert.ts), from exactly the
+ * rows inserted, so a replayed row is never counted twice. /api/usage and the route stats read
+ * whole hours here and only the ragged edges of a window from `calls`. Not partitioned and
+ * kept longer than the call log (partitions.ts). NULL keys are equal in the unique key
+ * (NULLS NOT DISTINCT), so a call without a route or key still lands on one row.
+ */
+export const callRollups = pgTable(
+  'call_rollups',
+  {
+    bucket: timestamp('bucket', { withTimezone: true }).notNull(),
+    route: text('route'),
+    variant: text('variant'),
+    shadow: boolean('shadow').notNull(),
+    provider: text('provider'),
+    model: text('model'),
+    apiKeyId: uuid('api_key_id'),
+    ...rollupMeasures(),
+  },
+  (t) => [
+    unique('call_rollups_key')
+      .on(t.bucket, t.route, t.variant, t.shadow, t.provider, t.model, t.apiKeyId)
+      .nullsNotDistinct(),
+  ],
+);
+
+/** Per-minute totals of every call (no keys): the dashboard's time series at any range. */
+export const callRollupsMinute = pgTable('call_rollups_minute', {
+  bucket: timestamp('bucket', { withTimezone: true }).primaryKey(),
+  ...rollupMeasures(),
+});
 
 export type CallRow = typeof calls.$inferSelect;
 export type CallPayloadRow = typeof callPayloads.$inferSelect;

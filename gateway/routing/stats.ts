@@ -1,4 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
+import { rollupAtRank, rollupQuantile, variantRollups, type VariantRollup } from '../calls/rollup-stats.ts';
 import { rowsOf, type Database } from '../db/client.ts';
 import { clopperPearson, SCORE_INTERVAL_METHOD, scoreMeanInterval } from '../../core/stats/bounded.ts';
 import { meanInterval, quantileRanks, twoProportionZ, welch, type Interval, type Sample, type TestResult } from '../../core/stats/math.ts';
@@ -20,6 +21,13 @@ import { meanInterval, quantileRanks, twoProportionZ, welch, type Interval, type
  *   (stats-bounded.ts scoreMeanInterval); vs control: Welch's t-test.
  * Counts, means, standard deviations and percentiles are computed in SQL; the intervals and
  * tests in TS. p-values are per comparison, not corrected for multiplicity.
+ *
+ * Source: a window with at most `exactMaxCalls` calls of the route is read from `calls`, exactly
+ * as above. A larger one is read from the hourly rollup (plus the window's ragged edges from
+ * `calls`): counts, error rates, means, standard deviations and the tests are the same (up to
+ * float rounding); p50/p95 and their intervals are read from the latency histogram, within
+ * 18.9% of the exact value (gateway/calls/rollup-histogram.ts); `method.source` says which.
+ * Scores are always joined per call (they are keyed by call id).
  */
 export interface ScoreSource {
   /** Default `call_scores`. Skipped when the table does not exist. */
@@ -44,7 +52,11 @@ export interface StatsQuery {
   /** Default 0.95. */
   confidence?: number;
   scores?: ScoreSource;
+  /** Windows with more calls of the route than this read the rollup (default 20,000). */
+  exactMaxCalls?: number;
 }
+
+export const EXACT_MAX_CALLS = 20_000;
 
 export interface Estimate {
   value: number | null;
@@ -112,13 +124,35 @@ const METHOD: Record<string, string> = {
 };
 
 
+const ROLLUP_LATENCY_METHOD =
+  'ok calls; mean with Student t interval; p50/p95 and their order-statistic interval read from the hourly rollup\'s latency histogram (log buckets, 4 per doubling: within 18.9%); vs control: Welch t-test on the means, two-sided';
+
+function fromRollup(v: VariantRollup): AggRow {
+  return {
+    variant: v.variant,
+    calls: v.calls,
+    answerable: v.answerable,
+    errors: v.errors,
+    lat_n: v.latN,
+    lat_mean: v.latMean,
+    lat_sd: v.latSd,
+    p50: rollupQuantile(v, 0.5),
+    p95: rollupQuantile(v, 0.95),
+    cost_n: v.costN,
+    cost_mean: v.costMean,
+    cost_sd: v.costSd,
+  };
+}
+
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 export async function routeStats(database: Database, q: StatsQuery): Promise<RouteStats> {
   const confidence = q.confidence ?? 0.95;
   const { db } = database;
   const window = sql`route = ${q.route} and shadow = false and variant is not null and started_at >= ${q.since.toISOString()} and started_at < ${q.until.toISOString()}`;
-  const aggs = rowsOf<Record<string, unknown>>(
+  const rolled = await variantRollups(database, q);
+  const useRollup = rolled.reduce((n, v) => n + v.calls, 0) > (q.exactMaxCalls ?? EXACT_MAX_CALLS);
+  const aggs = useRollup ? rolled.map(fromRollup) : rowsOf<Record<string, unknown>>(
     await db.execute(sql`
       select variant,
         count(*)::int as calls,
@@ -156,6 +190,11 @@ export async function routeStats(database: Database, q: StatsQuery): Promise<Rou
   const quantileCi = async (variant: string, n: number, p: number): Promise<Interval | null> => {
     const ranks = quantileRanks(n, p, confidence);
     if (!ranks) return null;
+    if (useRollup) {
+      const v = rolled.find((r) => r.variant === variant)!;
+      const [lo, hi] = ranks.map((k) => rollupAtRank(v, k));
+      return lo === null || lo === undefined || hi === null || hi === undefined ? null : [lo, hi];
+    }
     // percentile_disc(f) is the value at rank ceil(f·n); (rank − ½)/n lands on the rank exactly.
     const [lo, hi] = ranks.map((k) => (k - 0.5) / n);
     const [row] = rowsOf<{ lo: unknown; hi: unknown }>(
@@ -230,7 +269,7 @@ export async function routeStats(database: Database, q: StatsQuery): Promise<Rou
     until: q.until.toISOString(),
     confidence,
     variants,
-    method: METHOD,
+    method: useRollup ? { ...METHOD, latency_ms: ROLLUP_LATENCY_METHOD, source: 'rollup' } : { ...METHOD, source: 'calls' },
   };
 }
 

@@ -1,34 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { bucketCalls, latencyPercentiles, percentile, rangeOf } from './series.ts';
+import { rangeOf, seriesColumns } from './series.ts';
 
-describe('percentile', () => {
-  it('is the nearest rank and null when empty', () => {
-    expect(percentile([], 0.5)).toBeNull();
-    expect(percentile([10, 20, 30, 40], 0.5)).toBe(20);
-    expect(percentile([10, 20, 30, 40], 0.95)).toBe(40);
-    expect(percentile([7], 0.95)).toBe(7);
-  });
-});
-
-describe('bucketCalls', () => {
-  const at = (ms: number) => new Date(ms).toISOString();
-  it('groups calls by bucket, keeps empty buckets and skips errors in latency', () => {
-    const b = bucketCalls(
-      [
-        { started_at: at(0), latency_ms: 100, status: 'ok', cost_usd: 0.5, cache_status: 'miss' },
-        { started_at: at(1_000), latency_ms: 300, status: 'ok', cost_usd: null, cache_status: 'hit' },
-        { started_at: at(2_000), latency_ms: 9_999, status: 'upstream_error', cost_usd: null, cache_status: null },
-        { started_at: at(130_000), latency_ms: 50, status: 'ok', cost_usd: 0.25, cache_status: null },
-      ],
-      0,
-      180_000,
-      60_000,
-    );
+describe('seriesColumns', () => {
+  it('turns the API series into chart columns: seconds, counts, percent hit rate, nulls kept', () => {
+    const point = (t: number, calls: number, extra: Partial<Record<string, number | null>> = {}) => ({
+      t: new Date(t).toISOString(),
+      calls,
+      errors: 0,
+      cost_usd: calls ? 0.5 : 0,
+      latency_p50_ms: calls ? 100 : null,
+      latency_p95_ms: calls ? 300 : null,
+      cache_hit_rate: null,
+      ...extra,
+    });
+    const b = seriesColumns({ data: [point(0, 3, { errors: 1, cache_hit_rate: 0.5 }), point(60_000, 0), point(120_000, 1, { cost_usd: null })] });
     expect(b.x).toEqual([0, 60, 120]);
     expect(b.calls).toEqual([3, 0, 1]);
     expect(b.errors).toEqual([1, 0, 0]);
-    expect(b.cost).toEqual([0.5, 0, 0.25]);
-    expect(b.p95).toEqual([300, null, 50]);
+    expect(b.cost).toEqual([0.5, 0, null]);
+    expect(b.p95).toEqual([300, null, 300]);
     expect(b.hitRate).toEqual([50, null, null]);
   });
 });
@@ -38,13 +28,5 @@ describe('rangeOf', () => {
     expect(rangeOf('7d')).toBe('7d');
     expect(rangeOf('constructor')).toBe('24h');
     expect(rangeOf(undefined)).toBe('24h');
-  });
-});
-
-describe('latencyPercentiles', () => {
-  it('is over ok calls only', () => {
-    const p = (latency_ms: number, status = 'ok') => ({ started_at: '2025-01-01T00:00:00Z', latency_ms, status, cost_usd: null, cache_status: null });
-    expect(latencyPercentiles([p(10), p(20), p(5000, 'upstream_error'), p(30)])).toEqual({ p50: 20, p95: 30 });
-    expect(latencyPercentiles([])).toEqual({ p50: null, p95: null });
   });
 });

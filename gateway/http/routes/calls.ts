@@ -6,6 +6,7 @@ import type { Database } from '../../db/client.ts';
 import { GatewayError } from '../../errors/gateway-error.ts';
 import { validate } from '../../pipeline/validate.ts';
 import type { AppEnv } from '../env.ts';
+import { usageSeriesRoutes } from './usage-series.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/i;
@@ -87,5 +88,6 @@ export function callRoutes(database: Pick<Database, 'db'>, clock: () => number =
     });
   });
 
+  app.route('/', usageSeriesRoutes(database, clock));
   return app;
 }

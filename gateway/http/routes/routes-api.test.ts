@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rebuildRollups } from '../../calls/rollup.ts';
 import { testDatabases } from '../../../test/helpers/test-db.ts';
 import { calls } from '../../calls/schema.ts';
 import { parseConfig } from '../../config/load.ts';
@@ -129,6 +130,7 @@ describe.each(testDatabases())('routes API on $kind', (target) => {
 
     const { rows, scores } = seedRows();
     await database.db.insert(calls).values(rows);
+    await rebuildRollups(database, { since: new Date(T0 - 7 * 86_400_000), until: new Date(T0 + 86_400_000) }); // rows not written by the writer
     await database.db.execute(sql`create table test_call_scores (call_id uuid not null, scorer text not null, score double precision)`);
     for (const s of scores) {
       await database.db.execute(sql`insert into test_call_scores values (${rows[s.i]!.id}, ${s.scorer}, ${s.score})`);

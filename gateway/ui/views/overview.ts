@@ -3,25 +3,25 @@ import type { UiEnv } from '../env.ts';
 import * as f from '../format.ts';
 import { html, jsonBlock, type Html } from '../html.ts';
 import { page, stat } from '../layout.ts';
-import { bucketCalls, latencyPercentiles, RANGES, rangeOf, type CallPoint, type ChartSpec } from '../series.ts';
-import type { Call, List, UsageRow } from './types.ts';
+import { RANGES, rangeOf, seriesColumns, type ChartSpec, type UsageSeries } from '../series.ts';
+import type { List, UsageRow } from './types.ts';
 
-/** The calls list's largest page: latency percentiles and the charts come from at most this many calls. */
-const SAMPLE = 500;
-
+/**
+ * Totals from `/api/usage` (exact over the range); charts and the latency percentiles from
+ * `/api/usage/series` (the per-minute rollup), so every call of the range counts, at any volume.
+ */
 export async function overviewPage(c: Context<UiEnv>): Promise<Html> {
   const api = c.get('api');
   const range = rangeOf(c.req.query('range'));
-  const { ms: spanMs, stepMs } = RANGES[range];
+  const { ms: spanMs, step } = RANGES[range];
   const until = c.get('clock')();
   const since = until - spanMs;
   const window = { since: new Date(since).toISOString(), until: new Date(until).toISOString() };
-  const [usage, sample] = await Promise.all([
+  const [usage, series] = await Promise.all([
     api.get<List<UsageRow>>('/api/usage', { group_by: 'day', ...window }),
-    api.get<List<Call>>('/api/calls', { ...window, limit: String(SAMPLE) }),
+    api.get<UsageSeries>('/api/usage/series', { ...window, step }),
   ]);
   const rows = usage.ok ? usage.body.data : [];
-  const calls = sample.ok ? sample.body.data : [];
   const total = sum(rows, (r) => r.calls);
   const errors = sum(rows, (r) => r.errors);
   const priced = rows.filter((r) => r.cost_usd !== null);
@@ -29,9 +29,8 @@ export async function overviewPage(c: Context<UiEnv>): Promise<Html> {
   const hits = sum(rows, (r) => r.cache_hits);
   const hitRates = rows.filter((r) => r.cache_hit_rate !== null && r.cache_hit_rate > 0);
   const looked = sum(hitRates, (r) => r.cache_hits / r.cache_hit_rate!);
-  const b = bucketCalls(calls as CallPoint[], since, until, stepMs);
-  const all = latencyPercentiles(calls as CallPoint[]);
-  const truncated = Boolean(sample.ok && sample.body.next_cursor);
+  const b = seriesColumns(series.ok ? series.body : { data: [] });
+  const all = series.ok ? series.body.latency_ms : { p50: null, p95: null };
 
   const xRange: [number, number] = [b.x[0] ?? since / 1000, until / 1000];
   const charts: Array<{ id: string; title: string; spec: ChartSpec }> = [
@@ -45,7 +44,7 @@ export async function overviewPage(c: Context<UiEnv>): Promise<Html> {
     title: 'Overview',
     view: 'overview',
     charts: true,
-    error: usage.error ?? sample.error,
+    error: usage.error ?? series.error,
     body: html`
 <form class="filters" method="get" action="/ui">
   <label for="range">Time range <select id="range" name="range">${Object.entries(RANGES).map(
@@ -61,7 +60,7 @@ export async function overviewPage(c: Context<UiEnv>): Promise<Html> {
   ${stat('Latency p95', f.ms(all.p95), 'latency-p95')}
   ${stat('Cache hit rate', f.pct(looked ? hits / looked : null), 'cache-hit-rate')}
 </dl>
-<p class="muted">Totals from <code>/api/usage</code> over ${RANGES[range].label.toLowerCase()}; charts and latency from the ${truncated ? `newest ${SAMPLE} calls of the range` : 'calls of the range'} (<code>/api/calls</code>), in UTC.</p>
+<p class="muted">Totals from <code>/api/usage</code> over ${RANGES[range].label.toLowerCase()}; charts from <code>/api/usage/series</code> (every call of the range, per minute rounded; latency percentiles from a histogram, within 19%), in UTC.</p>
 <div class="charts">${charts.map(
   (ch) => html`<section class="chart-box" aria-labelledby="chart-${ch.id}-title">
   <h2 id="chart-${ch.id}-title">${ch.title}</h2>
