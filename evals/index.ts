@@ -5,6 +5,7 @@
 export { EVAL_USAGE, runEvalCli } from './cli.ts';
 export { evalRoutes, type EvalRoutesDeps } from './api/routes.ts';
 export { feedbackRoutes, type FeedbackRoutesDeps } from './api/feedback.ts';
+export { callScoreRoutes } from './api/call-scores.ts';
 export { openEvalQueue, type EvalQueue } from './queue/index.ts';
 export { remoteGateway } from './gateway-client.ts';
 export { startWorker, type RunningWorker } from './worker.ts';

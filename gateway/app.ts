@@ -38,6 +38,7 @@ import { createModelCatalog } from './pipeline/models.ts';
 import type { Providers } from './providers/registry.ts';
 import { createModelResolver } from './routing/resolve-model.ts';
 import { uiRoutes } from './ui/index.ts';
+import { DbSessionStore } from './ui/session-db.ts';
 
 /** Everything the app needs, built by the composition root (gateway/server.ts) or a test. */
 export interface AppDeps {
@@ -149,7 +150,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     app.get('/metrics', async (c) => c.body(await metrics.scrape(), 200, { 'content-type': metrics.contentType }));
   }
   // The dashboard (DESIGN §4.7) reads and changes everything through this app's own admin API.
-  app.route('/ui', uiRoutes({ api: (path, init) => app.request(path, init), clock: deps.clock, logError: (msg, fields) => deps.logger.error(msg, fields) }));
+  app.route('/ui', uiRoutes({ api: (path, init) => app.request(path, init), clock: deps.clock, sessions: new DbSessionStore(deps.database, { clock: deps.clock }), logError: (msg, fields) => deps.logger.error(msg, fields) }));
   app.use('/api/*', requireKey({ keys: deps.keys, scope: 'admin' }));
   const governance = { keys: deps.keys, spend: deps.limits?.spend.bind(deps.limits), clock: deps.clock };
   app.route('/api/keys', keyRoutes(governance));

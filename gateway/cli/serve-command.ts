@@ -3,6 +3,7 @@ import {
   createRollouts,
   promptRolloutRoutes,
   routeRolloutRoutes,
+  callScoreRoutes,
   evalRoutes,
   feedbackRoutes,
   incidentRoutes,
@@ -76,6 +77,7 @@ export const evalExtension: ExtendFn = async ({ database, config, logger, env, e
     routes: [
       { path: '/evals', app: evalRoutes({ database, queue, clock: Date.now }) },
       { path: '/feedback', app: feedbackRoutes({ database }) },
+      { path: '/calls', app: callScoreRoutes({ database }) },
       { path: '/incidents', app: incidentRoutes({ database, clock: Date.now }) },
       { path: '/monitors', app: monitorRoutes({ database, monitors }) },
       { path: '/routes', app: routeRolloutRoutes(rollouts) },

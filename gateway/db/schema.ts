@@ -11,3 +11,4 @@ export * from '../cache/schema.ts';
 export * from '../faces/responses/schema.ts';
 export * from '../rag/schema.ts';
 export * from '../governance/schema.ts';
+export * from '../ui/schema.ts';

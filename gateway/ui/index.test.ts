@@ -98,6 +98,15 @@ describe('dashboard sign-in and sessions', () => {
     expect((await app.request('/assets/%2e%2e%2fsession.ts')).status).toBe(404);
   });
 
+  it('sends a URL with a trailing slash to the one without, query kept, before the sign-in check', async () => {
+    const { app } = setup();
+    const res = await app.request('/calls/?route=a');
+    expect(res.status).toBe(301);
+    expect(res.headers.get('location')).toBe('http://localhost/calls?route=a');
+    const post = await app.request('/logout/', { method: 'POST', headers: { origin: ORIGIN } });
+    expect(post.status).not.toBe(301);
+  });
+
   it('goes back only to dashboard paths after sign-in', () => {
     expect(safeNext('/ui/calls?route=x')).toBe('/ui/calls?route=x');
     expect(safeNext('https://evil.example')).toBe('/ui');

@@ -1,12 +1,13 @@
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { trimTrailingSlash } from 'hono/trailing-slash';
 import { ApiClient, type ApiFetch } from './api-client.ts';
 import { assetRoutes } from './assets.ts';
 import type { UiEnv } from './env.ts';
 import { html } from './html.ts';
 import { page } from './layout.ts';
 import { safeNext, sameOrigin, securityHeaders } from './security.ts';
-import { COOKIE, SessionStore } from './session.ts';
+import { COOKIE, MemorySessionStore, type SessionStore } from './session.ts';
 import { signInPage } from './views/sign-in.ts';
 import { registerViews } from './views/register.ts';
 
@@ -17,6 +18,8 @@ export interface UiDeps {
   /** Where an unexpected failure of a page is reported (never with the key). */
   logError?: (message: string, fields: Record<string, unknown>) => void;
   sessionTtlMs?: number;
+  /** Where sessions live: the app passes the database's (gateway/ui/session-db.ts); default in memory. */
+  sessions?: SessionStore;
 }
 
 /** An admin-scope endpoint that touches no database: a cheap check that a key is an admin key. */
@@ -24,19 +27,21 @@ const KEY_CHECK_PATH = '/api/routes';
 
 /**
  * The dashboard (DESIGN §4.7), mounted at /ui. Pages are rendered on the server from the
- * public admin API; the operator's admin key lives only in a server-side session.
+ * public admin API; the operator's admin key lives only in a server-side session (session-db.ts).
  */
 export function uiRoutes(deps: UiDeps): Hono<UiEnv> {
-  const sessions = new SessionStore({ clock: deps.clock, ...(deps.sessionTtlMs === undefined ? {} : { ttlMs: deps.sessionTtlMs }) });
+  const sessions = deps.sessions ?? new MemorySessionStore({ clock: deps.clock, ...(deps.sessionTtlMs === undefined ? {} : { ttlMs: deps.sessionTtlMs }) });
   const app = new Hono<UiEnv>();
   app.use(securityHeaders());
+  // `/ui/` and `/ui/calls/` land where `/ui` and `/ui/calls` do, before the sign-in check (301).
+  app.use(trimTrailingSlash({ alwaysRedirect: true }));
   app.route('/assets', assetRoutes());
 
   const cookieOptions = (secure: boolean) => ({ path: '/ui', httpOnly: true, sameSite: 'Strict' as const, secure });
   const isHttps = (url: string) => url.startsWith('https:');
 
-  app.get('/login', (c) => {
-    if (sessions.get(getCookie(c, COOKIE))) return c.redirect(safeNext(c.req.query('next')), 303);
+  app.get('/login', async (c) => {
+    if (await sessions.get(getCookie(c, COOKIE))) return c.redirect(safeNext(c.req.query('next')), 303);
     return c.html(signInPage({ next: safeNext(c.req.query('next')) }).value);
   });
 
@@ -51,14 +56,14 @@ export function uiRoutes(deps: UiDeps): Hono<UiEnv> {
       const error = check.status === 403 ? 'That key has inference scope; the dashboard needs an admin key.' : 'That key was not accepted.';
       return c.html(signInPage({ next, error }).value, check.status === 403 ? 403 : 401);
     }
-    const id = sessions.create(key);
+    const id = await sessions.create(key);
     setCookie(c, COOKIE, id, { ...cookieOptions(isHttps(c.req.url)), maxAge: sessions.maxAgeSeconds });
     return c.redirect(next, 303);
   });
 
-  app.post('/logout', (c) => {
+  app.post('/logout', async (c) => {
     if (!sameOrigin(c)) return c.html(forbidden().value, 403);
-    sessions.delete(getCookie(c, COOKIE));
+    await sessions.delete(getCookie(c, COOKIE));
     deleteCookie(c, COOKIE, cookieOptions(isHttps(c.req.url)));
     return c.redirect('/ui/login', 303);
   });
@@ -66,7 +71,7 @@ export function uiRoutes(deps: UiDeps): Hono<UiEnv> {
   // Every other page needs a session; every change also a same-origin form.
   app.use('*', async (c, next) => {
     const id = getCookie(c, COOKIE);
-    const session = sessions.get(id);
+    const session = await sessions.get(id);
     if (!session || !id) {
       if (c.req.method !== 'GET') return c.html(forbidden().value, 403);
       const here = new URL(c.req.url);

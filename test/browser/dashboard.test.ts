@@ -119,6 +119,14 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in a browser', () => {
     expect(call.trace_id).toBe(TRACE_ID);
     expect(await page.getByTestId('trace-id').innerText()).toBe(TRACE_ID);
     expect(await page.getByTestId('call-cost').innerText()).toMatch(/^\$|—/);
+    // The feedback seeded for this call, read through GET /api/calls/{id}/scores.
+    const scores = await api('GET', `/api/calls/${seeded.callIds[0]}/scores`);
+    expect(scores.data).toMatchObject([{ scorer: 'helpfulness', score: 0.5, label: 'good', reason: 'answered the question', source: 'feedback' }]);
+    expect(await page.getByTestId('score-helpfulness').innerText()).toBe('0.500');
+    const scoreRow = page.locator('tr', { has: page.getByTestId('score-helpfulness') });
+    expect(await scoreRow.innerText()).toMatch(/good\s+answered the question\s+feedback\s+\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC/);
+    // A call without scores says so.
+    expect(await open(`/ui/calls/${seeded.callIds[5]}`)).toContain('No scores for this call');
   });
 
   it('incidents: acknowledge and resolve from the UI', async () => {
@@ -200,6 +208,34 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in a browser', () => {
     const key = await api('GET', `/api/keys/${seeded.appKeyId}`);
     expect(key.spend.key.spent_usd).toBeGreaterThan(0);
     expect(text).toContain(`$${key.spend.key.spent_usd.toFixed(6)}`);
+  });
+
+  it('every view has one URL: with a trailing slash it redirects to the URL without', async () => {
+    const views = [
+      '/ui',
+      '/ui/calls',
+      `/ui/calls/${seeded.callIds[0]}`,
+      '/ui/incidents',
+      '/ui/routes',
+      '/ui/routes/ui-support',
+      '/ui/prompts',
+      '/ui/prompts/ui-greeter',
+      '/ui/evals',
+      `/ui/evals/${seeded.evalRunId}`,
+      '/ui/keys',
+    ];
+    for (const view of views) {
+      expect((await page.goto(`${gw.url}${view}`))?.status(), view).toBe(200);
+      const res = await page.goto(`${gw.url}${view}/?since=24h`);
+      expect(res?.status(), `${view}/`).toBe(200);
+      expect(res?.request().redirectedFrom()?.url(), `${view}/`).toBe(`${gw.url}${view}/?since=24h`);
+      expect(new URL(page.url()).pathname + new URL(page.url()).search, `${view}/`).toBe(`${view}?since=24h`);
+    }
+    // Signed out too: the redirect comes first, then sign-in returns to the URL without the slash.
+    const res = await fetch(`${gw.url}/ui/keys/`, { redirect: 'manual' });
+    expect(res.status).toBe(301);
+    expect(new URL(res.headers.get('location')!).pathname).toBe('/ui/keys');
+    expect(problems).toEqual([]);
   });
 
   it('works from the keyboard: skip link first, then the navigation', async () => {

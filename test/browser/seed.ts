@@ -65,7 +65,7 @@ export async function seed(api: Api, url: string, fake: FakeProvider): Promise<S
   }
   await until('the calls to be logged', async () => ((await api('GET', '/api/calls?limit=50')).data.length >= 9 ? true : undefined));
   for (const [i, id] of callIds.slice(0, 4).entries()) {
-    await api('POST', '/api/feedback', { call_id: id, scorer: 'helpfulness', score: 0.5 + i * 0.1 });
+    await api('POST', '/api/feedback', { call_id: id, scorer: 'helpfulness', score: 0.5 + i * 0.1, label: 'good', comment: 'answered the question' });
   }
 
   await api('PUT', '/api/routes/ui-support/rollout', {

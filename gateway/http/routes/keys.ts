@@ -3,14 +3,13 @@ import { z } from 'zod';
 import type { KeyInput, KeyPatch, KeyRecord, KeyStore } from '../../auth/key-store.ts';
 import { expiresAtSchema, policyFields, policyOf, policyPatchOf, policyView, teamRefSchema } from '../../auth/policy.ts';
 import { GatewayError } from '../../errors/gateway-error.ts';
-import type { BudgetLimit, Policy, SpendView, Subject } from '../../governance/types.ts';
 import { validate } from '../../pipeline/validate.ts';
 import type { AppEnv } from '../env.ts';
 import { readJsonObject } from '../read-json.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
+import { includesSpend, keyListSpend, spendOf, type SpendLookup } from './spend-view.ts';
 
-/** Spend and reservations of each budget's current period (the governance store's `spend`). */
-export type SpendLookup = (budgets: BudgetLimit[], now: Date) => Promise<SpendView[]>;
+export type { SpendLookup } from './spend-view.ts';
 
 export interface KeyRoutesDeps {
   keys: KeyStore;
@@ -92,47 +91,6 @@ export function keyView(k: KeyRecord) {
   };
 }
 
-export interface SpendJson {
-  period: string;
-  period_start: string | null;
-  reset_at: string | null;
-  spent_usd: number;
-  reserved_usd: number;
-  remaining_usd: number;
-}
-
-const usd = (micros: number) => micros / 1e6;
-
-/**
- * The current period of each budget (null where a holder has none); null altogether when there
- * is no spend lookup.
- */
-export async function spendOf(
-  spend: SpendLookup | undefined,
-  holders: ReadonlyArray<{ subject: Subject; policy: Pick<Policy, 'budget'> } | null>,
-  now: Date,
-): Promise<Array<SpendJson | null> | null> {
-  if (!spend) return null;
-  const budgets: BudgetLimit[] = [];
-  for (const h of holders) {
-    if (h?.policy.budget) budgets.push({ subject: h.subject, limitMicros: Math.round(h.policy.budget.usd * 1e6), period: h.policy.budget.period });
-  }
-  const views = budgets.length === 0 ? [] : await spend(budgets, now);
-  return holders.map((h) => {
-    const budget = h ? budgets.find((b) => b.subject === h.subject) : undefined;
-    const v = budget ? views.find((x) => x.subject === budget.subject) : undefined;
-    if (!budget || !v) return null;
-    return {
-      period: v.period,
-      period_start: v.periodStart?.toISOString() ?? null,
-      reset_at: v.resetAt?.toISOString() ?? null,
-      spent_usd: usd(v.spentMicros),
-      reserved_usd: usd(v.reservedMicros),
-      remaining_usd: usd(Math.max(0, budget.limitMicros - v.spentMicros - v.reservedMicros)),
-    };
-  });
-}
-
 /** Who the audit log names for a change made through the admin API. */
 export const actorOf = (c: Context<AppEnv>): string => c.get('key').id ?? c.get('key').name;
 
@@ -152,7 +110,11 @@ export function keyRoutes(deps: KeyRoutesDeps): Hono<AppEnv> {
     return c.json({ ...keyView(minted.row), key: minted.key }, 201);
   });
 
-  app.get('/', async (c) => c.json({ object: 'list', data: (await keys.list()).map(keyView) }));
+  app.get('/', async (c) => {
+    const list = await keys.list();
+    const spend = includesSpend(c) ? await keyListSpend(deps.spend, list, await keys.listTeams(), new Date(clock())) : undefined;
+    return c.json({ object: 'list', data: list.map((k, i) => (spend === undefined ? keyView(k) : { ...keyView(k), spend: spend && (spend[i] ?? null) })) });
+  });
 
   app.get('/:id', async (c) => {
     const id = c.req.param('id');

@@ -7,8 +7,9 @@ import { GatewayError } from '../../errors/gateway-error.ts';
 import { validate } from '../../pipeline/validate.ts';
 import type { AppEnv } from '../env.ts';
 import { readJsonObject } from '../read-json.ts';
-import { actorOf, spendOf, type SpendLookup } from './keys.ts';
+import { actorOf } from './keys.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
+import { includesSpend, spendOf, teamListSpend, type SpendLookup } from './spend-view.ts';
 
 export interface TeamRoutesDeps {
   keys: KeyStore;
@@ -56,7 +57,11 @@ export function teamRoutes(deps: TeamRoutesDeps): Hono<AppEnv> {
     return c.json(teamView(team), 201);
   });
 
-  app.get('/', async (c) => c.json({ object: 'list', data: (await keys.listTeams()).map(teamView) }));
+  app.get('/', async (c) => {
+    const list = await keys.listTeams();
+    const spend = includesSpend(c) ? await teamListSpend(deps.spend, list, new Date(clock())) : undefined;
+    return c.json({ object: 'list', data: list.map((t, i) => (spend === undefined ? teamView(t) : { ...teamView(t), spend: spend?.[i] ?? null })) });
+  });
 
   app.get('/:id', async (c) => {
     const ref = c.req.param('id');

@@ -5,21 +5,21 @@ import { html, type Html } from '../html.ts';
 import { page, table } from '../layout.ts';
 import type { ApiKey, Budget, List, Spend, Team } from './types.ts';
 
-/** Per-key detail calls are bounded: past this many keys, spend is shown for the first ones only. */
-const MAX_DETAIL = 100;
-
-/** `/ui/keys?revoked=1`: keys and teams with their spend against budget in the current period. */
+/**
+ * `/ui/keys?revoked=1`: keys and teams with their spend against budget in the current period.
+ * Two reads, whatever the number of keys: the lists with `?include=spend` read every budget's
+ * period from the governance store in one call, the source `GET /api/keys/{id}` uses.
+ */
 export async function keysPage(c: Context<UiEnv>): Promise<Html> {
   const api = c.get('api');
   const showRevoked = c.req.query('revoked') === '1';
-  const [keys, teams] = await Promise.all([api.get<List<ApiKey>>('/api/keys'), api.get<List<Team>>('/api/teams')]);
-  const keyList = (keys.ok ? keys.body.data : []).filter((k) => showRevoked || !k.revoked_at);
+  const [keys, teams] = await Promise.all([api.get<List<ApiKey>>('/api/keys', { include: 'spend' }), api.get<List<Team>>('/api/teams', { include: 'spend' })]);
+  const allKeys = keys.ok ? keys.body.data : [];
+  const keyList = allKeys.filter((k) => showRevoked || !k.revoked_at);
   const teamList = teams.ok ? teams.body.data : [];
-  // The list endpoints carry no spend; GET one does (README Admin table).
-  const [keyDetails, teamDetails] = await Promise.all([
-    Promise.all(keyList.slice(0, MAX_DETAIL).map((k) => (k.budget ? api.get<ApiKey>(`/api/keys/${k.id}`) : null))),
-    Promise.all(teamList.slice(0, MAX_DETAIL).map((t) => api.get<Team>(`/api/teams/${t.id}`))),
-  ]);
+  // A team's unrevoked keys, as `key_count` of GET /api/teams/{id} counts them.
+  const keyCount = new Map<string, number>();
+  for (const k of allKeys) if (k.team && !k.revoked_at) keyCount.set(k.team.id, (keyCount.get(k.team.id) ?? 0) + 1);
   return page({
     title: 'Keys and teams',
     view: 'keys',
@@ -33,10 +33,9 @@ export async function keysPage(c: Context<UiEnv>): Promise<Html> {
 ${table(
   'Teams: spend against budget this period',
   ['Team', 'Keys', 'Budget', 'Spent', 'Remaining', 'Resets'],
-  teamList.map((t, i) => {
-    const d = teamDetails[i];
-    const spend = d?.ok ? (d.body.spend ?? null) : null;
-    return [t.name, d?.ok ? String(d.body.key_count ?? '—') : '—', budgetText(t.budget), spendCell(t.budget, spend, `team ${t.name}`), f.usd(spend?.remaining_usd), f.time(spend?.reset_at)];
+  teamList.map((t) => {
+    const spend = t.spend ?? null;
+    return [t.name, keys.ok ? String(keyCount.get(t.id) ?? 0) : '—', budgetText(t.budget), spendCell(t.budget, spend, `team ${t.name}`), f.usd(spend?.remaining_usd), f.time(spend?.reset_at)];
   }),
   'No teams.',
 )}
@@ -44,9 +43,8 @@ ${table(
 ${table(
   'Keys: spend against budget this period',
   ['Key', 'Prefix', 'Scope', 'Team', 'Budget', 'Spent', 'Remaining', 'Rate limits', 'Last used'],
-  keyList.map((k, i) => {
-    const d = keyDetails[i];
-    const spend = d?.ok ? (d.body.spend?.key ?? null) : null;
+  keyList.map((k) => {
+    const spend = k.spend?.key ?? null;
     return [
       html`${k.name}${k.revoked_at ? html` <span class="badge bad">revoked</span>` : ''}`,
       html`<code>${k.prefix}</code>`,

@@ -125,6 +125,18 @@ export interface Spend {
   remaining_usd: number;
 }
 
+/** `GET /api/calls/{id}/scores` rows (evals/api/call-scores.ts). */
+export interface CallScore {
+  id: string;
+  scorer: string;
+  score: number | null;
+  label: string | null;
+  reason: string | null;
+  source: 'eval' | 'feedback' | 'online';
+  run_id: string | null;
+  created_at: string;
+}
+
 export interface ApiKey {
   id: string;
   name: string;
