@@ -106,7 +106,7 @@ export async function buildGateway(env: SluiceEnv, logger: Logger = serverLogger
       extension: ext && { ...ext, stop: stopExtension },
       localAdminKey,
       announce: (url) => {
-        if (claim && localAdminKey) claim.announce(url, localAdminKey);
+        if (claim && localAdminKey) claim.announce(url, localAdminKey, db.socketDir);
       },
       async close() {
         try {
@@ -325,6 +325,13 @@ export async function runServer(vars: RawEnv, extend?: ExtendFn): Promise<void> 
       },
     );
   };
+  // The embedded database's thread died: nothing can be stored any more, so say why and stop
+  // (the call log spools what it cannot write, and the next start replays it).
+  gateway.database.onFailure?.((err) => {
+    logger.error('the embedded database stopped; shutting down', { err: err.message });
+    process.exitCode = 1;
+    gateway.close().finally(() => process.exit(1));
+  });
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 }

@@ -99,8 +99,8 @@ export async function startServices(config: SluiceConfig, database: Database, op
     now: () => performance.now(),
     onBreakerChange: (c) => opts.logger.warn(`circuit breaker ${c.to}`, { target: c.target, from: c.from, to: c.to, consecutive_failures: c.consecutive_failures }),
   });
-  // Embedded PGlite runs on the event loop and serves one process: a shared tier there would
-  // only add an in-process query per miss, so the cache stays in memory.
+  // Embedded PGlite is one backend serving one process: a shared tier there would only add a
+  // query per miss, so the cache stays in memory.
   const sharedDb = database.kind === 'pglite' && config.cache.shared === 'auto' ? undefined : database;
   // Stored Responses keep what the call log keeps (same redaction and per-part cap) and expire
   // with it: logging.retention_days, else 30 days (OpenAI's default for stored responses).

@@ -9,6 +9,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { startPgliteThread } from './pglite-host.ts';
 import * as schema from './schema.ts';
 
 export type Schema = typeof schema;
@@ -32,6 +33,16 @@ export interface Database {
    */
   listen(channel: string, onNotify: NotifyListener, onListen?: () => void): Promise<boolean>;
   notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Embedded with a data directory: the directory of the unix socket its PGlite thread serves
+   * (`psql -h DIR`), where another process of this user reaches the same database.
+   */
+  socketDir?: string;
+  /**
+   * Embedded: called once if the thread running PGlite dies (the database is then gone for
+   * good, unlike a Postgres outage). Absent where there is no such thread.
+   */
+  onFailure?(listener: (err: Error) => void): void;
   close(): Promise<void>;
 }
 
@@ -40,8 +51,13 @@ export interface OpenDatabaseOptions {
   url?: string | undefined;
   /** PGlite data directory; undefined = in-memory (tests). */
   dataDir?: string | undefined;
-  /** Pool size for postgres.js. */
+  /** Pool size for postgres.js (also for the embedded thread's socket: 4 by default there). */
   max?: number;
+  /**
+   * With `dataDir`: run PGlite on this thread, as before the worker thread existed (its queries
+   * then block this event loop). For comparing the two (bench/pglite-thread.ts).
+   */
+  inProcess?: boolean;
   /** `application_name` of every connection (default `sluice`), to tell instances apart in pg_stat_activity. */
   applicationName?: string;
 }
@@ -49,8 +65,43 @@ export interface OpenDatabaseOptions {
 // Advisory lock key so concurrent instances do not apply migrations at the same time.
 const MIGRATION_LOCK = 0x51_1c_e0;
 
+/**
+ * A Postgres server at `url`; else PGlite: in-memory in this thread (tests), or the data
+ * directory served by a worker thread (pglite-host.ts) and reached over its unix socket with
+ * postgres.js, the same driver and code path as a Postgres server.
+ */
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
-  return opts.url ? openPostgres(opts.url, opts.max ?? 10, opts.applicationName ?? 'sluice') : openPglite(opts.dataDir);
+  const applicationName = opts.applicationName ?? 'sluice';
+  if (opts.url) {
+    const url = opts.url;
+    return overPostgresJs('postgres', (o) => postgres(url, o), opts.max ?? 10, applicationName);
+  }
+  if (!opts.dataDir || opts.inProcess) return openPglite(opts.dataDir);
+  const thread = await startPgliteThread(opts.dataDir);
+  try {
+    // One backend runs every query in turn: more connections would only queue in the thread.
+    const database = overPostgresJs('pglite', (o) => postgres({ ...o, path: thread.socketPath, username: 'postgres', database: 'postgres' }), opts.max ?? 4, applicationName);
+    await database.db.execute(sql`select 1`);
+    return {
+      ...database,
+      socketDir: thread.socketDir,
+      onFailure: (listener) => thread.onFailure(listener),
+      migrate: () => thread.migrate(MIGRATIONS_DIR),
+      // PGlite's LISTEN lives in its one backend and a NOTIFY comes back on whichever
+      // connection ran next, not on the listening one: callers poll, as in-process.
+      listen: async () => false,
+      async close() {
+        try {
+          await database.close();
+        } finally {
+          await thread.close();
+        }
+      },
+    };
+  } catch (err) {
+    await thread.close().catch(() => {});
+    throw err;
+  }
 }
 
 /**
@@ -60,15 +111,17 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
  */
 const reconnectDelaySeconds = (retries: number): number => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 2);
 
-async function openPostgres(url: string, max: number, applicationName: string): Promise<Database> {
-  const client = postgres(url, { max, onnotice: () => {}, backoff: reconnectDelaySeconds, connection: { application_name: applicationName } });
+type Connect = (options: postgres.Options<Record<string, postgres.PostgresType>>) => postgres.Sql;
+
+function overPostgresJs(kind: Database['kind'], connect: Connect, max: number, applicationName: string): Database {
+  const client = connect({ max, onnotice: () => {}, backoff: reconnectDelaySeconds, connection: { application_name: applicationName } });
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
   return {
     db,
-    kind: 'postgres',
+    kind,
     async migrate() {
       // One dedicated connection holds a session advisory lock while drizzle migrates on it.
-      const single = postgres(url, { max: 1, onnotice: () => {} });
+      const single = connect({ max: 1, onnotice: () => {} });
       try {
         await single`select pg_advisory_lock(${MIGRATION_LOCK})`;
         await migratePostgres(drizzlePostgres(single, { schema }), { migrationsFolder: MIGRATIONS_DIR });
@@ -92,6 +145,7 @@ async function openPostgres(url: string, max: number, applicationName: string): 
   };
 }
 
+/** PGlite on this thread: its queries run on this event loop. */
 async function openPglite(dataDir: string | undefined): Promise<Database> {
   if (dataDir) {
     mkdirSync(dataDir, { recursive: true });

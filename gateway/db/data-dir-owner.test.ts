@@ -45,12 +45,12 @@ describe('data directory owner', () => {
     claimDataDir(dir, { kind: 'server' }).release();
   });
 
-  it('announce writes a 0600 token before the URL; release removes both', () => {
+  it('announce writes a 0600 token before the URL (and the database socket); release removes both', () => {
     const dir = tempDir();
     const claim = claimDataDir(dir, { kind: 'server' });
     expect(liveOwner(dir)?.url).toBeUndefined();
-    claim.announce('http://127.0.0.1:1234', 'sk-sluice-local-abc');
-    expect(liveOwner(dir)).toMatchObject({ kind: 'server', url: 'http://127.0.0.1:1234', pid: process.pid });
+    claim.announce('http://127.0.0.1:1234', 'sk-sluice-local-abc', join(dir, 'pgdata.sock'));
+    expect(liveOwner(dir)).toMatchObject({ kind: 'server', url: 'http://127.0.0.1:1234', pid: process.pid, database_socket: join(dir, 'pgdata.sock') });
     expect(readLocalToken(dir)).toBe('sk-sluice-local-abc');
     expect(statSync(join(dir, TOKEN_FILE)).mode & 0o777).toBe(0o600);
     expect(() => claimDataDir(dir, { kind: 'cli', command: 'migrate' })).toThrow(`the sluice server (pid ${process.pid}, http://127.0.0.1:1234)`);

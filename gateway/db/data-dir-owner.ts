@@ -24,6 +24,11 @@ export interface OwnerRecord {
   kind: OwnerKind;
   /** Where the server listens (set once it does); absent while it starts and for a CLI. */
   url?: string;
+  /**
+   * The directory of the unix socket the server's PGlite thread serves (`psql -h` it): another
+   * process of this user reaches the same database there while the server runs.
+   */
+  database_socket?: string;
   /** What a CLI owner is doing, e.g. `docs ingest`. */
   command?: string;
   started_at: string;
@@ -124,8 +129,11 @@ export function liveOwner(dataDir: string): OwnerRecord | null {
 export interface DataDirClaim {
   readonly dataDir: string;
   readonly owner: OwnerRecord;
-  /** Server: the URL it listens on and its local admin token (written 0600 before the URL). */
-  announce(url: string, token: string): void;
+  /**
+   * Server: the URL it listens on and its local admin token (written 0600 before the URL), and
+   * the socket directory of its embedded database.
+   */
+  announce(url: string, token: string, databaseSocket?: string): void;
   /** Removes the owner (and token) file if it is still this claim's. Idempotent. */
   release(): void;
 }
@@ -223,10 +231,10 @@ function startClaim(dataDir: string, record: OwnerRecord): DataDirClaim {
     get owner() {
       return current;
     },
-    announce(url, token) {
+    announce(url, token, databaseSocket) {
       if (released || !mine()) throw new Error(`the claim on ${dataDir} was lost`);
       writeAtomic(tokenPath, `${token}\n`, 0o600);
-      current = { ...current, url };
+      current = { ...current, url, ...(databaseSocket ? { database_socket: databaseSocket } : {}) };
       writeAtomic(ownerPath, `${JSON.stringify(current, null, 2)}\n`);
     },
     release,

@@ -39,7 +39,7 @@ describe('openConfiguredDatabase', () => {
     } finally {
       await database.close();
     }
-  });
+  }, 120_000); // initdb in its own thread, then the serving thread starts: slow on a busy machine
 
   it.skipIf(!process.env.DATABASE_URL)('opens the Postgres server at DATABASE_URL, migrated, and leaves SLUICE_DATA_DIR alone', async () => {
     const scratch = await createScratchDatabase(process.env.DATABASE_URL!);
