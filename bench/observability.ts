@@ -9,7 +9,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LoadClient } from './load-client.ts';
-import { observabilityMicro, type ObservabilityMicro } from './observability-micro.ts';
+import { observabilityMicro, readThreadCpuMs, type ObservabilityMicro } from './observability-micro.ts';
 import type { LoadResult } from './protocol.ts';
 import { readCpuMs } from './rss.ts';
 import { median } from './summary.ts';
@@ -83,6 +83,8 @@ interface Trial {
   round: number;
   variant: ObservabilityVariant;
   cpuUsPerRequest: number | null;
+  /** The gateway's main thread alone (the event loop that serves requests). */
+  mainCpuUsPerRequest: number | null;
   result: LoadResult;
 }
 
@@ -92,6 +94,7 @@ export interface ObservabilityRow {
   p50: number;
   p99: number;
   cpuUsPerRequest: number | null;
+  mainCpuUsPerRequest: number | null;
   failures: number;
 }
 
@@ -101,6 +104,7 @@ export interface ObservabilityDelta {
   addedP50Ms: number;
   addedP99Ms: number;
   addedCpuUs: number | null;
+  addedMainCpuUs: number | null;
 }
 
 export interface ObservabilityResult {
@@ -143,15 +147,19 @@ export async function runObservability(
     for (const variant of order) {
       const pid = gateways[variant].child.pid;
       const before = readCpuMs(pid);
+      const mainBefore = readThreadCpuMs(pid, pid);
       const result = await load.run(job(variant, { warmupMs: opts.warmupMs, durationMs: opts.durationMs }));
       const after = readCpuMs(pid);
+      const mainAfter = readThreadCpuMs(pid, pid);
       const n = Object.values(result.statusCounts).reduce((a, b) => a + b, 0);
-      const cpuUsPerRequest = before !== null && after !== null && n > 0 ? Math.round(((after - before) * 1000) / n) : null;
+      const perRequest = (a: number | null, b: number | null): number | null => (a !== null && b !== null && n > 0 ? Math.round(((b - a) * 1000) / n) : null);
+      const cpuUsPerRequest = perRequest(before, after);
+      const mainCpuUsPerRequest = perRequest(mainBefore, mainAfter);
       failures += bad(result);
-      trials.push({ round, variant, cpuUsPerRequest, result });
+      trials.push({ round, variant, cpuUsPerRequest, mainCpuUsPerRequest, result });
       print(
         `  round ${round}  ${LABEL[variant].padEnd(26)} ${Math.round(result.rps).toLocaleString('en-US').padStart(6)} req/s  p50 ${ms(result.latency.p50)}  p99 ${ms(result.latency.p99)}` +
-          `${cpuUsPerRequest === null ? '' : `  cpu ${cpuUsPerRequest} µs/req`}${bad(result) > 0 ? `  !! ${bad(result)} failed (${result.firstError ?? ''})` : ''}`,
+          `${cpuUsPerRequest === null ? '' : `  cpu ${cpuUsPerRequest} µs/req (main thread ${mainCpuUsPerRequest ?? 'n/a'})`}${bad(result) > 0 ? `  !! ${bad(result)} failed (${result.firstError ?? ''})` : ''}`,
       );
     }
   }
@@ -160,23 +168,27 @@ export async function runObservability(
   const rows: ObservabilityRow[] = VARIANTS.map((variant) => {
     const ts = of(variant);
     const cpus = ts.map((t) => t.cpuUsPerRequest).filter((x): x is number => x !== null);
+    const mains = ts.map((t) => t.mainCpuUsPerRequest).filter((x): x is number => x !== null);
     return {
       variant,
       rps: Math.round(median(ts.map((t) => t.result.rps))),
       p50: r3(median(ts.map((t) => t.result.latency.p50))),
       p99: r3(median(ts.map((t) => t.result.latency.p99))),
       cpuUsPerRequest: cpus.length ? Math.round(median(cpus)) : null,
+      mainCpuUsPerRequest: mains.length ? Math.round(median(mains)) : null,
       failures: ts.reduce((a, t) => a + bad(t.result), 0),
     };
   });
   const delta = (what: string, v: ObservabilityVariant, base: ObservabilityVariant): ObservabilityDelta => {
     const pairs = of(v).map((t) => [t, of(base).find((b) => b.round === t.round)!] as const);
     const cpu = pairs.filter(([a, b]) => a.cpuUsPerRequest !== null && b.cpuUsPerRequest !== null);
+    const main = pairs.filter(([a, b]) => a.mainCpuUsPerRequest !== null && b.mainCpuUsPerRequest !== null);
     return {
       what,
       addedP50Ms: r3(median(pairs.map(([a, b]) => a.result.latency.p50 - b.result.latency.p50))),
       addedP99Ms: r3(median(pairs.map(([a, b]) => a.result.latency.p99 - b.result.latency.p99))),
       addedCpuUs: cpu.length ? Math.round(median(cpu.map(([a, b]) => a.cpuUsPerRequest! - b.cpuUsPerRequest!))) : null,
+      addedMainCpuUs: main.length ? Math.round(median(main.map(([a, b]) => a.mainCpuUsPerRequest! - b.mainCpuUsPerRequest!))) : null,
     };
   };
   const deltas = {
@@ -198,20 +210,21 @@ export async function runObservability(
   return { options: opts, durationS: Math.round((Date.now() - started) / 1000), rows, deltas, exported, micro, goals, failures, trials };
 }
 
-const HEAD = ['gateway', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'failures'];
+const HEAD = ['gateway', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'main thread µs/req', 'failures'];
 
 function tableRows(r: ObservabilityResult): string[][] {
-  return r.rows.map((row) => [LABEL[row.variant], row.rps.toLocaleString('en-US'), ms(row.p50), ms(row.p99), row.cpuUsPerRequest === null ? 'n/a' : String(row.cpuUsPerRequest), String(row.failures)]);
+  return r.rows.map((row) => [LABEL[row.variant], row.rps.toLocaleString('en-US'), ms(row.p50), ms(row.p99), row.cpuUsPerRequest === null ? 'n/a' : String(row.cpuUsPerRequest), row.mainCpuUsPerRequest === null ? 'n/a' : String(row.mainCpuUsPerRequest), String(row.failures)]);
 }
 
 function deltaText(d: ObservabilityDelta): string {
-  return `${d.what}: p50 ${signed(d.addedP50Ms)} ms, p99 ${signed(d.addedP99Ms)} ms${d.addedCpuUs === null ? '' : `, CPU ${signed(d.addedCpuUs, 0)} µs/req`}`;
+  return `${d.what}: p50 ${signed(d.addedP50Ms)} ms, p99 ${signed(d.addedP99Ms)} ms${d.addedCpuUs === null ? '' : `, CPU ${signed(d.addedCpuUs, 0)} µs/req`}${d.addedMainCpuUs === null ? '' : ` (main thread ${signed(d.addedMainCpuUs, 0)})`}`;
 }
 
 const exportedText = (r: ObservabilityResult): string =>
   `the tracing gateway exported ${r.exported.requests} OTLP requests (${(r.exported.bytes / 1024).toFixed(0)} KiB) to the receiver`;
 const microText = (r: ObservabilityResult): string =>
-  `measured in-process, per call: metrics ${r.micro.metricsUs} µs of CPU (Metrics.observe), tracing ${r.micro.tracingUs} µs (five spans made, ended and exported)`;
+  `measured in-process (a hot loop), per call: metrics ${r.micro.metricsUs} µs of CPU (Metrics.observe); tracing five spans: ${r.micro.tracingPathUs} µs on the call's path, ` +
+  `${r.micro.tracingUs ?? 'n/a'} µs of the serving thread's CPU, ${r.micro.tracingExportUs ?? 'n/a'} µs of the export thread's (SDK spans made, serialised, sent)`;
 
 export function observabilityConsole(r: ObservabilityResult): string {
   const body = tableRows(r);

@@ -9,5 +9,5 @@ export async function tracingFromEnv(vars: Readonly<Record<string, string | unde
   const settings = otlpSettings(vars);
   if (settings === undefined) return propagateOnly;
   const { otlpTracing } = await import('./tracing-otel.ts');
-  return otlpTracing(settings);
+  return await otlpTracing(settings);
 }

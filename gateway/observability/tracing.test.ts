@@ -1,4 +1,5 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { hrTimeToNanoseconds } from '@opentelemetry/core';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../config/load.ts';
@@ -6,6 +7,7 @@ import { GatewayError } from '../errors/gateway-error.ts';
 import { withRetry, type AttemptContext } from '../pipeline/retry.ts';
 import { sampleRecord } from '../../test/helpers/sample-record.ts';
 import { otelTracing } from './tracing-otel.ts';
+import { samplerOf } from './tracing-spans.ts';
 import { NO_INCOMING_TRACE, otlpSettings, propagateOnly } from './tracing.ts';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -17,6 +19,7 @@ describe('otlpSettings', () => {
       url: 'http://collector:4318/v1/traces',
       protocol: 'http/protobuf',
       serviceName: undefined,
+      sampler: { name: 'parentbased_always_on', ratio: 1 },
     });
   });
 
@@ -28,7 +31,14 @@ describe('otlpSettings', () => {
       OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
       OTEL_SERVICE_NAME: 'edge',
     });
-    expect(s).toEqual({ url: 'http://b:4318/custom', protocol: 'http/json', serviceName: 'edge' });
+    expect(s).toEqual({ url: 'http://b:4318/custom', protocol: 'http/json', serviceName: 'edge', sampler: { name: 'parentbased_always_on', ratio: 1 } });
+  });
+
+  it('reads the sampler and its ratio, and fails at boot on one it does not know', () => {
+    const base = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318' };
+    expect(otlpSettings({ ...base, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' })?.sampler).toEqual({ name: 'parentbased_traceidratio', ratio: 0.25 });
+    expect(() => otlpSettings({ ...base, OTEL_TRACES_SAMPLER: 'jaeger_remote' })).toThrow(/OTEL_TRACES_SAMPLER/);
+    expect(() => otlpSettings({ ...base, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow(/OTEL_TRACES_SAMPLER_ARG/);
   });
 
   it('is off when the SDK or the traces exporter is disabled', () => {
@@ -84,6 +94,57 @@ describe('otelTracing with withRetry', () => {
     expect(clients[0]!.status.code).toBe(SpanStatusCode.ERROR);
     expect(clients[0]!.attributes['http.response.status_code']).toBe(502);
     expect(sent.map((a) => a.trace?.traceparent)).toEqual(clients.map((c) => `00-4bf92f3577b34da6a3ce929d0e0e4736-${c.spanContext().spanId}-01`));
+    // Recorded times: each try lies within the call.
+    for (const c of clients) expect(hrTimeToNanoseconds(c.startTime) >= hrTimeToNanoseconds(server.startTime) && hrTimeToNanoseconds(c.endTime) <= hrTimeToNanoseconds(server.endTime)).toBe(true);
+    await tracing.shutdown();
+  });
+
+  it('makes a phase span under the server span, with its attributes or its error', async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = otelTracing({ exporter });
+    const call = tracing.startCall('chat.completions', NO_INCOMING_TRACE)!;
+    call.startPhase('cache').end({ 'sluice.cache': 'miss' });
+    call.startPhase('retrieval').end(undefined, 'retrieval_failed');
+    call.end(sampleRecord({ status: 'upstream_error', errorCode: 'upstream_error', httpStatus: 502 }));
+    await tracing.forceFlush();
+    const spans = exporter.getFinishedSpans();
+    const server = spans.find((s) => s.kind === SpanKind.SERVER)!;
+    expect(server.spanContext().traceId).toBe(call.traceId);
+    expect(server.parentSpanContext).toBeUndefined();
+    expect(server.status).toEqual({ code: SpanStatusCode.ERROR, message: 'upstream_error' });
+    const cache = spans.find((s) => s.name === 'sluice.cache.lookup')!;
+    const retrieval = spans.find((s) => s.name === 'sluice.retrieval')!;
+    expect(cache.attributes).toEqual({ 'sluice.cache': 'miss' });
+    expect(cache.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
+    expect(retrieval.status.code).toBe(SpanStatusCode.ERROR);
+    expect(retrieval.attributes['error.type']).toBe('retrieval_failed');
+    await tracing.shutdown();
+  });
+
+  it('exports nothing for a caller that did not sample, and passes its trace on unsampled with its tracestate', async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = otelTracing({ exporter });
+    const call = tracing.startCall('chat.completions', { traceparent: TRACEPARENT.replace(/-01$/, '-00'), tracestate: 'vendor=abc' })!;
+    expect(call.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    const headers = call.startAttempt('openai', 'gpt-4o').headers!;
+    expect(headers.traceparent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-00$/);
+    expect(headers.traceparent).not.toContain('00f067aa0ba902b7');
+    expect(headers.tracestate).toBe('vendor=abc');
+    call.end(sampleRecord());
+    await tracing.forceFlush();
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    await tracing.shutdown();
+  });
+
+  it('samples by trace id with traceidratio: a ratio of 0 records nothing and sends flag 00', async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = otelTracing({ exporter, sampler: samplerOf({ name: 'traceidratio', ratio: 0 }) });
+    const call = tracing.startCall('chat.completions', NO_INCOMING_TRACE)!;
+    expect(call.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(call.startAttempt('openai', 'gpt-4o').headers?.traceparent).toMatch(/-00$/);
+    call.end(sampleRecord());
+    await tracing.forceFlush();
+    expect(exporter.getFinishedSpans()).toEqual([]);
     await tracing.shutdown();
   });
 });

@@ -95,11 +95,16 @@ export const propagateOnly: Tracing = {
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
+export type SamplerName = 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
+const SAMPLERS: readonly SamplerName[] = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'];
+
 export interface OtlpSettings {
   /** Full URL of the traces endpoint (…/v1/traces). */
   url: string;
   protocol: OtlpProtocol;
   serviceName: string | undefined;
+  /** OTEL_TRACES_SAMPLER (default parentbased_always_on) and its ratio, OTEL_TRACES_SAMPLER_ARG (default 1). */
+  sampler: { name: SamplerName; ratio: number };
 }
 
 /**
@@ -125,5 +130,19 @@ export function otlpSettings(vars: Readonly<Record<string, string | undefined>>)
   } catch {
     throw new ConfigError(`${own ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT'}: '${url}' is not a URL`);
   }
-  return { url, protocol, serviceName: vars.OTEL_SERVICE_NAME?.trim() || undefined };
+  return { url, protocol, serviceName: vars.OTEL_SERVICE_NAME?.trim() || undefined, sampler: samplerSettings(vars) };
+}
+
+/**
+ * The sampler the spec's variables name. Read here rather than by the SDK from process.env:
+ * the decision is needed while the call runs (its traceparent's sampled flag goes upstream),
+ * before the SDK makes the call's spans (tracing-otel.ts).
+ */
+function samplerSettings(vars: Readonly<Record<string, string | undefined>>): OtlpSettings['sampler'] {
+  const name = (vars.OTEL_TRACES_SAMPLER?.trim().toLowerCase() || 'parentbased_always_on') as SamplerName;
+  if (!SAMPLERS.includes(name)) throw new ConfigError(`OTEL_TRACES_SAMPLER: '${name}' is not supported; use one of ${SAMPLERS.join(', ')}`);
+  const arg = vars.OTEL_TRACES_SAMPLER_ARG?.trim();
+  const ratio = arg ? Number(arg) : 1;
+  if (name.endsWith('traceidratio') && !(ratio >= 0 && ratio <= 1)) throw new ConfigError(`OTEL_TRACES_SAMPLER_ARG: '${arg ?? ''}' is not a ratio between 0 and 1`);
+  return { name, ratio };
 }
