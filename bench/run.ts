@@ -14,6 +14,9 @@
  *   --profile   gateway under --cpu-prof (bench/profiles/), top self-time functions
  *   --strict    exit 1 when a goal is not met (failed requests always exit 1)
  *   --rounds N, --duration S, --warmup S   override the trial plan
+ *   --scale-rows N   calls seeded for the rollup queries (default 10,000,000; --quick 50,000)
+ *   --view-rows N    calls seeded for the dashboard views (default 1,000,000; --quick 20,000)
+ *   --no-scale       skip the scale section (it needs a Postgres server and takes minutes)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +31,7 @@ import { LoadClient } from './load-client.ts';
 import { OBSERVABILITY_VARIANTS, observabilityConsole, observabilityEnv, observabilityMarkdown, runObservability, startOtlpSink, type ObservabilityVariant, type OtlpSink } from './observability.ts';
 import { printProfile, runProfileLoad } from './profile.ts';
 import { consoleReport, machineInfo, markdownReport, updateReadme, writeJson, type RunInfo } from './report.ts';
+import { runScale, scaleConsole, scaleMarkdown, type ScaleResult } from './scale.ts';
 import { runSoak } from './soak.ts';
 import { runSuite, type SuiteOptions } from './suite.ts';
 import { summarise } from './summary.ts';
@@ -43,6 +47,9 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string' },
     duration: { type: 'string' },
     warmup: { type: 'string' },
+    'scale-rows': { type: 'string' },
+    'view-rows': { type: 'string' },
+    'no-scale': { type: 'boolean', default: false },
   },
 });
 
@@ -207,6 +214,16 @@ async function measured(
     print,
   );
   const tokens = await runTokenEstimate(gateway.origin, { durationMs: quick ? 2_000 : 8_000, idleProbes: quick ? 200 : 500 }, print);
+  // Last: seeding millions of rows keeps Postgres busy long after, and nothing is measured after it.
+  const scale: ScaleResult | null = flags['no-scale']
+    ? null
+    : await runScale(
+        {
+          rollupRows: Number(flags['scale-rows'] ?? (quick ? 50_000 : 10_000_000)),
+          viewRows: Number(flags['view-rows'] ?? (quick ? 20_000 : 1_000_000)),
+        },
+        print,
+      );
   const summary = summarise(suite);
   const info: RunInfo = {
     mode,
@@ -224,6 +241,7 @@ async function measured(
   print(observabilityConsole(observability));
   print(callWalConsole(callWal));
   print(callLogConsole(callLog));
+  if (scale) print(scaleConsole(scale));
   for (const g of Object.values(observed)) {
     if (g.log.errors > 0) reportGatewayHealth(g, g.child.name);
     await stopChild(g.child, 10_000);
@@ -243,6 +261,7 @@ async function measured(
     observability,
     callWal,
     callLogAtSpeed: callLog,
+    scale,
     gatewayLog: gateway.log,
     medians: summary.medians,
     ratios: summary.ratios,
@@ -251,12 +270,12 @@ async function measured(
   });
   print(`\nwrote ${out}`);
   if (!quick) {
-    updateReadme(benchPath('README.md'), `${markdownReport(summary, info, suite)}\n\n${keyPoliciesMarkdown(policies)}\n\n${observabilityMarkdown(observability)}\n\n${callWalMarkdown(callWal)}\n\n${callLogMarkdown(callLog)}`);
+    updateReadme(benchPath('README.md'), `${markdownReport(summary, info, suite)}\n\n${keyPoliciesMarkdown(policies)}\n\n${observabilityMarkdown(observability)}\n\n${callWalMarkdown(callWal)}\n\n${callLogMarkdown(callLog)}${scale ? `\n\n${scaleMarkdown(scale)}` : ''}`);
     print(`updated the results section of ${benchPath('README.md')}`);
   }
   if (summary.failures > 0 || policies.failures > 0 || observability.failures > 0 || callWal.failures > 0 || callLog.failures > 0 || policies.settled.some((s) => !s.ok)) return 1;
   if (Object.values(observed).some((g) => g.log.errors > 0)) return 1;
-  return flags.strict && [...summary.goals, policies.goal, ...observability.goals, callWal.goal, ...callLog.goals].some((g) => g.verdict === 'not met') ? 1 : 0;
+  return flags.strict && [...summary.goals, policies.goal, ...observability.goals, callWal.goal, ...callLog.goals, ...(scale?.goals ?? [])].some((g) => g.verdict === 'not met') ? 1 : 0;
 }
 
 function reportGatewayHealth(gateway: GatewayTarget, name = 'gateway'): void {
