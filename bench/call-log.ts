@@ -28,7 +28,7 @@ import { stopAll, stopChild } from './children.ts';
 import { LoadClient } from './load-client.ts';
 import { PRICING_CONFIG } from './key-policies.ts';
 import { readCpuMs, RssSampler } from './rss.ts';
-import { startBareProxy, startGateway, startUpstream, type GatewayTarget, type Target } from './targets.ts';
+import { ADMIN_KEY, startBareProxy, startGateway, startUpstream, type GatewayTarget, type Target } from './targets.ts';
 import { jobFor, SCENARIOS, type Scenario } from './workload.ts';
 
 export interface CallLogOptions {
@@ -50,6 +50,13 @@ export interface CallLogRow {
   /** Largest RSS sampled during the trials (gateways only), MB. */
   rssPeakMb: number | null;
   cpuUsPerRequest: number | null;
+  /**
+   * Event-loop delay during the trial (gateways only), ms: prom-client's
+   * nodejs_eventloop_lag_{p99,max}_seconds, reset by the scrape before the trial. At 1
+   * connection the loop is otherwise idle, so the max is the longest single stretch of work.
+   */
+  loopP99Ms: number | null;
+  loopMaxMs: number | null;
   failures: number;
 }
 
@@ -109,15 +116,32 @@ async function benchDatabase(): Promise<{ url: string | null; note: string | nul
 
 const redact = (url: string): string => url.replace(/\/\/[^@/]*@/, '//…@');
 
+/** The event-loop delay gauges from a gateway's /metrics (a scrape also resets them), ms. */
+async function loopDelay(origin: string): Promise<{ p99: number | null; max: number | null }> {
+  try {
+    const res = await fetch(`${origin}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    const text = await res.text();
+    const read = (name: string): number | null => {
+      const m = new RegExp(`^${name} ([0-9.eE+-]+)$`, 'm').exec(text);
+      return m ? Number(m[1]) * 1000 : null;
+    };
+    return { p99: read('nodejs_eventloop_lag_p99_seconds'), max: read('nodejs_eventloop_lag_max_seconds') };
+  } catch {
+    return { p99: null, max: null };
+  }
+}
+
 async function trial(client: LoadClient, m: Measured, s: Scenario, opts: CallLogOptions, record: boolean): Promise<CallLogRow | null> {
   const pid = m.key === 'direct' || m.key === 'bare' ? null : m.target.child.pid!;
   const sampler = pid === null ? null : new RssSampler(pid);
   const cpuBefore = pid === null ? null : readCpuMs(pid);
+  if (pid !== null) await loopDelay(m.target.origin);
   sampler?.start();
   const r = await client.run(jobFor(m.target.origin, s, record ? { warmupMs: opts.warmupMs, durationMs: opts.durationMs } : { warmupMs: 0, durationMs: opts.primeMs }));
   const rssPeakMb = sampler?.stop() ?? null;
   if (!record) return null;
   const cpuAfter = pid === null ? null : readCpuMs(pid);
+  const loop = pid === null ? { p99: null, max: null } : await loopDelay(m.target.origin);
   const total = r.requests * ((opts.warmupMs + opts.durationMs) / opts.durationMs);
   return {
     scenario: s.key,
@@ -127,6 +151,8 @@ async function trial(client: LoadClient, m: Measured, s: Scenario, opts: CallLog
     p99: r.latency.p99 ?? Number.NaN,
     rssPeakMb,
     cpuUsPerRequest: cpuBefore !== null && cpuAfter !== null && total > 0 ? ((cpuAfter - cpuBefore) * 1000) / total : null,
+    loopP99Ms: loop.p99,
+    loopMaxMs: loop.max,
     failures: r.errors + r.non2xx,
   };
 }
@@ -193,6 +219,8 @@ function summariseRows(rows: CallLogRow[]): CallLogRow[] {
       if (of.length === 0) continue;
       const rss = of.map((r) => r.rssPeakMb).filter((x): x is number => x !== null);
       const cpu = of.map((r) => r.cpuUsPerRequest).filter((x): x is number => x !== null);
+      const loopP99 = of.map((r) => r.loopP99Ms).filter((x): x is number => x !== null);
+      const loopMax = of.map((r) => r.loopMaxMs).filter((x): x is number => x !== null);
       out.push({
         scenario: s.key,
         target: key,
@@ -201,6 +229,8 @@ function summariseRows(rows: CallLogRow[]): CallLogRow[] {
         p99: median(of.map((r) => r.p99)),
         rssPeakMb: rss.length ? Math.max(...rss) : null,
         cpuUsPerRequest: cpu.length ? median(cpu) : null,
+        loopP99Ms: loopP99.length ? median(loopP99) : null,
+        loopMaxMs: loopMax.length ? median(loopMax) : null,
         failures: of.reduce((n, r) => n + r.failures, 0),
       });
     }
@@ -229,14 +259,21 @@ function goalsOf(rows: CallLogRow[], pgNote: string | null): CallLogGoal[] {
     check('embedded ÷ Postgres throughput, 50 conns ≥ 0.9', emb50 && on50 ? emb50.rps / on50.rps : null, (v) => v >= 0.9, (v) => `${v.toFixed(2)}× (${Math.round(emb50!.rps)} vs ${Math.round(on50!.rps)} req/s)`),
     check('embedded p99 over direct, 1 conn ≤ 2 ms', emb1 && direct1 ? emb1.p99 - direct1.p99 : null, (v) => v <= 2, (v) => `+${v.toFixed(3)} ms (${fmt(emb1!.p99)} vs ${fmt(direct1!.p99)})`),
     check('embedded RSS under load ≤ 300 MB', rssEmb, (v) => v <= 300, (v) => `${v.toFixed(0)} MB`),
+    check(
+      'flat tails: longest event-loop stall at 1 conn (median over rounds of the max), Postgres ≤ 1 ms',
+      on1?.loopMaxMs,
+      (v) => v <= 1,
+      (v) => `${v.toFixed(2)} ms (p99 ${fmt(on1!.loopP99Ms, 2)} ms; the sampling timer runs every 10 ms)`,
+    ),
+    check('flat tails: the same, embedded ≤ 1 ms', emb1?.loopMaxMs, (v) => v <= 1, (v) => `${v.toFixed(2)} ms (p99 ${fmt(emb1!.loopP99Ms, 2)} ms)`),
   ];
 }
 
 function table(r: CallLogResult): string[] {
-  const lines = ['| scenario | target | req/s | p50 ms | p99 ms | RSS peak MB | CPU µs/req |', '|---|---|---:|---:|---:|---:|---:|'];
+  const lines = ['| scenario | target | req/s | p50 ms | p99 ms | RSS peak MB | CPU µs/req | loop delay p99 / max ms |', '|---|---|---:|---:|---:|---:|---:|---:|'];
   for (const row of r.rows) {
     lines.push(
-      `| ${SCENARIOS.find((s) => s.key === row.scenario)!.label} | ${row.target} | ${Math.round(row.rps).toLocaleString('en-US')} | ${fmt(row.p50)} | ${fmt(row.p99)} | ${fmt(row.rssPeakMb, 0)} | ${fmt(row.cpuUsPerRequest, 0)} |`,
+      `| ${SCENARIOS.find((s) => s.key === row.scenario)!.label} | ${row.target} | ${Math.round(row.rps).toLocaleString('en-US')} | ${fmt(row.p50)} | ${fmt(row.p99)} | ${fmt(row.rssPeakMb, 0)} | ${fmt(row.cpuUsPerRequest, 0)} | ${row.loopP99Ms === null ? 'n/a' : `${fmt(row.loopP99Ms, 2)} / ${fmt(row.loopMaxMs, 2)}`} |`,
     );
   }
   return lines;
