@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { doublePrecision, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { v7 as uuidv7 } from 'uuid';
 
 /**
@@ -110,9 +110,21 @@ export const callScores = pgTable(
     runId: uuid('run_id'),
     details: jsonb('details').$type<Record<string, unknown>>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().default(sql`now()`),
+    // What the monitors slice by, copied from the scored call when the score is written
+    // (evals/monitor/score-call-fields.ts), so scores over time read this table alone (issue 19).
+    // Null (and production false) when the call was not found.
+    callStartedAt: timestamp('call_started_at', { withTimezone: true }),
+    route: text('route'),
+    variant: text('variant'),
+    promptName: text('prompt_name'),
+    promptVersion: integer('prompt_version'),
+    /** Production traffic: neither a shadow call nor an eval run's own call. */
+    production: boolean('production').notNull().default(false),
   },
   (t) => [
     index('call_scores_call_idx').on(t.callId),
+    // Scores of production calls in a time range: the series, drift, monitors and rollout arms.
+    index('call_scores_production_time_idx').on(t.callStartedAt).where(sql`production`),
     index('call_scores_scorer_idx').on(t.scorer, t.createdAt),
     uniqueIndex('call_scores_eval_key').on(t.callId, t.scorer).where(sql`source = 'eval'`),
     // Online scoring writes a call's score once, whichever instance (or retry) wrote it first.

@@ -8,6 +8,7 @@ import { testDatabases } from '../../test/helpers/test-db.ts';
 import type { GatewayClient } from '../gateway-client.ts';
 import { scoreProductionCalls } from '../online.ts';
 import { tableQueue } from '../queue/table-queue.ts';
+import { fieldsOfRecord, type ScoreCallFields } from '../monitor/score-call-fields.ts';
 import { callScores } from '../schema.ts';
 import { apiApp, loggedCall, seedCalls, testClient } from '../../test/helpers/evals.ts';
 import { startWorker, type RunningWorker } from '../worker.ts';
@@ -85,6 +86,7 @@ describe.each(testDatabases())('eval and feedback API, online scoring, monitorin
     const stored = await database.db.select().from(callScores).where(sql`source = 'eval' and call_id in (${calls[0]!.id}::uuid, ${calls[1]!.id}::uuid)`);
     expect(stored).toHaveLength(2); // replaced, not duplicated
     expect(stored.every((s) => s.runId === again.runId)).toBe(true);
+    expect(stored.every((s) => s.production && s.route === 'online-route' && s.callStartedAt?.getTime() === at.getTime())).toBe(true);
 
     const fb = await app.request('/api/feedback', json({ call_id: calls[1]!.id, name: 'thumbs', label: 'down', comment: 'wrong city' }));
     expect(fb.status).toBe(201);
@@ -104,17 +106,17 @@ describe.each(testDatabases())('eval and feedback API, online scoring, monitorin
   it('GET /api/evals/timeseries gives daily series with EWMA/CUSUM alarms; /drift gives PSI and KS', async () => {
     const start = now - 20 * DAY;
     const records = [];
-    const scores: Array<{ callId: string; score: number }> = [];
+    const scores: Array<{ callId: string; score: number; call: ScoreCallFields }> = [];
     for (let d = 0; d < 20; d++) {
       for (let k = 0; k < 10; k++) {
         const r = loggedCall(new Date(start + d * DAY + k * 60_000), { question: 'q', answer: 'a', route: 'monitored', prompt: ['support', 2], outputTokens: d < 13 ? 40 + k : 140 + k, latencyMs: 300 + k });
         records.push(r);
         // Scores drop from ~0.9 to ~0.5 over the last 5 days.
-        scores.push({ callId: r.id, score: d < 15 ? 0.85 + (k % 3) * 0.05 : 0.45 + (k % 3) * 0.05 });
+        scores.push({ callId: r.id, score: d < 15 ? 0.85 + (k % 3) * 0.05 : 0.45 + (k % 3) * 0.05, call: fieldsOfRecord(r) });
       }
     }
     await seedCalls(database, records);
-    await database.db.insert(callScores).values(scores.map((s) => ({ callId: s.callId, scorer: 'groundedness', score: s.score, source: 'eval' as const })));
+    await database.db.insert(callScores).values(scores.map((s) => ({ callId: s.callId, scorer: 'groundedness', score: s.score, source: 'eval' as const, ...s.call })));
 
     const res = await app.request(`/api/evals/timeseries?route=monitored&prompt=support@2&scorer=groundedness&since=${new Date(start).toISOString()}&reference_days=10`);
     expect(res.status).toBe(200);

@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { getCall } from '../../gateway/calls/queries.ts';
 import type { Database } from '../../gateway/db/client.ts';
 import { GatewayError } from '../../gateway/errors/gateway-error.ts';
 import type { AppEnv } from '../../gateway/http/env.ts';
 import { readJsonObject } from '../../gateway/http/read-json.ts';
 import { validate } from '../../gateway/pipeline/validate.ts';
+import { lookupCallFields } from '../monitor/score-call-fields.ts';
 import { callScores } from '../schema.ts';
 
 /**
@@ -42,13 +42,15 @@ export function feedbackRoutes(deps: FeedbackRoutesDeps): Hono<AppEnv> {
   app.post('/', async (c) => {
     const b = validate(feedbackSchema, await readJsonObject(c));
     const callId = b.call_id.toLowerCase();
-    if (!(await getCall(deps.database, callId))) throw new GatewayError('not_found', `No call with id '${b.call_id}'.`, { param: 'call_id' });
+    // The score carries its call's time and slice (monitor/score-call-fields.ts).
+    const call = (await lookupCallFields(deps.database, [callId])).get(callId);
+    if (!call) throw new GatewayError('not_found', `No call with id '${b.call_id}'.`, { param: 'call_id' });
     const scorer = (b.scorer ?? b.name)!;
     const score = b.score ?? (b.label === undefined ? null : (LABEL_SCORES[b.label.toLowerCase()] ?? null));
     const key = c.get('key');
     const [row] = await deps.database.db
       .insert(callScores)
-      .values({ callId, scorer, score, label: b.label ?? null, reason: b.comment ?? null, source: 'feedback', details: { by: key.id ?? key.name } })
+      .values({ callId, scorer, score, label: b.label ?? null, reason: b.comment ?? null, source: 'feedback', details: { by: key.id ?? key.name }, ...call })
       .returning();
     return c.json(
       { id: row!.id, object: 'feedback', call_id: callId, scorer, score, label: row!.label, comment: row!.reason, created_at: row!.createdAt.toISOString() },

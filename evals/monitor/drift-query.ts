@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Database } from '../../gateway/db/client.ts';
 import { driftMetric, PSI_THRESHOLDS, type DriftMetric } from '../stats/drift.ts';
-import { sliceConditions, type CallSlice } from './filters.ts';
+import { scoreSliceConditions, sliceConditions, type CallSlice } from './filters.ts';
 
 /**
  * Drift of production traffic between a reference window and a current one: input and output
@@ -33,17 +33,17 @@ const METRICS = {
 } as const;
 
 async function window(database: Pick<Database, 'db'>, q: DriftQuery, w: { since: Date; until: Date }) {
-  const where = sliceConditions(q, w.since, w.until);
   const calls = rowsOf<Record<string, number | null>>(
     await database.db.execute(sql`
       select ${METRICS.input_tokens} as input_tokens, ${METRICS.output_tokens} as output_tokens, ${METRICS.latency_ms} as latency_ms, ${METRICS.cost_usd} as cost_usd
-      from calls c where ${where} and c.status = 'ok' order by c.started_at desc limit ${MAX_ROWS}`),
+      from calls c where ${sliceConditions(q, w.since, w.until)} and c.status = 'ok' order by c.started_at desc limit ${MAX_ROWS}`),
   );
+  // Scores carry their call's time and slice (score-call-fields.ts): no join to `calls`.
   const scores = rowsOf<{ scorer: string; score: number }>(
     await database.db.execute(sql`
-      select s.scorer, s.score::float8 as score from calls c join call_scores s on s.call_id = c.id
-      where ${where} and s.score is not null ${q.scorer !== undefined ? sql`and s.scorer = ${q.scorer}` : sql``}
-      order by c.started_at desc limit ${MAX_ROWS}`),
+      select s.scorer, s.score::float8 as score from call_scores s
+      where ${scoreSliceConditions(q, w.since, w.until)} and s.score is not null ${q.scorer !== undefined ? sql`and s.scorer = ${q.scorer}` : sql``}
+      order by s.call_started_at desc limit ${MAX_ROWS}`),
   );
   const column = (k: keyof typeof METRICS) => calls.map((r) => r[k]).filter((v): v is number => v !== null && v !== undefined).map(Number);
   const byScorer = new Map<string, number[]>();

@@ -1,12 +1,14 @@
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Database } from '../../gateway/db/client.ts';
 import { controlChart, type ChartOptions, type ChartResult, type DailyPoint } from '../stats/timeseries.ts';
-import { sliceConditions, type CallSlice } from './filters.ts';
+import { scoreSliceConditions, type CallSlice } from './filters.ts';
 
 /**
- * Daily score series from `call_scores` (online evals and feedback) joined to the calls they
- * score, one series per route × variant × prompt version × scorer, each with EWMA and CUSUM
- * alarms (stats/timeseries.ts). Days are UTC and by call time.
+ * Daily score series from `call_scores` (online evals and feedback) of production calls, one
+ * series per route × variant × prompt version × scorer, each with EWMA and CUSUM alarms
+ * (stats/timeseries.ts). Days are UTC and by call time. The call's time, route, variant and prompt
+ * are read from the score row (score-call-fields.ts): joining a month of `calls` partitions to
+ * find them took seconds at a million calls (issue 19).
  */
 export interface SeriesQuery extends CallSlice {
   scorer?: string | undefined;
@@ -30,12 +32,16 @@ export async function scoreSeries(database: Pick<Database, 'db'>, q: SeriesQuery
   ];
   const rows = rowsOf<Record<string, unknown>>(
     await database.db.execute(sql`
-      select to_char((c.started_at at time zone 'UTC')::date, 'YYYY-MM-DD') as day,
-        c.route, c.variant, case when c.prompt_name is null then null else c.prompt_name || '@' || c.prompt_version end as prompt,
-        s.scorer, count(*)::int as n, avg(s.score)::float8 as mean, coalesce(stddev_samp(s.score), 0)::float8 as sd
-      from calls c join call_scores s on s.call_id = c.id
-      where ${sliceConditions(q, q.since, q.until)} and s.score is not null ${extra.length ? sql`and ${sql.join(extra, sql` and `)}` : sql``}
-      group by 1, 2, 3, 4, 5
+      select to_char(g.day, 'YYYY-MM-DD') as day, g.route, g.variant, g.prompt, g.scorer, g.n, g.mean, g.sd
+      from (
+        -- Grouped on the day as a date (cheap to sort), formatted and ordered once per group.
+        select (s.call_started_at at time zone 'UTC')::date as day, s.route, s.variant,
+          case when s.prompt_name is null then null else s.prompt_name || '@' || s.prompt_version end as prompt, s.scorer,
+          count(*)::int as n, avg(s.score)::float8 as mean, coalesce(stddev_samp(s.score), 0)::float8 as sd
+        from call_scores s
+        where ${scoreSliceConditions(q, q.since, q.until)} and s.score is not null ${extra.length ? sql`and ${sql.join(extra, sql` and `)}` : sql``}
+        group by 1, 2, 3, 4, 5
+      ) g
       order by 2, 3, 4, 5, 1`),
   );
   const groups = new Map<string, { key: Omit<Series, keyof ChartResult>; points: DailyPoint[] }>();

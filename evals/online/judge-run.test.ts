@@ -72,6 +72,10 @@ async function scoresThroughTheQueue(database: Database, fake: FakeProvider, cli
     expect(score(invented.id, 'hallucination')).toMatchObject({ score: 0, reason: 'the moon is not in the context' });
     expect(score(invented.id, 'hallucination').details).toMatchObject({ judge_prompt_version: 'sluice-judge-hallucination@1', judge_model: JUDGE });
     expect(score(grounded.id, 'groundedness').score).toBe(1); // in-process, as before
+    // Both writers copy the call's time and slice onto the score (monitor/score-call-fields.ts).
+    for (const scorer of ['faithfulness', 'groundedness']) {
+      expect(score(grounded.id, scorer)).toMatchObject({ callStartedAt: grounded.startedAt, route: grounded.route, variant: grounded.variant, production: true });
+    }
     // The judge saw the context retrieval injected, read back from the call log.
     const judged = fake.requests.filter((r) => judgeKind(r.body) !== null);
     expect(judged).toHaveLength(4);

@@ -8,6 +8,7 @@ import { gatewayJudge } from '../run/judge-client.ts';
 import { runPool } from '../run/pool.ts';
 import { withRetry, type RetryOptions } from '../run/retry.ts';
 import { getRun, heartbeat, updateRun } from '../run/store.ts';
+import { fieldsOfCallRow } from '../monitor/score-call-fields.ts';
 import type { ScoreResult, ScorerContext } from '../scorers/types.ts';
 import { callScores } from '../schema.ts';
 import { onlineJobSchema, type OnlineJobSummary } from './judge-job.ts';
@@ -114,6 +115,7 @@ async function scoreCall(call: LoggedCall, item: EvalItem, scorers: readonly Res
     latencyMs: call.latencyMs,
     costUsd: call.costMicros === null ? null : call.costMicros / 1e6,
   };
+  const fields = fieldsOfCallRow(call);
   const rows: Row[] = [];
   for (const s of scorers) {
     let r: ScoreResult;
@@ -124,7 +126,7 @@ async function scoreCall(call: LoggedCall, item: EvalItem, scorers: readonly Res
     }
     const judged = r.judgePromptVersion ? { judge_prompt_version: r.judgePromptVersion, judge_model: r.judgeModel ?? null } : {};
     const details = r.details || r.judgePromptVersion ? { ...r.details, ...judged } : null;
-    rows.push({ callId: call.id, scorer: s.key, score: r.score, reason: r.reason ?? null, source: 'online', details });
+    rows.push({ callId: call.id, scorer: s.key, score: r.score, reason: r.reason ?? null, source: 'online', details, ...fields });
   }
   return rows;
 }

@@ -2,9 +2,13 @@ import { and, eq, gte, inArray, lte } from 'drizzle-orm';
 import { callPayloads, calls } from '../../gateway/calls/schema.ts';
 import { uuidv7Ms } from '../../gateway/calls/queries.ts';
 import type { Database } from '../../gateway/db/client.ts';
+import type { CallColumns } from '../monitor/score-call-fields.ts';
 
-/** What an online job needs of one logged call: its target, timing, cost and bodies. */
-export interface LoggedCall {
+/**
+ * What an online job needs of one logged call: its target, timing, cost and bodies, and what its
+ * scores carry of it (monitor/score-call-fields.ts).
+ */
+export interface LoggedCall extends CallColumns {
   id: string;
   provider: string | null;
   model: string | null;
@@ -55,6 +59,13 @@ async function readOnce(database: Pick<Database, 'db'>, ids: readonly string[]):
       request: callPayloads.request,
       response: callPayloads.response,
       rag: callPayloads.rag,
+      startedAt: calls.startedAt,
+      route: calls.route,
+      variant: calls.variant,
+      promptName: calls.promptName,
+      promptVersion: calls.promptVersion,
+      shadow: calls.shadow,
+      metadata: calls.metadata,
     })
     .from(calls)
     .innerJoin(callPayloads, and(eq(callPayloads.callId, calls.id), eq(callPayloads.startedAt, calls.startedAt)))

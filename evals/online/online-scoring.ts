@@ -7,6 +7,7 @@ import type { Logger } from '../../gateway/logger.ts';
 import { completionText, extractContext } from '../datasets/context.ts';
 import { contextOf, questionOf, type ChatMessage, type EvalItem } from '../datasets/item.ts';
 import type { ResolvedScorer } from '../job.ts';
+import { fieldsOfRecord } from '../monitor/score-call-fields.ts';
 import type { EvalQueue } from '../queue/types.ts';
 import { callScores } from '../schema.ts';
 import { startJudgeEnqueuer, type JudgeEnqueuerOptions, type JudgeStats } from './judge-enqueue.ts';
@@ -179,6 +180,8 @@ export function startOnlineScoring(events: CallEvents, opts: OnlineScoringOption
       latencyMs: record.latencyMs,
       costUsd: record.costMicros === null ? null : record.costMicros / 1e6,
     };
+    // From the record, not the log: the call's row may land after its scores (the writer batches).
+    const call = fieldsOfRecord(record);
     const rows: Array<typeof callScores.$inferInsert> = [];
     for (const s of route.scorers) {
       let result;
@@ -195,6 +198,7 @@ export function startOnlineScoring(events: CallEvents, opts: OnlineScoringOption
         reason: result.reason ?? null,
         source: 'online',
         details: result.details ?? null,
+        ...call,
       });
     }
     return rows;

@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Database } from '../../gateway/db/client.ts';
-import { sliceConditions, type CallSlice } from '../monitor/filters.ts';
+import { scoreSliceConditions, sliceConditions, type CallSlice } from '../monitor/filters.ts';
 import { quantileUpperRank } from './sequential.ts';
 import type { Guard, GuardData, MeanArm } from './types.ts';
 
@@ -58,13 +58,16 @@ async function meanArm(db: Db, from: SQL, value: SQL, where: SQL): Promise<MeanA
   return { n: Number(r.n), sum: Number(r.s ?? 0), sumSq: Number(r.ss ?? 0) };
 }
 
-/** Online scores only: one per call (evals and feedback would weigh some calls twice). */
+/**
+ * Online scores only: one per call (evals and feedback would weigh some calls twice). Read from
+ * `call_scores` alone, through the call fields copied onto each score (monitor/score-call-fields.ts).
+ */
 function scoreArm(db: Db, scorer: string, slice: CallSlice, w: ArmWindow): Promise<MeanArm> {
   return meanArm(
     db,
-    sql`calls c join call_scores s on s.call_id = c.id`,
+    sql`call_scores s`,
     sql`s.score`,
-    sql`${sliceConditions(slice, w.since, w.until)} and s.scorer = ${scorer} and s.source = 'online' and s.score is not null`,
+    sql`${scoreSliceConditions(slice, w.since, w.until)} and s.scorer = ${scorer} and s.source = 'online' and s.score is not null`,
   );
 }
 
@@ -113,11 +116,10 @@ async function latencyData(db: Db, arms: Arms, w: ArmWindow, maxRatio: number): 
 
 /** Candidate calls that show a guard's metric at its worst (evidence links). */
 async function worstCandidateCalls(db: Db, guards: readonly Guard[], arms: Arms, w: ArmWindow): Promise<string[]> {
-  const where = sliceConditions(arms.candidate, w.since, w.until);
   const score = guards.find((g) => g.metric.startsWith('score:'));
   const query = score
-    ? sql`select c.id from calls c join call_scores s on s.call_id = c.id where ${where} and s.scorer = ${score.metric.slice(6)} and s.source = 'online' order by s.score asc, c.started_at desc limit 5`
-    : sql`select c.id from calls c where ${where} and ${COUNTED} order by (${FAILED}) desc, c.latency_ms desc limit 5`;
+    ? sql`select s.call_id as id from call_scores s where ${scoreSliceConditions(arms.candidate, w.since, w.until)} and s.scorer = ${score.metric.slice(6)} and s.source = 'online' order by s.score asc, s.call_started_at desc limit 5`
+    : sql`select c.id from calls c where ${sliceConditions(arms.candidate, w.since, w.until)} and ${COUNTED} order by (${FAILED}) desc, c.latency_ms desc limit 5`;
   return rowsOf<{ id: string }>(await db.execute(query)).map((r) => r.id);
 }
 

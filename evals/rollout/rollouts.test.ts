@@ -14,6 +14,7 @@ import { PromptStore } from '../../prompts/index.ts';
 import { auditLog, promptLabelSplits } from '../../prompts/schema.ts';
 import { sampleRecord } from '../../test/helpers/sample-record.ts';
 import { testDatabases } from '../../test/helpers/test-db.ts';
+import { fieldsOfRecord } from '../monitor/score-call-fields.ts';
 import { callScores, incidents, notificationDeliveries, rollouts as rolloutsTable } from '../schema.ts';
 import { createRollouts, type Rollouts } from './rollouts.ts';
 
@@ -90,7 +91,7 @@ describe.each(testDatabases())('rollouts: start, look, advance, promote, roll ba
     await insertCallRows(database, records.map((rec) => toCallRow(rec, policy, now)));
     const scored = records.filter((rec) => rec.status === 'ok');
     if (opts.score !== undefined && scored.length > 0) {
-      await database.db.insert(callScores).values(scored.map((rec) => ({ callId: rec.id, scorer: 'groundedness', score: opts.score!, source: 'online' as const })));
+      await database.db.insert(callScores).values(scored.map((rec) => ({ callId: rec.id, scorer: 'groundedness', score: opts.score!, source: 'online' as const, ...fieldsOfRecord(rec) })));
     }
   };
   const weights = async () => Object.fromEntries((await database.db.select().from(routeWeights)).map((w) => [w.variant, w.weight]));

@@ -1,5 +1,6 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../../gateway/db/client.ts';
+import { lookupCallFields, NO_CALL, type ScoreCallFields } from '../monitor/score-call-fields.ts';
 import { callScores, evalDatasets, evalItems, evalRuns, evalScores, type EvalRunRow, type EvalScoreRow } from '../schema.ts';
 import type { UnitResult } from './unit.ts';
 
@@ -64,6 +65,8 @@ export async function saveUnitResults(database: Db, runId: string, results: read
     })),
   );
   if (rows.length === 0) return;
+  // Online scores carry their call's time and slice (monitor/score-call-fields.ts).
+  const fields = online ? await lookupCallFields(database, rows.map((r) => r.itemId)) : new Map<string, ScoreCallFields>();
   await database.db.transaction(async (tx) => {
     await tx.insert(evalScores).values(rows).onConflictDoNothing();
     if (!online) return;
@@ -72,6 +75,7 @@ export async function saveUnitResults(database: Db, runId: string, results: read
       .insert(callScores)
       .values(
         rows.map((r) => ({
+          ...(fields.get(r.itemId.toLowerCase()) ?? NO_CALL),
           callId: r.itemId,
           scorer: r.scorer,
           score: r.score,
@@ -84,7 +88,19 @@ export async function saveUnitResults(database: Db, runId: string, results: read
       .onConflictDoUpdate({
         target: [callScores.callId, callScores.scorer],
         targetWhere: sql`source = 'eval'`,
-        set: { score: sql`excluded.score`, reason: sql`excluded.reason`, runId: sql`excluded.run_id`, details: sql`excluded.details`, createdAt: sql`now()` },
+        set: {
+          score: sql`excluded.score`,
+          reason: sql`excluded.reason`,
+          runId: sql`excluded.run_id`,
+          details: sql`excluded.details`,
+          createdAt: sql`now()`,
+          callStartedAt: sql`excluded.call_started_at`,
+          route: sql`excluded.route`,
+          variant: sql`excluded.variant`,
+          promptName: sql`excluded.prompt_name`,
+          promptVersion: sql`excluded.prompt_version`,
+          production: sql`excluded.production`,
+        },
       });
   });
 }
