@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleRecord } from '../../test/helpers/sample-record.ts';
 import { testDatabases } from '../../test/helpers/test-db.ts';
@@ -78,5 +79,32 @@ describe.each(testDatabases())('route stats from the rollup on $kind', (target) 
         expect(r.vs_control!.latency_ms_mean!.p_value).toBeCloseTo(e.vs_control.latency_ms_mean!.p_value, 6);
       }
     }
+  });
+
+  it('reads scores from call_scores alone: production scores of the route and window, per variant and scorer', async () => {
+    const at = (h: number) => new Date(T0 - h * HOUR).toISOString();
+    // [route, variant, started hours ago, production, score]
+    const rows: Array<[string, string, number, boolean, number]> = [
+      ['support-bot', 'control', 2, true, 1],
+      ['support-bot', 'control', 3, true, 0],
+      ['support-bot', 'control', 4, true, 1],
+      ['support-bot', 'candidate', 2, true, 0.5],
+      ['support-bot', 'candidate', 5, true, 0.7],
+      ['support-bot', 'candidate', 5, false, 0], // shadow or eval traffic: left out
+      ['other', 'control', 2, true, 0], // another route: left out
+      ['support-bot', 'control', 30, true, 0], // before the window: left out
+    ];
+    for (const [route, variant, h, production, score] of rows) {
+      await database.db.execute(sql`
+        insert into call_scores (id, call_id, scorer, score, source, call_started_at, route, variant, production)
+        values (gen_random_uuid(), gen_random_uuid(), 'judge', ${score}, 'online', ${at(h)}::timestamptz, ${route}, ${variant}, ${production})`);
+    }
+    const stats = await routeStats(database, { route: 'support-bot', variants: ['control', 'candidate'], control: 'control', since: new Date(T0 - 19 * HOUR), until: new Date(T0) });
+    const [control, candidate] = stats.variants;
+    expect(control!.scores.judge!.n).toBe(3);
+    expect(control!.scores.judge!.mean.value).toBeCloseTo(2 / 3, 9);
+    expect(candidate!.scores.judge!.n).toBe(2);
+    expect(candidate!.scores.judge!.mean.value).toBeCloseTo(0.6, 9);
+    expect(candidate!.vs_control?.scores.judge).not.toBeNull();
   });
 });

@@ -27,7 +27,8 @@ import { meanInterval, quantileRanks, twoProportionZ, welch, type Interval, type
  * `calls`): counts, error rates, means, standard deviations and the tests are the same (up to
  * float rounding); p50/p95 and their intervals are read from the latency histogram, within
  * 18.9% of the exact value (gateway/calls/rollup-histogram.ts); `method.source` says which.
- * Scores are always joined per call (they are keyed by call id).
+ * Scores are read from `call_scores` alone: each carries its call's route, variant and start
+ * time, and only production calls' scores count (no shadow, no eval run's own calls).
  */
 export interface ScoreSource {
   /** Default `call_scores`. Skipped when the table does not exist. */
@@ -206,7 +207,7 @@ export async function routeStats(database: Database, q: StatsQuery): Promise<Rou
     return row ? [Number(row.lo), Number(row.hi)] : null;
   };
 
-  const scoreRows = await scoresByVariant(database, window, q.scores ?? DEFAULT_SCORE_SOURCE);
+  const scoreRows = q.scores && q.scores !== DEFAULT_SCORE_SOURCE ? await scoresByVariant(database, window, q.scores) : await productionScoresByVariant(database, q);
   const variants: VariantStats[] = [];
   for (const variant of order) {
     const a = byVariant.get(variant);
@@ -292,7 +293,32 @@ function scaleEstimate(e: Estimate, f: (v: number | null) => number | null): Est
   return { value: f(e.value), ci: e.ci && [f(e.ci[0])!, f(e.ci[1])!] };
 }
 
-/** Scores per variant and scorer; empty when the scores table is not there (yet). */
+/**
+ * Scores per variant and scorer from `call_scores` alone: each score carries its call's route,
+ * variant, start time and whether it was production traffic (not shadow, not an eval run's own
+ * call; evals/monitor/score-call-fields.ts), so no per-call join with the call log (at 1M calls
+ * that join scanned the whole window).
+ */
+async function productionScoresByVariant(database: Database, q: StatsQuery): Promise<ScoreRow[]> {
+  const [exists] = rowsOf<{ r: string | null }>(await database.db.execute(sql`select to_regclass('call_scores')::text as r`));
+  if (!exists?.r) return [];
+  return scoreRowsOf(
+    rowsOf<Record<string, unknown>>(
+      await database.db.execute(sql`
+        select variant, scorer::text as scorer, count(*)::int as n,
+          avg(score::float8)::float8 as mean, stddev_samp(score::float8)::float8 as sd,
+          min(score::float8)::float8 as min, max(score::float8)::float8 as max,
+          bool_and(score::float8 in (0, 1)) as binary
+        from call_scores
+        where production and route = ${q.route} and variant is not null and score is not null
+          and call_started_at >= ${q.since.toISOString()} and call_started_at < ${q.until.toISOString()}
+        group by 1, 2
+        order by 1, 2`),
+    ),
+  );
+}
+
+/** Scores per variant and scorer from a custom score table joined per call; empty when the table is not there (yet). */
 async function scoresByVariant(database: Database, window: SQL, src: ScoreSource): Promise<ScoreRow[]> {
   const [exists] = rowsOf<{ r: string | null }>(await database.db.execute(sql`select to_regclass(${src.table})::text as r`));
   if (!exists?.r) return [];
@@ -309,6 +335,10 @@ async function scoresByVariant(database: Database, window: SQL, src: ScoreSource
       group by 1, 2
       order by 1, 2`),
   );
+  return scoreRowsOf(rows);
+}
+
+function scoreRowsOf(rows: Record<string, unknown>[]): ScoreRow[] {
   return rows.map((r) => ({
     variant: String(r.variant),
     scorer: String(r.scorer),
