@@ -38,6 +38,17 @@ export interface CallColumns {
   metadata: Record<string, string> | null;
 }
 
+/** The `calls` columns fieldsOfCallRow reads, for a select list. */
+export const CALL_COLUMNS = {
+  startedAt: calls.startedAt,
+  route: calls.route,
+  variant: calls.variant,
+  promptName: calls.promptName,
+  promptVersion: calls.promptVersion,
+  shadow: calls.shadow,
+  metadata: calls.metadata,
+};
+
 /** From a stored `calls` row: production as evals/monitor/filters.ts counts it. */
 export function fieldsOfCallRow(c: CallColumns): ScoreCallFields {
   return {
@@ -96,13 +107,7 @@ export async function lookupCallFields(database: Pick<Database, 'db'>, ids: read
     const rows = await database.db
       .select({
         id: calls.id,
-        startedAt: calls.startedAt,
-        route: calls.route,
-        variant: calls.variant,
-        promptName: calls.promptName,
-        promptVersion: calls.promptVersion,
-        shadow: calls.shadow,
-        metadata: calls.metadata,
+        ...CALL_COLUMNS,
       })
       .from(calls)
       .where(

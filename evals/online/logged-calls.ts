@@ -2,7 +2,7 @@ import { and, eq, gte, inArray, lte } from 'drizzle-orm';
 import { callPayloads, calls } from '../../gateway/calls/schema.ts';
 import { uuidv7Ms } from '../../gateway/calls/queries.ts';
 import type { Database } from '../../gateway/db/client.ts';
-import type { CallColumns } from '../monitor/score-call-fields.ts';
+import { CALL_COLUMNS, type CallColumns } from '../monitor/score-call-fields.ts';
 
 /**
  * What an online job needs of one logged call: its target, timing, cost and bodies, and what its
@@ -59,13 +59,7 @@ async function readOnce(database: Pick<Database, 'db'>, ids: readonly string[]):
       request: callPayloads.request,
       response: callPayloads.response,
       rag: callPayloads.rag,
-      startedAt: calls.startedAt,
-      route: calls.route,
-      variant: calls.variant,
-      promptName: calls.promptName,
-      promptVersion: calls.promptVersion,
-      shadow: calls.shadow,
-      metadata: calls.metadata,
+      ...CALL_COLUMNS,
     })
     .from(calls)
     .innerJoin(callPayloads, and(eq(callPayloads.callId, calls.id), eq(callPayloads.startedAt, calls.startedAt)))
