@@ -116,14 +116,20 @@ async function benchDatabase(): Promise<{ url: string | null; note: string | nul
 
 const redact = (url: string): string => url.replace(/\/\/[^@/]*@/, '//…@');
 
-/** The event-loop delay gauges from a gateway's /metrics (a scrape also resets them), ms. */
+/**
+ * prom-client samples the loop with a 10 ms timer (eventLoopMonitoringPrecision) and Node's
+ * histogram records each full interval, so an idle loop reads 10 ms: subtracted here.
+ */
+const LOOP_SAMPLING_MS = 10;
+
+/** The event-loop delay beyond the sampling interval from a gateway's /metrics (a scrape also resets them), ms. */
 async function loopDelay(origin: string): Promise<{ p99: number | null; max: number | null }> {
   try {
     const res = await fetch(`${origin}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     const text = await res.text();
     const read = (name: string): number | null => {
       const m = new RegExp(`^${name} ([0-9.eE+-]+)$`, 'm').exec(text);
-      return m ? Number(m[1]) * 1000 : null;
+      return m ? Math.max(0, Number(m[1]) * 1000 - LOOP_SAMPLING_MS) : null;
     };
     return { p99: read('nodejs_eventloop_lag_p99_seconds'), max: read('nodejs_eventloop_lag_max_seconds') };
   } catch {
@@ -263,7 +269,7 @@ function goalsOf(rows: CallLogRow[], pgNote: string | null): CallLogGoal[] {
       'flat tails: longest event-loop stall at 1 conn (median over rounds of the max), Postgres ≤ 1 ms',
       on1?.loopMaxMs,
       (v) => v <= 1,
-      (v) => `${v.toFixed(2)} ms (p99 ${fmt(on1!.loopP99Ms, 2)} ms; the sampling timer runs every 10 ms)`,
+      (v) => `${v.toFixed(2)} ms (p99 ${fmt(on1!.loopP99Ms, 2)} ms; beyond prom-client's 10 ms sampling interval)`,
     ),
     check('flat tails: the same, embedded ≤ 1 ms', emb1?.loopMaxMs, (v) => v <= 1, (v) => `${v.toFixed(2)} ms (p99 ${fmt(emb1!.loopP99Ms, 2)} ms)`),
   ];
