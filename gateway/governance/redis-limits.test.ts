@@ -53,6 +53,59 @@ describe.skipIf(!REDIS_URL)('redis limit store', () => {
       await store.close();
     }
   });
+  it('settles ride along with the next admit: a steady stream of calls costs one script run each, and spend sees every settle', async () => {
+    const store = new RedisLimitStore({ url: REDIS_URL!, prefix });
+    const sent: string[] = [];
+    const evalsha = store.pipe.evalsha.bind(store.pipe);
+    store.pipe.evalsha = (script, keys, args) => {
+      sent.push('evalsha');
+      return evalsha(script, keys, args);
+    };
+    try {
+      const budgets = [{ subject: 'key:ride' as const, limitMicros: 1_000_000, period: 'day' as const }];
+      const limits = [{ subject: 'key:ride' as const, rpm: 1000, tpm: 100_000 }];
+      await store.admit({ limits, tokens: 1, budgets, micros: 1 }, new Date()); // loads the script
+      sent.length = 0;
+      let previous = null as Awaited<ReturnType<typeof store.admit>> | null;
+      for (let i = 0; i < 20; i++) {
+        const now = new Date();
+        const admitted = await store.admit({ limits, tokens: 50, budgets, micros: 100 }, now);
+        expect(admitted.rate?.ok && admitted.budget?.ok).toBe(true);
+        if (previous?.budget?.ok) void store.finish({ reservation: previous.budget.reservation, actualMicros: 40, limits, tokenDelta: -30 }, now);
+        previous = admitted;
+      }
+      expect(sent.filter((n) => n === 'evalsha')).toHaveLength(20);
+      // The last settle has no admit to ride with: it goes alone within a few milliseconds.
+      if (previous?.budget?.ok) await store.finish({ reservation: previous.budget.reservation, actualMicros: 40, limits, tokenDelta: -30 }, new Date());
+      expect(sent.filter((n) => n === 'evalsha')).toHaveLength(21);
+      const [view] = await store.spend(budgets, new Date());
+      // 20 calls settled at 40 µUSD each, the first reservation (1) still open.
+      expect(view!.spentMicros).toBe(20 * 40);
+      expect(view!.reservedMicros).toBe(1);
+      const taken = await store.take(limits, 0, new Date());
+      expect(taken.ok && taken.states[0]!.tokens!.remaining).toBe(100_000 - 1 - 20 * 20);
+    } finally {
+      await deletePrefix(store);
+      await store.close();
+    }
+  });
+
+  it('a settle queued before spend is applied when spend answers, without waiting for an admit', async () => {
+    const store = new RedisLimitStore({ url: REDIS_URL!, prefix });
+    try {
+      const budgets = [{ subject: 'key:spend-sees' as const, limitMicros: 1_000, period: 'day' as const }];
+      const r = await store.reserve(budgets, 300, new Date());
+      expect(r.ok).toBe(true);
+      if (!r.ok) return;
+      const settled = store.settle(r.reservation, 120, new Date());
+      const [view] = await store.spend(budgets, new Date());
+      expect(view).toMatchObject({ spentMicros: 120, reservedMicros: 0 });
+      await settled;
+    } finally {
+      await deletePrefix(store);
+      await store.close();
+    }
+  });
 });
 
 describe('redis limit store, Redis down', () => {

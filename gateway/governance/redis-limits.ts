@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { v7 as uuidv7 } from 'uuid';
 import { periodResetMs, periodStartMs } from './period.ts';
 import { activeLimits, rateStates, type RateUsage } from './rate-states.ts';
+import { RedisPipe, pipeScript } from './redis-pipe.ts';
 import { ADMIT, FINISH, SPEND } from './redis-scripts.ts';
 import {
   actualMicros,
@@ -25,28 +26,33 @@ export interface RedisLimitStoreOptions extends LimitStoreOptions {
   onConnectionError?: (err: Error) => void;
 }
 
-type Script = (numKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
-interface Scripts {
-  sluiceAdmit: Script;
-  sluiceFinish: Script;
-  sluiceSpend: Script;
-}
+const SCRIPTS = { admit: pipeScript(ADMIT), finish: pipeScript(FINISH), spend: pipeScript(SPEND) };
 
 /**
  * Budgets and rate limits in Redis: every operation is one Lua script (redis-scripts.ts) — a
- * call's rate limits and reservation together are one (ADMIT), its settle and token correction
- * another (FINISH); reserve, take, settle and adjustTokens are those scripts with one half
- * empty — sent as EVALSHA (ioredis loads the script and retries on NOSCRIPT), so one round
- * trip, atomic across all subjects. Commands time out after `timeoutMs`; commands sent before the first
- * connect wait for it within that time; a command lost with its connection is failed, never
- * resent (a resent reserve could reserve twice).
+ * call's rate limits and reservation together are one (ADMIT); its settle and token correction
+ * wait (at most SETTLE_WAIT_MS) and ride along with the next ADMIT, applied before it, or go
+ * together in one FINISH; reserve, take, settle and adjustTokens are those scripts with one
+ * half empty. They are sent as EVALSHA over one pipelined connection (redis-pipe.ts), so each
+ * is one round trip, atomic across all subjects, and operations apply in the order they were
+ * made. Under steady traffic a call costs one round trip and one script run, not two of each
+ * (a round trip costs ~40 µs of gateway CPU and ~55 µs of Redis CPU on this machine's
+ * loopback). A settle that waits holds its reservation a few milliseconds longer, which only
+ * ever leaves less room, never more. Operations time out after `timeoutMs`; those made before
+ * the connection is up wait for it within that time; one lost with its connection fails and is
+ * never resent (a resent reserve could reserve twice).
  */
 export class RedisLimitStore implements LimitStore {
   readonly kind = 'redis';
+  /** The scripts' connection (redis-pipe.ts): everything the store does goes through it, in order. */
+  readonly pipe: RedisPipe;
+  /** An ioredis client on the same Redis for inspection (tests, bench clean-up); connects on first use. */
   readonly client: Redis;
-  private readonly scripts: Scripts;
   private readonly prefix: string;
   private readonly opts: ResolvedLimitOptions;
+  /** Settles not sent yet (finish), oldest first. */
+  private readonly settles: Array<{ keys: string[]; args: (string | number)[]; resolve(): void; reject(err: unknown): void }> = [];
+  private settleTimer: NodeJS.Timeout | null = null;
   /** Members of the request logs must be unique across instances: this instance's tag plus a counter. */
   private readonly tag = randomBytes(6).toString('base64url');
   private seq = 0;
@@ -54,25 +60,15 @@ export class RedisLimitStore implements LimitStore {
   constructor(opts: RedisLimitStoreOptions) {
     this.opts = resolveLimitOptions(opts);
     this.prefix = opts.prefix ?? 'sluice:limits:';
-    this.client = new Redis(opts.url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      commandTimeout: this.opts.timeoutMs,
-      connectTimeout: 2000,
-      retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
-    });
+    this.pipe = new RedisPipe({ url: opts.url, timeoutMs: this.opts.timeoutMs, scripts: Object.values(SCRIPTS), onError: opts.onConnectionError });
+    this.client = new Redis(opts.url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000 });
     // Without a listener an 'error' event would crash the process.
-    this.client.on('error', (err: Error) => opts.onConnectionError?.(err));
-    this.client.defineCommand('sluiceAdmit', { lua: ADMIT });
-    this.client.defineCommand('sluiceFinish', { lua: FINISH });
-    this.client.defineCommand('sluiceSpend', { lua: SPEND });
-    this.scripts = this.client as unknown as Scripts;
+    this.client.on('error', () => {});
   }
 
-  /** Starts connecting; never rejects (until connected, operations wait up to `timeoutMs`, then fail). */
+  /** Starts connecting (loads the scripts); never rejects. Until connected, operations wait up to `timeoutMs`, then fail. */
   start(): void {
-    if (this.client.status === 'wait') this.client.connect().catch(() => {});
+    this.pipe.open();
   }
 
   async admit(req: AdmitRequest, now: Date): Promise<AdmitResult> {
@@ -110,7 +106,22 @@ export class RedisLimitStore implements LimitStore {
       }
       keys.push(this.recordKey(id));
     }
-    const out = (await this.scripts.sluiceAdmit(keys.length, ...keys, ...args)) as number[];
+    // Settles waiting to be sent ride along, applied before this admit (same order as sent).
+    const riding = this.takeSettles(SETTLES_PER_ADMIT);
+    let out: number[];
+    if (riding) {
+      keys.push(...riding.keys);
+      args.push(...riding.args);
+      try {
+        out = (await this.pipe.evalsha(SCRIPTS.admit, keys, args)) as number[];
+      } catch (err) {
+        riding.done(err);
+        throw err;
+      }
+      riding.done(null);
+    } else {
+      out = (await this.pipe.evalsha(SCRIPTS.admit, keys, args)) as number[];
+    }
     const result = free();
     if (!rateFree) {
       result.rate = takeResult(req.limits, active, out, nowMs);
@@ -131,14 +142,61 @@ export class RedisLimitStore implements LimitStore {
     return result;
   }
 
-  async finish(req: FinishRequest, now: Date): Promise<void> {
+  /**
+   * Queues the settle; it is sent with the next admit, or on its own (with every other one
+   * waiting) within SETTLE_WAIT_MS. Resolves once Redis applied it. Every later operation of
+   * this store sees it applied: admits carry it ahead of themselves, spend and close send it first.
+   */
+  finish(req: FinishRequest, now: Date): Promise<void> {
     const settle = req.reservation !== null && req.reservation.subjects.length > 0;
     const d = Math.round(req.tokenDelta);
     const keys: string[] = settle ? [this.recordKey(req.reservation!.id)] : [];
     if (d !== 0) for (const l of req.limits) if (l.tpm !== null) keys.push(`${this.prefix}tk:${l.subject}`, `${this.prefix}ts:${l.subject}`);
-    if (keys.length === 0) return;
+    if (keys.length === 0) return Promise.resolve();
     const correct = keys.length > (settle ? 1 : 0);
-    await this.scripts.sluiceFinish(keys.length, ...keys, settle ? 1 : 0, settle ? req.reservation!.id : '', actualMicros(req.actualMicros), now.getTime(), correct ? d : 0, correct ? this.uid() : '');
+    return new Promise<void>((resolve, reject) => {
+      this.settles.push({
+        keys,
+        args: [keys.length, settle ? 1 : 0, settle ? req.reservation!.id : '', actualMicros(req.actualMicros), now.getTime(), correct ? d : 0, correct ? this.uid() : ''],
+        resolve,
+        reject,
+      });
+      if (this.settles.length >= SETTLES_PER_FINISH) void this.sendSettles();
+      else this.settleTimer ??= setTimeout(() => void this.sendSettles(), SETTLE_WAIT_MS).unref();
+    });
+  }
+
+  /** Sends every waiting settle now, in FINISH scripts; resolves when they are applied (or failed). */
+  private async sendSettles(): Promise<void> {
+    const sent: Promise<unknown>[] = [];
+    for (let batch = this.takeSettles(SETTLES_PER_FINISH); batch; batch = this.takeSettles(SETTLES_PER_FINISH)) {
+      const { keys, args, done } = batch;
+      sent.push(this.pipe.evalsha(SCRIPTS.finish, keys, args).then(() => done(null), done));
+    }
+    await Promise.all(sent);
+  }
+
+  /** Up to `max` waiting settles packed as SETTLE reads them (redis-scripts.ts), or null. */
+  private takeSettles(max: number): { keys: string[]; args: (string | number)[]; done(err: unknown): void } | null {
+    if (this.settles.length === 0) return null;
+    const taken = this.settles.splice(0, max);
+    if (this.settles.length === 0 && this.settleTimer) {
+      clearTimeout(this.settleTimer);
+      this.settleTimer = null;
+    }
+    const keys: string[] = [];
+    const args: (string | number)[] = [taken.length];
+    for (const t of taken) {
+      keys.push(...t.keys);
+      args.push(...t.args);
+    }
+    return {
+      keys,
+      args,
+      done: (err) => {
+        for (const t of taken) err === null ? t.resolve() : t.reject(err);
+      },
+    };
   }
 
   async reserve(budgets: readonly BudgetLimit[], micros: number, now: Date): Promise<ReserveResult> {
@@ -166,7 +224,9 @@ export class RedisLimitStore implements LimitStore {
       const hash = this.budgetKey(b.subject, starts[i]!);
       keys.push(hash, `${hash}:r`);
     });
-    const out = (await this.scripts.sluiceSpend(keys.length, ...keys, nowMs)) as number[];
+    // Sent after the waiting settles on the same connection, so it sees them applied.
+    void this.sendSettles();
+    const out = (await this.pipe.evalsha(SCRIPTS.spend, keys, [nowMs])) as number[];
     return budgets.map((b, i) => {
       const reset = periodResetMs(b.period, starts[i]!);
       return {
@@ -181,6 +241,8 @@ export class RedisLimitStore implements LimitStore {
   }
 
   async close(): Promise<void> {
+    await this.sendSettles().catch(() => {});
+    await this.pipe.close();
     if (this.client.status === 'ready') await this.client.quit().catch(() => this.client.disconnect());
     else this.client.disconnect();
   }
@@ -198,6 +260,13 @@ export class RedisLimitStore implements LimitStore {
     return this.tag + (++this.seq).toString(36);
   }
 }
+
+/** How long a settle waits for an admit to ride along with before it is sent on its own. */
+const SETTLE_WAIT_MS = 5;
+/** Settles one admit carries at most (each adds a few µs to the admit's script). */
+const SETTLES_PER_ADMIT = 16;
+/** Settles one FINISH carries at most; reaching it sends them at once. */
+const SETTLES_PER_FINISH = 128;
 
 const leaves = (at: number): number | null => (at < 0 ? null : at + WINDOW_MS);
 

@@ -2,8 +2,10 @@
  * The Lua scripts of redis-limits.ts. A script runs atomically, so each operation checks and
  * updates every subject in one round trip with nothing interleaved. Times are the caller's
  * clock (epoch ms), so instances need synchronised clocks and tests can inject time. A call
- * makes two trips: ADMIT before its upstream call (rate limits and budget reservation) and
- * FINISH after (settle and token correction), off the response path.
+ * needs ADMIT before its upstream call (rate limits and budget reservation) and a settle after
+ * (reservation to real cost, token correction); settles wait in the store and ride along with
+ * the next ADMIT (or go as one FINISH for all of them when none comes soon), so a steady stream
+ * of calls costs one round trip each.
  *
  * Budgets: per subject and period a hash `<budget>` {spent, reserved} and a sorted set
  * `<budget>:r` of outstanding reservations (member `<micros>:<id>`, score = expiry); `reserved`
@@ -75,10 +77,90 @@ end
 `;
 
 /**
+ * Settles calls (SETTLE, used by ADMIT and FINISH): per call its keys — the reservation record
+ * when there is one, then tk, ts per tpm limit — and its arguments: key count, has record (1/0),
+ * id, actual, now, delta, uid.
+ *
+ * Releases the reservation and adds the real cost, once (nothing when there was nothing to
+ * settle: settled before, or too late). Then corrects the taken token estimate by delta: more
+ * tokens are logged now; fewer come off the newest entries first (the call being corrected is
+ * among the latest), never below 0.
+ */
+const SETTLE = `
+local function settle(k, nk, hasRecord, id, actual, now, delta, uid)
+  local first = k
+  if hasRecord == '1' then
+    first = k + 1
+    local record = redis.call('GET', KEYS[k])
+    if record then
+      redis.call('DEL', KEYS[k])
+      local parts = {}
+      for p in string.gmatch(record, '[^\\n]+') do parts[#parts + 1] = p end
+      local m = tonumber(parts[1])
+      local member = parts[1] .. ':' .. id
+      for i = 2, #parts, 2 do
+        local h, keepUntil = parts[i], tonumber(parts[i + 1])
+        -- Still outstanding (not swept): its micros leave reserved; a swept one already left.
+        if m > 0 and redis.call('ZREM', h .. ':r', member) == 1 then redis.call('HINCRBY', h, 'reserved', -m) end
+        if actual > 0 then redis.call('HINCRBY', h, 'spent', actual) end
+        if keepUntil > 0 then redis.call('PEXPIRE', h, math.max(keepUntil - now, 1000)) end
+      end
+    end
+  end
+  if delta == 0 then return end
+  for i = first, k + nk - 1, 2 do
+    local tk, ts = KEYS[i], KEYS[i + 1]
+    local _, usedT = trim(nil, tk, ts, now - 60000, -1, 0)
+    if delta > 0 then
+      redis.call('ZADD', tk, now, delta .. ':' .. uid)
+      redis.call('INCRBY', ts, delta)
+    elseif usedT > 0 then
+      local need = -delta
+      -- Newest entries first, a few at a time: a correction usually fits in the newest one, and
+      -- reading a long log whole would cost the server far more than the correction.
+      local from = 0
+      while need > 0 and from < 1000 do
+        local log = redis.call('ZREVRANGE', tk, from, from + 7, 'WITHSCORES')
+        if #log == 0 then break end
+        for j = 1, #log, 2 do
+          if need <= 0 then break end
+          local member = log[j]
+          local digits, rest = string.match(member, '^(%d+)(.*)$')
+          local w = tonumber(digits)
+          local cut = math.min(w, need)
+          redis.call('ZREM', tk, member)
+          if w > cut then
+            redis.call('ZADD', tk, log[j + 1], string.format('%d', w - cut) .. rest)
+            from = from + 1
+          end
+          redis.call('DECRBY', ts, cut)
+          need = need - cut
+        end
+      end
+    end
+    redis.call('PEXPIRE', tk, 60000)
+    redis.call('PEXPIRE', ts, 60000)
+  end
+end
+-- The settles packed from KEYS[k] and ARGV[a] on: ARGV[a] is their count, then 7 values each.
+local function settleAll(k, a)
+  local n = tonumber(ARGV[a] or '0')
+  a = a + 1
+  for _ = 1, n do
+    local nk = tonumber(ARGV[a])
+    settle(k, nk, ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), ARGV[a + 6])
+    k, a = k + nk, a + 7
+  end
+end
+`;
+
+/**
  * KEYS: rq, tk, ts per rate limit; then budget hash and reservation set per budget; then, with
  * budgets, the reservation record.
  * ARGV: now, tokens, uid, micros, expiresAt, id, recordTtlMs, nLimits, nBudgets, then per limit:
  * rpm, tpm (-1: none), then per budget: limit, keepMs (0 = forever).
+ * Then, optionally, settles of earlier calls riding along (SETTLE's packing: their keys after
+ * these keys, their count and arguments after these arguments), applied first.
  *
  * The rate limits first: when one has no room nothing is taken and nothing reserved. Else the
  * request is taken (a request counts whatever its budget says: a cache hit is served) and the
@@ -89,9 +171,11 @@ end
  * the take when it was taken, else as they stand — and, when the limits let the request through
  * and budgets were given, {refused budget (0: reserved), spent, reserved}.
  */
-export const ADMIT = `${TRIM}${SWEEP}
+export const ADMIT = `${TRIM}${SWEEP}${SETTLE}
 local now, tokens, uid = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local nL, nB = tonumber(ARGV[8]), tonumber(ARGV[9])
+local recordKey = 3 * nL + 2 * nB + 1
+settleAll(nB > 0 and recordKey + 1 or recordKey, 10 + 2 * nL + 2 * nB)
 local out = {0, 0, -1}
 if nL > 0 then
   local cut = now - 60000
@@ -174,77 +258,15 @@ for j = 1, nB do
   record[#record + 1] = h
   record[#record + 1] = keep > 0 and (now + keep) or 0
 end
-redis.call('SET', KEYS[#KEYS], table.concat(record, '\\n'), 'PX', recTtl)
+redis.call('SET', KEYS[recordKey], table.concat(record, '\\n'), 'PX', recTtl)
 out[at], out[at + 1], out[at + 2] = 0, 0, 0
 return out
 `;
 
-/**
- * KEYS: the reservation record when there is one, then tk, ts per tpm limit.
- * ARGV: has record (1/0), id, actual, now, delta, uid.
- *
- * Settles the reservation: releases it and adds the real cost, once (0 when there was nothing
- * to settle: settled before, or too late). Then corrects the taken token estimate by delta: more
- * tokens are logged now; fewer come off the newest entries first (the call being corrected is
- * among the latest), never below 0. Returns 1 when a reservation was settled, else 0.
- */
-export const FINISH = `${TRIM}
-local now, delta = tonumber(ARGV[4]), tonumber(ARGV[5])
-local first, settled = 1, 0
-if ARGV[1] == '1' then
-  first = 2
-  local record = redis.call('GET', KEYS[1])
-  if record then
-    settled = 1
-    redis.call('DEL', KEYS[1])
-    local parts = {}
-    for p in string.gmatch(record, '[^\\n]+') do parts[#parts + 1] = p end
-    local m, actual = tonumber(parts[1]), tonumber(ARGV[3])
-    local member = parts[1] .. ':' .. ARGV[2]
-    for i = 2, #parts, 2 do
-      local h, keepUntil = parts[i], tonumber(parts[i + 1])
-      -- Still outstanding (not swept): its micros leave reserved; a swept one already left.
-      if m > 0 and redis.call('ZREM', h .. ':r', member) == 1 then redis.call('HINCRBY', h, 'reserved', -m) end
-      if actual > 0 then redis.call('HINCRBY', h, 'spent', actual) end
-      if keepUntil > 0 then redis.call('PEXPIRE', h, math.max(keepUntil - now, 1000)) end
-    end
-  end
-end
-if delta == 0 then return settled end
-for i = first, #KEYS, 2 do
-  local tk, ts = KEYS[i], KEYS[i + 1]
-  local _, usedT = trim(nil, tk, ts, now - 60000, -1, 0)
-  if delta > 0 then
-    redis.call('ZADD', tk, now, ARGV[5] .. ':' .. ARGV[6])
-    redis.call('INCRBY', ts, delta)
-  elseif usedT > 0 then
-    local need = -delta
-    -- Newest entries first, a few at a time: a correction usually fits in the newest one, and
-    -- reading a long log whole would cost the server far more than the correction.
-    local from = 0
-    while need > 0 and from < 1000 do
-      local log = redis.call('ZREVRANGE', tk, from, from + 7, 'WITHSCORES')
-      if #log == 0 then break end
-      for j = 1, #log, 2 do
-        if need <= 0 then break end
-        local member = log[j]
-        local digits, rest = string.match(member, '^(%d+)(.*)$')
-        local w = tonumber(digits)
-        local cut = math.min(w, need)
-        redis.call('ZREM', tk, member)
-        if w > cut then
-          redis.call('ZADD', tk, log[j + 1], string.format('%d', w - cut) .. rest)
-          from = from + 1
-        end
-        redis.call('DECRBY', ts, cut)
-        need = need - cut
-      end
-    end
-  end
-  redis.call('PEXPIRE', tk, 60000)
-  redis.call('PEXPIRE', ts, 60000)
-end
-return settled
+/** KEYS and ARGV: the settles as SETTLE packs them, from the first key and argument on. */
+export const FINISH = `${TRIM}${SETTLE}
+settleAll(1, 1)
+return 0
 `;
 
 /** KEYS: budget hash and reservation set per budget. ARGV: now. Returns spent, reserved per budget. */
