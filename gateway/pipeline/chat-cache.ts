@@ -29,13 +29,12 @@ export interface ChatCacheDeps {
  * The cache step of a chat call: policy from route config, request headers and defaults; key
  * from what determines the answer; lookup in memory, then a concurrent identical call, then
  * the shared tier. Sets `x-sluice-cache` and the record's cache status.
+ *
+ * In two parts: the policy and the key (hashing the request: CPU only, no I/O) are worked out
+ * at once, and the returned function looks up. So the key can be hashed while the call's rate
+ * limits are asked (a round trip to the shared store), and a refused call still looks up nothing.
  */
-export async function lookupChatCache(
-  plan: ChatPlan,
-  call: CallTracker,
-  input: CallInput,
-  deps: ChatCacheDeps,
-): Promise<CacheLookup> {
+export function prepareChatCache(plan: ChatPlan, call: CallTracker, input: CallInput, deps: ChatCacheDeps): () => Promise<CacheLookup> {
   const routeName = plan.route?.route;
   const routeCache = routeName ? deps.routeCache(routeName) : undefined;
   const policy = resolveCachePolicy({ route: routeCache, defaults: deps.cacheDefaults, request: plan.req, header: input.header });
@@ -54,10 +53,12 @@ export async function lookupChatCache(
     const exact = await cacheLookup(deps.cache, key, policy);
     return exact.status === 'miss' && policy.semantic && routeName ? semanticLookup(exact, key, plan, call, deps, policy, routeName) : exact;
   };
-  // A bypassed lookup touches no tier: no span for it.
-  const lookup = !policy.read ? await find() : await inPhase(call, 'cache', find, (r) => ({ 'sluice.cache': r.status }));
-  call.setCacheStatus(lookup.status);
-  return lookup;
+  return async () => {
+    // A bypassed lookup touches no tier: no span for it.
+    const lookup = !policy.read ? await find() : await inPhase(call, 'cache', find, (r) => ({ 'sluice.cache': r.status }));
+    call.setCacheStatus(lookup.status);
+    return lookup;
+  };
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Demand } from '../policy/governor.ts';
 import type { ChatStream } from '../providers/types.ts';
 import { openaiUsageFromNormalized } from '../providers/usage.ts';
 import type { CallInput } from './call-input.ts';
-import { lookupChatCache } from './chat-cache.ts';
+import { prepareChatCache } from './chat-cache.ts';
 import { completionText, executeChat, planChat, priceChat } from './chat-call.ts';
 import type { ChatPlan } from './chat-plan.ts';
 import type { PipelineDeps } from './deps.ts';
@@ -52,6 +52,8 @@ export async function runChat(input: CallInput, call: CallTracker, deps: Pipelin
   const plan = await planChat(input, call, deps);
   // Rate limits count every request, cache hits too; budgets only what may cost money.
   const gate = deps.governor?.governs(call.key) ? deps.governor.start(call, plan.targets, demandOf(plan)) : undefined;
+  // Hashed while the store answers (start has sent its request): the key costs no wait.
+  const lookup = prepareChatCache(plan, call, input, deps);
   if (gate) {
     const limited = await gate.admitted;
     if (limited) {
@@ -59,7 +61,7 @@ export async function runChat(input: CallInput, call: CallTracker, deps: Pipelin
       throw limited;
     }
   }
-  const cached = await lookupChatCache(plan, call, input, deps);
+  const cached = await lookup();
 
   if (cached.status === 'hit') {
     await gate?.reserved; // a hit costs nothing: served whatever the budget says
