@@ -96,7 +96,9 @@ export interface KeyPolicyOptions {
   coldPrimeMs: number;
 }
 
-type KeyKind = 'plain' | 'policy';
+/** `control` is a second plain key: control − plain, paired like policy − plain, is the noise floor. */
+type KeyKind = 'plain' | 'control' | 'policy';
+const KINDS: readonly KeyKind[] = ['plain', 'control', 'policy'];
 
 interface CreatedKey {
   id: string;
@@ -131,6 +133,8 @@ export interface KeyPolicyDelta {
   store: string;
   /** Median over rounds of policy p50 − plain p50, ms. */
   addedP50Ms: number;
+  /** The same for the control key (control − plain): what a difference of nothing measures. */
+  noiseP50Ms: number;
   addedP99Ms: number;
   /** Median over rounds of policy CPU µs/req − plain, the gateway process only. */
   addedCpuUs: number | null;
@@ -172,7 +176,7 @@ const median = (xs: number[]): number => {
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
 const signed = (x: number, digits = 3): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(digits)}` : 'n/a');
-const KEY_LABEL: Record<KeyKind, string> = { plain: 'no policy', policy: 'budget + rpm + tpm' };
+const KEY_LABEL: Record<KeyKind, string> = { plain: 'no policy', control: 'no policy (control)', policy: 'budget + rpm + tpm' };
 
 async function adminJson(gateway: GatewayTarget, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Record<string, unknown>> {
   const res = await request(`${gateway.origin}${path}`, {
@@ -186,7 +190,7 @@ async function adminJson(gateway: GatewayTarget, method: 'GET' | 'POST', path: s
 }
 
 async function createKey(gateway: GatewayTarget, kind: KeyKind): Promise<CreatedKey> {
-  const body = kind === 'plain' ? { name: 'bench-no-policy' } : { name: 'bench-policy', ...POLICY };
+  const body = kind === 'policy' ? { name: 'bench-policy', ...POLICY } : { name: `bench-${kind}` };
   const k = await adminJson(gateway, 'POST', '/api/keys', body);
   if (typeof k.id !== 'string' || typeof k.key !== 'string') throw new Error(`POST /api/keys did not return id and key: ${JSON.stringify(k).slice(0, 300)}`);
   return { id: k.id, key: k.key };
@@ -229,7 +233,9 @@ export async function runKeyPolicies(
 ): Promise<KeyPolicyResult> {
   const started = Date.now();
   const base = SCENARIOS.find((s) => s.key === 'json-1')!;
-  const keys = await Promise.all(gateways.map(async (g) => ({ plain: await createKey(g.gateway, 'plain'), policy: await createKey(g.gateway, 'policy') })));
+  const keys = await Promise.all(
+    gateways.map(async (g) => ({ plain: await createKey(g.gateway, 'plain'), control: await createKey(g.gateway, 'control'), policy: await createKey(g.gateway, 'policy') })),
+  );
   const jobOf = (g: number, kind: KeyKind, connections: number, timing: { warmupMs: number; durationMs: number }) => {
     const s: Scenario = { ...base, connections };
     const job = jobFor(gateways[g]!.gateway.origin, s, timing);
@@ -245,7 +251,7 @@ export async function runKeyPolicies(
   const bad = (r: LoadResult): number => r.errors + r.non2xx + r.badBodies;
   for (const connections of opts.connections) {
     for (let g = 0; g < gateways.length; g++) {
-      for (const kind of ['plain', 'policy'] as const) {
+      for (const kind of KINDS) {
         const cold = g > 0 && connections === opts.connections[0] ? opts.coldPrimeMs : 0;
         const r = await load.run(jobOf(g, kind, connections, { warmupMs: 0, durationMs: opts.primeMs + cold }));
         failures += bad(r);
@@ -257,8 +263,8 @@ export async function runKeyPolicies(
   for (const connections of opts.connections) {
     const timing = { warmupMs: opts.warmupMs, durationMs: opts.durationMs[connections] ?? 1_000 };
     for (let round = 1; round <= opts.rounds; round++) {
-      // Alternate which key goes first, so a drift within the pair does not always favour one.
-      const order: KeyKind[] = round % 2 ? ['plain', 'policy'] : ['policy', 'plain'];
+      // Rotate which key goes first, so a drift within the round does not always favour one.
+      const order = KINDS.map((_, i) => KINDS[(i + round) % KINDS.length]!);
       for (let g = 0; g < gateways.length; g++) {
         const sg = gateways[g]!;
         for (const kind of order) {
@@ -290,7 +296,7 @@ export async function runKeyPolicies(
   for (const connections of opts.connections) {
     for (const sg of gateways) {
       const of = (kind: KeyKind) => trials.filter((t) => t.connections === connections && t.store === sg.store && t.key === kind);
-      for (const kind of ['plain', 'policy'] as const) {
+      for (const kind of KINDS) {
         const ts = of(kind);
         const cpus = ts.map((t) => t.cpuUsPerRequest).filter((x): x is number => x !== null);
         const storeCpus = ts.map((t) => t.storeCpuUsPerRequest).filter((x): x is number => x !== null);
@@ -309,11 +315,13 @@ export async function runKeyPolicies(
       const plain = of('plain');
       const policy = of('policy');
       const pairs = plain.map((p) => [p, policy.find((q) => q.round === p.round)!] as const);
+      const controls = plain.map((p) => [p, of('control').find((q) => q.round === p.round)!] as const);
       const cpuPairs = pairs.filter(([p, q]) => p.cpuUsPerRequest !== null && q.cpuUsPerRequest !== null);
       deltas.push({
         connections,
         store: sg.store,
         addedP50Ms: r3(median(pairs.map(([p, q]) => q.result.latency.p50 - p.result.latency.p50))),
+        noiseP50Ms: r3(median(controls.map(([p, q]) => q.result.latency.p50 - p.result.latency.p50))),
         addedP99Ms: r3(median(pairs.map(([p, q]) => q.result.latency.p99 - p.result.latency.p99))),
         addedCpuUs: cpuPairs.length ? Math.round(median(cpuPairs.map(([p, q]) => q.cpuUsPerRequest! - p.cpuUsPerRequest!))) : null,
         rpsRatio: Math.round(median(pairs.map(([p, q]) => q.result.rps / p.result.rps)) * 1000) / 1000,
@@ -329,7 +337,7 @@ export async function runKeyPolicies(
   const redis1 = deltas.find((d) => d.store === 'redis' && d.connections === 1);
   const goal = {
     goal: `Redis: budget + rate limit add ≤ ${REDIS_GOAL_MS} ms p50 at 1 conn`,
-    measured: redis1 ? `${signed(redis1.addedP50Ms)} ms` : `n/a${redisNote ? ` (${redisNote})` : ''}`,
+    measured: redis1 ? `${signed(redis1.addedP50Ms)} ms (noise floor, control − plain: ${signed(redis1.noiseP50Ms)} ms)` : `n/a${redisNote ? ` (${redisNote})` : ''}`,
     verdict: (redis1 ? (redis1.addedP50Ms <= REDIS_GOAL_MS ? 'met' : 'not met') : 'n/a') as 'met' | 'not met' | 'n/a',
   };
   return { options: opts, durationS: Math.round((Date.now() - started) / 1000), stores: gateways.map((g) => g.store), redisNote, rows, deltas, settled, goal, failures, trials };
@@ -353,7 +361,7 @@ function tableRows(r: KeyPolicyResult): string[][] {
 
 function deltaText(d: KeyPolicyDelta): string {
   return (
-    `${d.store} at ${d.connections} conn${d.connections === 1 ? '' : 's'}: p50 ${signed(d.addedP50Ms)} ms, p99 ${signed(d.addedP99Ms)} ms` +
+    `${d.store} at ${d.connections} conn${d.connections === 1 ? '' : 's'}: p50 ${signed(d.addedP50Ms)} ms (noise ${signed(d.noiseP50Ms)}), p99 ${signed(d.addedP99Ms)} ms` +
     `${d.addedCpuUs === null ? '' : `, CPU ${signed(d.addedCpuUs, 0)} µs/req`}, throughput ×${d.rpsRatio}`
   );
 }

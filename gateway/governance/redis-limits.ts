@@ -51,7 +51,7 @@ export class RedisLimitStore implements LimitStore {
   private readonly prefix: string;
   private readonly opts: ResolvedLimitOptions;
   /** Settles not sent yet (finish), oldest first. */
-  private readonly settles: Array<{ keys: string[]; args: (string | number)[]; resolve(): void; reject(err: unknown): void }> = [];
+  private readonly settles: Array<{ keys: string[]; args: (string | number)[]; at: number; resolve(): void; reject(err: unknown): void }> = [];
   private settleTimer: NodeJS.Timeout | null = null;
   /** Members of the request logs must be unique across instances: this instance's tag plus a counter. */
   private readonly tag = randomBytes(6).toString('base64url');
@@ -158,12 +158,26 @@ export class RedisLimitStore implements LimitStore {
       this.settles.push({
         keys,
         args: [keys.length, settle ? 1 : 0, settle ? req.reservation!.id : '', actualMicros(req.actualMicros), now.getTime(), correct ? d : 0, correct ? this.uid() : ''],
+        at: performance.now(),
         resolve,
         reject,
       });
       if (this.settles.length >= SETTLES_PER_FINISH) void this.sendSettles();
-      else this.settleTimer ??= setTimeout(() => void this.sendSettles(), SETTLE_WAIT_MS).unref();
+      else this.settleTimer ??= setTimeout(() => this.settlesDue(), SETTLE_WAIT_MS).unref();
     });
+  }
+
+  /**
+   * The settle timer: sends what waited SETTLE_WAIT_MS, else waits for the oldest. One timer
+   * stays armed while settles keep coming (admits take them), not one set and cleared per call.
+   */
+  private settlesDue(): void {
+    this.settleTimer = null;
+    const oldest = this.settles[0];
+    if (!oldest) return;
+    const left = SETTLE_WAIT_MS - (performance.now() - oldest.at);
+    if (left <= 0.5) void this.sendSettles();
+    else this.settleTimer = setTimeout(() => this.settlesDue(), left).unref();
   }
 
   /** Sends every waiting settle now, in FINISH scripts; resolves when they are applied (or failed). */
@@ -180,10 +194,6 @@ export class RedisLimitStore implements LimitStore {
   private takeSettles(max: number): { keys: string[]; args: (string | number)[]; done(err: unknown): void } | null {
     if (this.settles.length === 0) return null;
     const taken = this.settles.splice(0, max);
-    if (this.settles.length === 0 && this.settleTimer) {
-      clearTimeout(this.settleTimer);
-      this.settleTimer = null;
-    }
     const keys: string[] = [];
     const args: (string | number)[] = [taken.length];
     for (const t of taken) {
@@ -241,6 +251,8 @@ export class RedisLimitStore implements LimitStore {
   }
 
   async close(): Promise<void> {
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = null;
     await this.sendSettles().catch(() => {});
     await this.pipe.close();
     if (this.client.status === 'ready') await this.client.quit().catch(() => this.client.disconnect());

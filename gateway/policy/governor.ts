@@ -350,16 +350,23 @@ function exceedsAlways(limits: readonly RateLimit[], tokens: number, budgets: re
 /** OpenAI's `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`, from the tightest limit of each kind. */
 export function rateHeaders(states: readonly RateState[]): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const kind of ['requests', 'tokens'] as const) {
+  for (const kind of RATE_KINDS) {
     let tightest: { limit: number; remaining: number; resetMs: number } | null = null;
     for (const s of states) {
       const k = s[kind];
       if (k && (tightest === null || k.remaining < tightest.remaining)) tightest = k;
     }
     if (!tightest) continue;
-    headers[`x-ratelimit-limit-${kind}`] = String(tightest.limit);
-    headers[`x-ratelimit-remaining-${kind}`] = String(Math.max(0, tightest.remaining));
-    headers[`x-ratelimit-reset-${kind}`] = `${Math.max(0, Math.ceil(tightest.resetMs / 1000))}s`;
+    const names = RATE_HEADERS[kind];
+    headers[names.limit] = String(tightest.limit);
+    headers[names.remaining] = String(Math.max(0, tightest.remaining));
+    headers[names.reset] = `${Math.max(0, Math.ceil(tightest.resetMs / 1000))}s`;
   }
   return headers;
 }
+
+const RATE_KINDS = ['requests', 'tokens'] as const;
+/** The header names, built once (a call sets up to six). */
+const RATE_HEADERS = Object.fromEntries(
+  RATE_KINDS.map((kind) => [kind, { limit: `x-ratelimit-limit-${kind}`, remaining: `x-ratelimit-remaining-${kind}`, reset: `x-ratelimit-reset-${kind}` }]),
+) as Record<(typeof RATE_KINDS)[number], { limit: string; remaining: string; reset: string }>;
