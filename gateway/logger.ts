@@ -38,7 +38,37 @@ const REDACT = [
 
 function destinationOf(d: JsonLoggerOptions['destination']): DestinationStream {
   if (typeof d === 'function') return { write: d };
-  return destination({ fd: d === 'stdout' ? 1 : 2, sync: true });
+  return coalesced(destination({ fd: d === 'stdout' ? 1 : 2, sync: true }));
+}
+
+/**
+ * Lines written in one turn of the event loop go out together, in one synchronous write right
+ * after it (setImmediate), instead of one write each: a gateway logs a line per call, and on
+ * this machine a write to a pipe costs tens of µs — it was a fifth of the serving thread's CPU
+ * at 50 connections and sat on every call's path (the line is logged as the answer is handed
+ * over). Order is kept; a process exiting normally, or on an uncaught error, writes what is
+ * pending first ('exit'); a process killed outright loses at most the lines of its last turn.
+ */
+function coalesced(out: DestinationStream): DestinationStream {
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const lines = pending.length === 1 ? pending[0]! : pending.join('');
+    pending = [];
+    out.write(lines);
+  };
+  process.once('exit', flush);
+  return {
+    write(line: string) {
+      pending.push(line);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+  };
 }
 
 /**
