@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createJsonLogger, type LogLevel } from './logger.ts';
+import { censorSecrets, createJsonLogger, type LogLevel } from './logger.ts';
 
 const capture = (level?: LogLevel) => {
   const lines: string[] = [];
@@ -49,5 +49,14 @@ describe('createJsonLogger', () => {
     const text = lines.join('');
     for (const secret of ['sk-live-1', 'sk-live-2', 'sk-live-3', 'sk-live-4']) expect(text).not.toContain(secret);
     expect(text).toContain('[redacted]');
+  });
+
+  it('censors without touching the caller\'s object, and copies nothing when there is nothing to censor', () => {
+    const clean = { call_id: 'c1', upstream: { status: 200 } };
+    expect(censorSecrets(clean)).toBe(clean);
+    const dirty = { key: 'sk-1', upstream: { headers: { a: 1 }, status: 500 } };
+    const out = censorSecrets(dirty);
+    expect(out).toEqual({ key: '[redacted]', upstream: { headers: '[redacted]', status: 500 } });
+    expect(dirty).toEqual({ key: 'sk-1', upstream: { headers: { a: 1 }, status: 500 } });
   });
 });

@@ -22,19 +22,43 @@ export interface JsonLoggerOptions {
 
 /**
  * Keys whose values are never written, whatever logs them: a last guard behind the scrubbing
- * upstream of the logger (DESIGN §4.5: "Never a secret").
+ * upstream of the logger (DESIGN §4.5: "Never a secret"). TOP at the top level of a line's
+ * fields, NESTED one level down (as pino's `*.name` paths).
  */
-const REDACT = [
-  'authorization',
-  'api_key',
-  'apiKey',
-  'key',
-  'headers',
-  '*.authorization',
-  '*.api_key',
-  '*.apiKey',
-  '*.headers',
-];
+const TOP: ReadonlySet<string> = new Set(['authorization', 'api_key', 'apiKey', 'key', 'headers']);
+const NESTED: ReadonlySet<string> = new Set(['authorization', 'api_key', 'apiKey', 'headers']);
+const CENSOR = '[redacted]';
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The fields with guarded keys censored; the same object when there are none (the usual case),
+ * so a line allocates nothing here. pino's own `redact` copied every logged object whole
+ * (36 KB of garbage per call at the gateway's per-call line, a quarter of what a call allocated).
+ */
+export function censorSecrets(fields: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | null = null;
+  for (const k in fields) {
+    const v = fields[k];
+    if (TOP.has(k)) {
+      out ??= { ...fields };
+      out[k] = CENSOR;
+    } else if (isPlainObject(v)) {
+      let inner: Record<string, unknown> | null = null;
+      for (const j in v) {
+        if (NESTED.has(j)) {
+          inner ??= { ...v };
+          inner[j] = CENSOR;
+        }
+      }
+      if (inner) {
+        out ??= { ...fields };
+        out[k] = inner;
+      }
+    }
+  }
+  return out ?? fields;
+}
 
 function destinationOf(d: JsonLoggerOptions['destination']): DestinationStream {
   if (typeof d === 'function') return { write: d };
@@ -82,8 +106,7 @@ export function createJsonLogger(opts: JsonLoggerOptions | ((line: string) => vo
       level: o.level ?? 'info',
       base: { pid: process.pid },
       timestamp: stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: REDACT, censor: '[redacted]' },
+      formatters: { level: (label) => ({ level: label }), log: censorSecrets },
     },
     destinationOf(o.destination),
   );
