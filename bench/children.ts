@@ -3,7 +3,7 @@
  * line, and all stopped at the end — also on an error, SIGINT or SIGTERM — so a failed run
  * never leaves a server holding a port.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -29,12 +29,20 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** Called with every stderr line (the gateway logs JSON lines there). */
   onStderr?: (line: string) => void;
+  /**
+   * CPUs to run on, as `taskset -c` takes them ("1", "0,2-3"); default: wherever the scheduler
+   * puts it. taskset execs node, so the pid is node's.
+   */
+  cpus?: string | undefined;
 }
 
 const live = new Set<Child>();
 
 export function spawnNode(opts: SpawnOptions): Child {
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', opts.script, ...(opts.args ?? [])], {
+  const argv = [...(opts.nodeArgs ?? []), '--import', 'tsx', opts.script, ...(opts.args ?? [])];
+  const file = opts.cpus === undefined ? process.execPath : 'taskset';
+  const args = opts.cpus === undefined ? argv : ['-c', opts.cpus, process.execPath, ...argv];
+  const proc = spawn(file, args, {
     cwd: REPO_ROOT,
     env: opts.env ?? process.env,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -67,6 +75,26 @@ export function spawnNode(opts: SpawnOptions): Child {
   live.add(child);
   void exited.then(() => live.delete(child));
   return child;
+}
+
+/** The children still running (to pin the ones a section did not start itself). */
+export function liveChildren(): Child[] {
+  return [...live];
+}
+
+/**
+ * Moves a running process, every thread of it, onto `cpus` (taskset -a -p -c). Threads it
+ * starts later inherit it. Returns the CPU list it had before (to restore), or null where
+ * taskset is missing or refused.
+ */
+export function pinProcess(pid: number, cpus: string): string | null {
+  try {
+    const before = /: (\S+)\s*$/.exec(execFileSync('taskset', ['-c', '-p', String(pid)], { encoding: 'utf8' }))?.[1] ?? null;
+    execFileSync('taskset', ['-a', '-c', '-p', cpus, String(pid)], { stdio: 'ignore' });
+    return before;
+  } catch {
+    return null;
+  }
 }
 
 /** Resolves with the first output line that `accept` returns a value for. */

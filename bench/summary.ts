@@ -170,3 +170,59 @@ export function summarise(suite: SuiteResult): Summary {
   ];
   return { medians, ratios, goals, failures: tr.reduce((n, t) => n + failuresOf(t), 0) };
 }
+
+/** The q-quantile (0…1) of the finite values, linear between order statistics. */
+export function quantile(values: readonly number[], q: number): number {
+  const xs = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (xs.length === 0) return Number.NaN;
+  const pos = Math.min(1, Math.max(0, q)) * (xs.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(xs.length - 1, lo + 1);
+  return xs[lo]! + (xs[hi]! - xs[lo]!) * (pos - lo);
+}
+
+export function mean(values: readonly number[]): number {
+  const xs = values.filter((v) => Number.isFinite(v));
+  return xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** Sum of squared deviations from the mean (for pooled variances). */
+export function sumSquares(values: readonly number[]): number {
+  const m = mean(values);
+  return values.filter((v) => Number.isFinite(v)).reduce((s, v) => s + (v - m) ** 2, 0);
+}
+
+/** Student's t two-sided 95% critical value for `df` degrees of freedom (table, then the normal's). */
+export function t975(df: number): number {
+  const table = [Number.NaN, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086];
+  if (!(df >= 1)) return Number.NaN;
+  const d = Math.floor(df);
+  if (d < table.length) return table[d]!;
+  return d < 30 ? 2.06 - ((d - 20) * (2.06 - 2.042)) / 10 : d < 60 ? 2.021 : 1.98;
+}
+
+/**
+ * A distribution-free 95% interval for the median of n independent values: the order
+ * statistics whose binomial(n, ½) tail probabilities are each ≤ 2.5% (null below n = 6).
+ */
+export function medianInterval(values: readonly number[]): { lo: number; hi: number } | null {
+  const xs = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  const n = xs.length;
+  if (n < 6) return null;
+  if (n > 1000) {
+    const k = Math.max(1, Math.floor(n / 2 - 0.98 * Math.sqrt(n)));
+    return { lo: xs[k - 1]!, hi: xs[n - k]! };
+  }
+  // Largest k with P(Binomial(n, ½) ≤ k − 1) ≤ 0.025: the interval is [x_(k), x_(n+1−k)].
+  let cdf = 0;
+  let coef = 1;
+  let k = 0;
+  for (let j = 0; j < n; j++) {
+    cdf += coef / 2 ** n;
+    if (cdf > 0.025) break;
+    k = j + 1;
+    coef = (coef * (n - j)) / (j + 1);
+  }
+  if (k === 0) return null;
+  return { lo: xs[k - 1]!, hi: xs[n - k]! };
+}
