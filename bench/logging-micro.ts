@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { CallEvents } from '../gateway/calls/call-events.ts';
-import { prepareRequestShare, toCallRow } from '../gateway/calls/call-row.ts';
+import { toCallRow } from '../gateway/calls/call-row.ts';
 import { insertCallRows } from '../gateway/calls/insert.ts';
 import { nothingToRedact } from '../gateway/calls/payload-scan.ts';
 import { compilePayloadPolicy, redactValue, type PayloadOptions } from '../gateway/calls/payloads.ts';
@@ -213,51 +213,6 @@ export async function enqueueCost(n = 10_000, runs = 5, payloads: PayloadOptions
   }
 }
 
-/**
- * A JSON call's share on the answer's path with the write-ahead log, as a gateway at one
- * connection runs it: the row built and written (toCallRow + one append) right after an idle
- * wait (the upstream call; 1 ms here), so other processes have had the caches meanwhile. Once
- * as today, once with the request's share prepared at the start of the wait (what the writer
- * does when the tracker says the request went out, call-row.ts `prepareRequestShare`).
- * Medians of µs of CPU per call, the two alternating.
- */
-export async function answerPathCost(n = 2_000): Promise<{ asIs: number; preparedAhead: number; hot: number; hotPrepared: number }> {
-  const policy = compilePayloadPolicy(BENCH_PAYLOADS);
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-logmicro-'));
-  try {
-    const wal = new CallWal({ dir, now: Date.now, logger: silentLogger });
-    const out = { asIs: [] as number[], preparedAhead: [] as number[] };
-    const rows: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const mode = i % 2 === 0 ? 'asIs' : 'preparedAhead';
-      const r = sampleRecord();
-      if (mode === 'preparedAhead') prepareRequestShare(r, policy);
-      await new Promise((res) => setTimeout(res, 1));
-      const t0 = cpuUs();
-      const row = toCallRow(r, policy, Date.now());
-      wal.append('F', row);
-      out[mode].push(cpuUs() - t0);
-      rows.push(row);
-      if (rows.length >= 100) wal.release(rows.splice(0));
-    }
-    wal.close();
-    // The same back to back (no idle), for scale.
-    const recs = records(n);
-    for (let i = 0; i < n; i += 2) prepareRequestShare(recs[i]!, policy);
-    const hot = { asIs: [] as number[], preparedAhead: [] as number[] };
-    for (let r = 0; r < 5; r++) {
-      for (const mode of ['asIs', 'preparedAhead'] as const) {
-        const t0 = cpuUs();
-        for (let i = mode === 'asIs' ? 1 : 0; i < n; i += 2) toCallRow(recs[i]!, policy, 0);
-        hot[mode].push((cpuUs() - t0) / (n / 2));
-      }
-    }
-    return { asIs: median(out.asIs), preparedAhead: median(out.preparedAhead), hot: median(hot.asIs), hotPrepared: median(hot.preparedAhead) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 export interface InsertCost {
   database: string;
   payloads: boolean;
@@ -331,10 +286,6 @@ async function main(): Promise<void> {
   console.log(`  ${'enqueue, write-ahead log off'.padEnd(48)} ${f(e.off).padStart(7)}`);
   console.log(`  ${'enqueue, write-ahead log on'.padEnd(48)} ${f(e.on).padStart(7)}  (+${f(e.on - e.off)})`);
   console.log(`  ${'stream: opened + answered entries + finish'.padEnd(48)} ${f(e.stream).padStart(7)}`);
-  const a = await answerPathCost();
-  console.log(`  ${'row building, request share prepared ahead'.padEnd(48)} ${f(a.hotPrepared).padStart(7)}  (as today ${f(a.hot)}, back to back)`);
-  console.log(`  ${'JSON answer path after 1 ms idle: row + append'.padEnd(48)} ${f(a.asIs).padStart(7)}  as today`);
-  console.log(`  ${'  the same, request share prepared ahead'.padEnd(48)} ${f(a.preparedAhead).padStart(7)}  (${f(a.preparedAhead - a.asIs)})`);
   const kinds: Array<'pglite' | 'postgres'> =
     values.db === 'none'
       ? []
