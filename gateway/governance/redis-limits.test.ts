@@ -90,6 +90,23 @@ describe.skipIf(!REDIS_URL)('redis limit store', () => {
     }
   });
 
+  it('a lower token count leaves the window together with the estimate it corrects', async () => {
+    const store = new RedisLimitStore({ url: REDIS_URL!, prefix });
+    try {
+      const k = { subject: 'key:correct-leaves' as const, rpm: null, tpm: 1_000 };
+      const t0 = Date.now() - 30_000;
+      expect(await store.take([k], 600, new Date(t0))).toMatchObject({ ok: true, states: [{ tokens: { remaining: 400 } }] });
+      await store.finish({ reservation: null, actualMicros: 0, limits: [k], tokenDelta: -250, takenAtMs: t0 }, new Date(t0 + 1_000));
+      expect(await store.take([k], 0, new Date(t0 + 2_000))).toMatchObject({ states: [{ tokens: { remaining: 650 } }] });
+      // Both leave at t0 + 60 s: the window is empty again, not 250 short or 250 over.
+      expect(await store.take([k], 0, new Date(t0 + 60_001))).toMatchObject({ states: [{ tokens: { remaining: 1_000 } }] });
+      expect(await store.take([k], 1_000, new Date(t0 + 60_002))).toMatchObject({ ok: true, states: [{ tokens: { remaining: 0 } }] });
+    } finally {
+      await deletePrefix(store);
+      await store.close();
+    }
+  });
+
   it('a settle queued before spend is applied when spend answers, without waiting for an admit', async () => {
     const store = new RedisLimitStore({ url: REDIS_URL!, prefix });
     try {

@@ -157,7 +157,7 @@ export class RedisLimitStore implements LimitStore {
     return new Promise<void>((resolve, reject) => {
       this.settles.push({
         keys,
-        args: [keys.length, settle ? 1 : 0, settle ? req.reservation!.id : '', actualMicros(req.actualMicros), now.getTime(), correct ? d : 0, correct ? this.uid() : ''],
+        args: [keys.length, settle ? 1 : 0, settle ? req.reservation!.id : '', actualMicros(req.actualMicros), now.getTime(), correct ? d : 0, correct ? this.uid() : '', req.takenAtMs ?? now.getTime()],
         at: performance.now(),
         resolve,
         reject,

@@ -19,7 +19,8 @@
  * late-settle window) when they are created, which is when they hold nothing yet.
  *
  * Rate limits: per subject a sorted set `rq` of requests (unique member, score = time) and a
- * token-weighted one `tk` (member `<tokens>:<id>`) with its running sum in `ts`. Both are
+ * token-weighted one `tk` (member `<tokens>:<id>`; a correction's tokens are negative) with its
+ * running sum in `ts`. Both are
  * sliding logs, exact to the millisecond.
  *
  * Every `redis.call` costs a script 1–3 µs of the server's one thread, several times the cost of
@@ -60,7 +61,7 @@ local function trim(rq, tk, ts, cut, rpm, tpm)
     usedT = tonumber(redis.call('GET', ts) or '0')
     if #old > 0 then
       local freed = 0
-      for _, e in ipairs(old) do freed = freed + tonumber(string.match(e, '^%d+')) end
+      for _, e in ipairs(old) do freed = freed + tonumber(string.match(e, '^-?%d+')) end
       redis.call('ZREMRANGEBYSCORE', tk, '-inf', cut)
       usedT = usedT - freed
       if usedT < 0 or redis.call('ZCARD', tk) == 0 then usedT = 0 end
@@ -79,15 +80,16 @@ end
 /**
  * Settles calls (SETTLE, used by ADMIT and FINISH): per call its keys — the reservation record
  * when there is one, then tk, ts per tpm limit — and its arguments: key count, has record (1/0),
- * id, actual, now, delta, uid.
+ * id, actual, now, delta, uid, takenAt (when its tokens were taken).
  *
  * Releases the reservation and adds the real cost, once (nothing when there was nothing to
  * settle: settled before, or too late). Then corrects the taken token estimate by delta: more
- * tokens are logged now; fewer come off the newest entries first (the call being corrected is
- * among the latest), never below 0.
+ * tokens are logged now; fewer are an entry of negative weight at the time the estimate was
+ * taken, so the two leave the window together and the running sum drops at once — two
+ * commands, where finding and rewriting the estimate's entry took ten.
  */
 const SETTLE = `
-local function settle(k, nk, hasRecord, id, actual, now, delta, uid)
+local function settle(k, nk, hasRecord, id, actual, now, delta, deltaText, uid, takenAt)
   local first = k
   if hasRecord == '1' then
     first = k + 1
@@ -110,46 +112,30 @@ local function settle(k, nk, hasRecord, id, actual, now, delta, uid)
   if delta == 0 then return end
   for i = first, k + nk - 1, 2 do
     local tk, ts = KEYS[i], KEYS[i + 1]
-    local _, usedT = trim(nil, tk, ts, now - 60000, -1, 0)
     if delta > 0 then
-      redis.call('ZADD', tk, now, delta .. ':' .. uid)
+      redis.call('ZADD', tk, now, deltaText .. ':' .. uid)
       redis.call('INCRBY', ts, delta)
-    elseif usedT > 0 then
-      local need = -delta
-      -- Newest entries first, a few at a time: a correction usually fits in the newest one, and
-      -- reading a long log whole would cost the server far more than the correction.
-      local from = 0
-      while need > 0 and from < 1000 do
-        local log = redis.call('ZREVRANGE', tk, from, from + 7, 'WITHSCORES')
-        if #log == 0 then break end
-        for j = 1, #log, 2 do
-          if need <= 0 then break end
-          local member = log[j]
-          local digits, rest = string.match(member, '^(%d+)(.*)$')
-          local w = tonumber(digits)
-          local cut = math.min(w, need)
-          redis.call('ZREM', tk, member)
-          if w > cut then
-            redis.call('ZADD', tk, log[j + 1], string.format('%d', w - cut) .. rest)
-            from = from + 1
-          end
-          redis.call('DECRBY', ts, cut)
-          need = need - cut
-        end
+      redis.call('PEXPIRE', tk, 60000)
+      redis.call('PEXPIRE', ts, 60000)
+    elseif takenAt > now - 60000 then
+      -- The estimate's entry is still in the window (and so in ts, whose expiry outlives it);
+      -- never more than the window holds comes off.
+      local cut = math.min(-delta, tonumber(redis.call('GET', ts) or '0'))
+      if cut > 0 then
+        redis.call('ZADD', tk, takenAt, string.format('%d', -cut) .. ':' .. uid)
+        redis.call('DECRBY', ts, cut)
       end
     end
-    redis.call('PEXPIRE', tk, 60000)
-    redis.call('PEXPIRE', ts, 60000)
   end
 end
--- The settles packed from KEYS[k] and ARGV[a] on: ARGV[a] is their count, then 7 values each.
+-- The settles packed from KEYS[k] and ARGV[a] on: ARGV[a] is their count, then 8 values each.
 local function settleAll(k, a)
   local n = tonumber(ARGV[a] or '0')
   a = a + 1
   for _ = 1, n do
     local nk = tonumber(ARGV[a])
-    settle(k, nk, ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), ARGV[a + 6])
-    k, a = k + nk, a + 7
+    settle(k, nk, ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), ARGV[a + 5], ARGV[a + 6], tonumber(ARGV[a + 7]))
+    k, a = k + nk, a + 8
   end
 end
 `;
@@ -195,7 +181,7 @@ if nL > 0 then
           local freed = 0
           local log = redis.call('ZRANGE', tk, 0, -1, 'WITHSCORES')
           for j = 1, #log, 2 do
-            freed = freed + tonumber(string.match(log[j], '^%d+'))
+            freed = freed + tonumber(string.match(log[j], '^-?%d+'))
             if usedT - freed + tokens <= tpm then out[3] = tonumber(log[j + 1]) + 60000 break end
           end
         end

@@ -80,6 +80,8 @@ export interface FinishRequest {
   /** The limits taken and the real token count minus the taken estimate (0: no correction). */
   limits: readonly RateLimit[];
   tokenDelta: number;
+  /** When the estimate was taken (epoch ms; default: now): a lower count comes off from then. */
+  takenAtMs?: number | undefined;
 }
 
 export interface SpendView {

@@ -125,7 +125,7 @@ export class Governor {
   readonly #opts: GovernorOptions;
   readonly #reservations = new Map<string, Reservation>();
   /** Per call: the rate limits taken and the tokens estimated, corrected when it finishes. */
-  readonly #taken = new Map<string, { limits: readonly RateLimit[]; tokens: number }>();
+  readonly #taken = new Map<string, { limits: readonly RateLimit[]; tokens: number; atMs: number }>();
   readonly #stats: GovernorStats = { refused_budget: 0, refused_rate: 0, refused_model: 0, refused_prompt: 0, store_errors: 0, reservations_open: 0 };
   #lastStoreLog = 0;
   /** After a store failure, calls do not wait on it again until then (epoch ms). */
@@ -211,7 +211,8 @@ export class Governor {
         prompt = Math.min(prompt, demand.exactPromptTokens());
         continue;
       }
-      const result: AdmitResult | undefined = await this.#guard(() => store.admit({ limits: ask, tokens, budgets: reserving, micros }, new Date(this.#opts.clock())));
+      const atMs = this.#opts.clock();
+      const result: AdmitResult | undefined = await this.#guard(() => store.admit({ limits: ask, tokens, budgets: reserving, micros }, new Date(atMs)));
       if (!result) {
         // Failing open on the second ask: let the call through as if the store had not answered.
         if (closer) {
@@ -222,7 +223,7 @@ export class Governor {
       }
       if (result.rate) {
         rate = result.rate;
-        if (rate.ok) this.#taken.set(call.record.id, { limits, tokens });
+        if (rate.ok) this.#taken.set(call.record.id, { limits, tokens, atMs });
       }
       budget = result.budget;
       if (budget?.ok) this.#reservations.set(call.record.id, budget.reservation);
@@ -329,6 +330,7 @@ export class Governor {
       actualMicros: reservation && !hit ? Math.ceil(record.costMicros ?? 0) : 0,
       limits: tokenDelta === 0 ? NO_LIMITS : taken!.limits,
       tokenDelta,
+      takenAtMs: taken?.atMs,
     };
     const now = new Date(this.#opts.clock());
     setImmediate(() => {
