@@ -93,6 +93,17 @@ describe.skipIf(!REDIS_URL)('redis pipe, on Redis', () => {
     }
   });
 
+  it('close waits for the answers of what is in flight', async () => {
+    const pipe = new RedisPipe({ url: REDIS_URL!, timeoutMs: 2_000, scripts: [ECHO] });
+    const inFlight = Array.from({ length: 20 }, (_, i) => pipe.evalsha(ECHO, [key], [`c${i}`, i]));
+    await pipe.close();
+    expect(await Promise.all(inFlight)).toHaveLength(20);
+    await expect(pipe.evalsha(ECHO, [key], ['late'])).rejects.toThrow(/closed/);
+    const inspect = new Redis(REDIS_URL!);
+    await inspect.del(key);
+    inspect.disconnect();
+  });
+
   it('runs a script Redis has forgotten by sending it whole, once', async () => {
     const forgotten = pipeScript(`return '${randomBytes(8).toString('hex')}'`);
     const pipe = new RedisPipe({ url: REDIS_URL!, timeoutMs: 2_000, scripts: [] });

@@ -84,8 +84,11 @@ export class RedisPipe {
     if (!this.socket && !this.closed) this.connect();
   }
 
+  /** Refuses new commands, waits (up to the timeout) for the answers to those in flight, then disconnects. */
   async close(): Promise<void> {
     this.closed = true;
+    const deadline = Date.now() + this.opts.timeoutMs;
+    while (this.socket && this.head < this.pending.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
     const socket = this.socket;
     this.drop(new RedisPipeError('the Redis pipe was closed'));
     if (socket) await new Promise<void>((resolve) => socket.end(resolve));
