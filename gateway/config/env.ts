@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HEAP_MODES } from '../heap-mode.ts';
 import { LOG_LEVELS } from '../logger.ts';
 import { ConfigError } from './load.ts';
 
@@ -55,6 +56,8 @@ const envSchema = z.object({
   SLUICE_METRICS_PUBLIC: flag('0'),
   /** `0`: no Prometheus metrics at all (nothing observed per call, no /metrics route). */
   SLUICE_METRICS: flag('1'),
+  /** How far the server lets V8's heap grow between full collections (gateway/heap-mode.ts). */
+  SLUICE_HEAP: z.preprocess(unset, z.enum(HEAP_MODES, { error: `must be one of ${HEAP_MODES.join(', ')}` }).default('bounded')),
 });
 
 /** The environment, parsed once at an entry point; `vars` is the raw environment it came from. */
