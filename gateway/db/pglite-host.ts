@@ -129,8 +129,28 @@ interface Spawned {
   exited: Promise<number>;
 }
 
+/**
+ * The parent's flags without `--import tsx`: the thread's entry registers tsx itself (a worker
+ * does not inherit an API registration), and run under `node --import tsx` it would otherwise
+ * load and register it twice (~11 MB of resident memory for nothing).
+ */
+export function threadExecArgv(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  const isTsx = (v: string | undefined): boolean => v !== undefined && /^tsx(\/|$)/.test(v);
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i]!;
+    if (a === '--import' && isTsx(execArgv[i + 1])) {
+      i++;
+      continue;
+    }
+    if (a.startsWith('--import=') && isTsx(a.slice('--import='.length))) continue;
+    out.push(a);
+  }
+  return out;
+}
+
 function spawn(entry: URL, data: ThreadData): Spawned {
-  const worker = new Worker(entry, { workerData: data });
+  const worker = new Worker(entry, { workerData: data, execArgv: threadExecArgv(process.execArgv) });
   let error: unknown;
   worker.on('error', (err) => {
     error = err;
