@@ -14,7 +14,7 @@
  * throwaway database there and drops it at the end. Without a Postgres only the embedded figures
  * are measured and the Postgres goals say why.
  *
- * Alone: node --import tsx bench/call-log.ts [--rounds 3] [--duration 4] [--warmup 1]
+ * Alone: node --import tsx bench/call-log.ts [--rounds 3] [--duration 4] [--warmup 1] [--heap bounded|small|default]
  * From bench/run.ts: runCallLog(client, { upstream, bare, workDir }, options, print), then
  * callLogConsole(result) and callLogMarkdown(result).
  */
@@ -37,6 +37,8 @@ export interface CallLogOptions {
   durationMs: number;
   /** Unrecorded load per target and scenario before round 1 (JIT, pools, PGlite's first pages). */
   primeMs: number;
+  /** SLUICE_HEAP for every gateway (gateway/heap-mode.ts); unset: the gateway's default. */
+  heap?: string | undefined;
 }
 
 export type CallLogTargetKey = 'direct' | 'bare' | 'logging on' | 'logging off' | 'embedded';
@@ -177,7 +179,14 @@ export async function runCallLog(
   const start = async (key: CallLogTargetKey, extra: string[], databaseUrl: string | null): Promise<Measured> => {
     const dir = join(base.workDir, `call-log-${key.replace(/\s/g, '-')}`);
     mkdirSync(dir, { recursive: true });
-    const g = await startGateway({ upstream: base.upstream.origin, workDir: dir, configExtra: [...PRICING_CONFIG, ...extra], databaseUrl, name: `gateway (${key})` });
+    const g = await startGateway({
+      upstream: base.upstream.origin,
+      workDir: dir,
+      configExtra: [...PRICING_CONFIG, ...extra],
+      databaseUrl,
+      name: `gateway (${key})`,
+      ...(opts.heap ? { env: { SLUICE_HEAP: opts.heap } } : {}),
+    });
     started.push(g);
     return { key, target: g };
   };
@@ -307,7 +316,7 @@ export function callLogMarkdown(r: CallLogResult): string {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '4' }, warmup: { type: 'string', default: '1' } },
+    options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '4' }, warmup: { type: 'string', default: '1' }, heap: { type: 'string' } },
   });
   const workDir = mkdtempSync(join(tmpdir(), 'sluice-calllog-'));
   try {
@@ -317,7 +326,7 @@ async function main(): Promise<number> {
     const result = await runCallLog(
       client,
       { upstream, bare, workDir },
-      { rounds: Number(values.rounds), warmupMs: Number(values.warmup) * 1000, durationMs: Number(values.duration) * 1000, primeMs: 1_000 },
+      { rounds: Number(values.rounds), warmupMs: Number(values.warmup) * 1000, durationMs: Number(values.duration) * 1000, primeMs: 1_000, heap: values.heap },
       (line) => console.log(line),
     );
     console.log(callLogConsole(result));
