@@ -7,13 +7,14 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-interface CallFrame {
+/** What V8's CPU profiler writes (`.cpuprofile`), the part the bench reads. */
+export interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   nodes: Array<{ id: number; callFrame: CallFrame; children?: number[] }>;
   startTime: number;
   endTime: number;

@@ -22,22 +22,10 @@ import postgres from 'postgres';
 import { REPO_ROOT, stopAll, stopChild } from './children.ts';
 import { moduleOf } from './cpu-profile.ts';
 import { PRICING_CONFIG } from './key-policies.ts';
+import type { CallFrame, CpuProfile } from './cpu-profile.ts';
 import { LoadClient } from './load-client.ts';
 import { startGateway, startUpstream } from './targets.ts';
 import { jobFor, SCENARIOS } from './workload.ts';
-
-interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-}
-interface CpuProfile {
-  nodes: Array<{ id: number; callFrame: CallFrame; children?: number[] }>;
-  startTime: number;
-  endTime: number;
-  samples?: number[];
-  timeDeltas?: number[];
-}
 
 export interface LongTask {
   startUs: number;
