@@ -108,20 +108,18 @@ export class RedisLimitStore implements LimitStore {
     }
     // Settles waiting to be sent ride along, applied before this admit (same order as sent).
     const riding = this.takeSettles(SETTLES_PER_ADMIT);
-    let out: number[];
     if (riding) {
       keys.push(...riding.keys);
       args.push(...riding.args);
-      try {
-        out = (await this.pipe.evalsha(SCRIPTS.admit, keys, args)) as number[];
-      } catch (err) {
-        riding.done(err);
-        throw err;
-      }
-      riding.done(null);
-    } else {
-      out = (await this.pipe.evalsha(SCRIPTS.admit, keys, args)) as number[];
     }
+    let out: number[];
+    try {
+      out = (await this.pipe.evalsha(SCRIPTS.admit, keys, args)) as number[];
+    } catch (err) {
+      riding?.done(err);
+      throw err;
+    }
+    riding?.done(null);
     const result = free();
     if (!rateFree) {
       result.rate = takeResult(req.limits, active, out, nowMs);
