@@ -116,9 +116,11 @@ export async function startServices(config: SluiceConfig, database: Database, op
   const cache = createCache({ config: config.cache, redisUrl: opts.redisUrl, database: sharedDb, logger: opts.logger });
   // Budgets and rate limits: Redis when REDIS_URL is set, else this database. Only keys and
   // teams with a budget or a limit ever reach it (policy/governor.ts).
+  const leases = config.governance.leases;
   const limits = openLimitStore({
     database,
     redisUrl: opts.redisUrl,
+    leases: leases.enabled ? { ttlMs: leases.ttl_ms, share: leases.share, maxRequests: leases.max_requests } : undefined,
     // Calls on one key queue on its row in Postgres: give them longer than a dead Redis gets.
     timeoutMs: opts.redisUrl ? 1_000 : 3_000,
     onError: (err) => opts.logger.warn('budget/rate-limit store error', { err: err instanceof Error ? err.message : String(err) }),

@@ -77,6 +77,21 @@ export const configSchema = z
         on_store_error: z.enum(['open', 'closed']).default('open'),
         /** Output tokens a budget reserves for a request that sets no max_tokens. */
         default_max_tokens: z.number().int().positive().max(10_000_000).default(4096),
+        /**
+         * On Redis, an instance takes a slice of a key's large limits at once and serves calls
+         * from it (governance/leases.ts): no round trip per call, never past a limit.
+         */
+        leases: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** How long a lease serves calls before its unused part goes back. */
+            ttl_ms: z.number().int().min(10).max(60_000).default(1_000),
+            /** The largest share of any limit or budget one lease holds; keys whose limits cannot spare two calls at this share go call by call. */
+            share: z.number().positive().max(0.5).default(0.01),
+            max_requests: z.number().int().min(2).max(100_000).default(1_000),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -1,4 +1,5 @@
 import type { Database } from '../db/client.ts';
+import { LeasedLimitStore, type LeaseOptions } from './leases.ts';
 import { PostgresLimitStore } from './postgres-limits.ts';
 import { RedisLimitStore } from './redis-limits.ts';
 import type { LimitStoreOptions } from './store-options.ts';
@@ -19,6 +20,8 @@ export interface OpenLimitStoreOptions extends LimitStoreOptions {
   clock?: (() => number) | undefined;
   /** Redis connection errors and failed background purges; the operations themselves throw. */
   onError?: ((err: unknown) => void) | undefined;
+  /** Leases of large limits (leases.ts), on a store that takes them (Redis); off when undefined. */
+  leases?: LeaseOptions | undefined;
 }
 
 /**
@@ -40,7 +43,7 @@ export function openLimitStore(opts: OpenLimitStoreOptions): LimitStore {
       ...(onError ? { onConnectionError: onError } : {}),
     });
     store.start();
-    return store;
+    return opts.leases ? new LeasedLimitStore(store, opts.leases, opts.clock) : store;
   }
   return new PostgresLimitStore(opts.database, {
     ...shared,

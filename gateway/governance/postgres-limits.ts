@@ -54,6 +54,8 @@ export interface PostgresLimitStoreOptions extends LimitStoreOptions {
  */
 export class PostgresLimitStore implements LimitStore {
   readonly kind = 'postgres';
+  /** Leases (leases.ts) are Redis's: here every call asks the database itself. */
+  readonly leases = false;
   private readonly opts: ResolvedLimitOptions;
   private readonly bucketMs: number;
   private readonly purgeTimer: NodeJS.Timeout | undefined;
@@ -149,6 +151,7 @@ export class PostgresLimitStore implements LimitStore {
 
   /** One statement each, run concurrently (by-parts.ts): one round trip of latency. */
   admit(req: AdmitRequest, now: Date): Promise<AdmitResult> {
+    if (req.lease) return Promise.reject(new TypeError('limit store: the Postgres store takes no leases'));
     return admitByParts(this, req, now);
   }
 

@@ -44,6 +44,7 @@ const SCRIPTS = { admit: pipeScript(ADMIT), finish: pipeScript(FINISH), spend: p
  */
 export class RedisLimitStore implements LimitStore {
   readonly kind = 'redis';
+  readonly leases = true;
   /** The scripts' connection (redis-pipe.ts): everything the store does goes through it, in order. */
   readonly pipe: RedisPipe;
   /** An ioredis client on the same Redis for inspection (tests, bench clean-up); connects on first use. */
@@ -87,7 +88,9 @@ export class RedisLimitStore implements LimitStore {
     if (!noBudgets) assertDistinct(req.budgets);
     const t = Math.max(0, Math.ceil(req.tokens));
     const keys: string[] = [];
-    const args: (string | number)[] = [nowMs, t, rateFree ? '' : this.uid(), m, 0, id, 0, active.length, req.budgets.length];
+    const lease = req.lease;
+    const uid = rateFree ? '' : lease ? lease.id : this.uid();
+    const args: (string | number)[] = [nowMs, t, uid, m, 0, id, 0, active.length, req.budgets.length, lease ? Math.max(1, Math.floor(lease.requests)) : 1, lease ? lease.atMs : nowMs];
     for (const l of active) {
       keys.push(`${this.prefix}rq:${l.subject}`, `${this.prefix}tk:${l.subject}`, `${this.prefix}ts:${l.subject}`);
       args.push(l.rpm ?? -1, l.tpm ?? -1);
@@ -150,12 +153,34 @@ export class RedisLimitStore implements LimitStore {
     const d = Math.round(req.tokenDelta);
     const keys: string[] = settle ? [this.recordKey(req.reservation!.id)] : [];
     if (d !== 0) for (const l of req.limits) if (l.tpm !== null) keys.push(`${this.prefix}tk:${l.subject}`, `${this.prefix}ts:${l.subject}`);
-    if (keys.length === 0) return Promise.resolve();
     const correct = keys.length > (settle ? 1 : 0);
+    const back = req.requestsBack && req.requestsBack.to >= req.requestsBack.from ? req.requestsBack : null;
+    let nr = 0;
+    if (back) {
+      for (const l of req.limits) {
+        if (l.rpm === null) continue;
+        keys.push(`${this.prefix}rq:${l.subject}`);
+        nr++;
+      }
+    }
+    if (keys.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.settles.push({
         keys,
-        args: [keys.length, settle ? 1 : 0, settle ? req.reservation!.id : '', actualMicros(req.actualMicros), now.getTime(), correct ? d : 0, correct ? this.uid() : '', req.takenAtMs ?? now.getTime()],
+        args: [
+          keys.length,
+          settle ? 1 : 0,
+          settle ? req.reservation!.id : '',
+          actualMicros(req.actualMicros),
+          now.getTime(),
+          correct ? d : 0,
+          correct ? this.uid() : '',
+          req.takenAtMs ?? now.getTime(),
+          nr,
+          back && nr > 0 ? back.id : '',
+          back && nr > 0 ? back.from : 0,
+          back && nr > 0 ? back.to : 0,
+        ],
         at: performance.now(),
         resolve,
         reject,

@@ -48,8 +48,15 @@ local function sweep(h, z, now)
 end
 `;
 
-/** Drops what left the window from a subject's logs; returns requests and tokens in it. */
+/**
+ * Drops what left the window from a subject's logs; returns requests and tokens in it. `keep`
+ * only ever extends a key's expiry: a lease's entries are dated ahead (ADMIT), and a key must
+ * live until its newest entry has left the window.
+ */
 const TRIM = `
+local function keep(key, ms)
+  if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, ms) end
+end
 local function trim(rq, tk, ts, cut, rpm, tpm)
   local usedR, usedT = 0, 0
   if rpm >= 0 then
@@ -65,7 +72,8 @@ local function trim(rq, tk, ts, cut, rpm, tpm)
       redis.call('ZREMRANGEBYSCORE', tk, '-inf', cut)
       usedT = usedT - freed
       if usedT < 0 or redis.call('ZCARD', tk) == 0 then usedT = 0 end
-      redis.call('SET', ts, usedT, 'PX', 60000)
+      redis.call('SET', ts, usedT, 'KEEPTTL')
+      keep(ts, 60000)
     end
   end
   return usedR, usedT
@@ -79,8 +87,10 @@ end
 
 /**
  * Settles calls (SETTLE, used by ADMIT and FINISH): per call its keys — the reservation record
- * when there is one, then tk, ts per tpm limit — and its arguments: key count, has record (1/0),
- * id, actual, now, delta, uid, takenAt (when its tokens were taken).
+ * when there is one, then tk, ts per tpm limit, then rq per limit whose requests go back — and
+ * its arguments: key count, has record (1/0), id, actual, now, delta, uid, takenAt (when its
+ * tokens were taken), then the requests given back: rq key count, the members' uid, first and
+ * last index (a lease's unused requests, leases.ts: members `<uid>:<i>`; 0 0 for none).
  *
  * Releases the reservation and adds the real cost, once (nothing when there was nothing to
  * settle: settled before, or too late). Then corrects the taken token estimate by delta: more
@@ -89,8 +99,13 @@ end
  * commands, where finding and rewriting the estimate's entry took ten.
  */
 const SETTLE = `
-local function settle(k, nk, hasRecord, id, actual, now, delta, deltaText, uid, takenAt)
+local function settle(k, nk, hasRecord, id, actual, now, delta, deltaText, uid, takenAt, nr, backUid, backFrom, backTo)
   local first = k
+  if nr > 0 and backTo >= backFrom then
+    local members = {}
+    for j = backFrom, backTo do members[#members + 1] = backUid .. ':' .. j end
+    for i = k + nk - nr, k + nk - 1 do redis.call('ZREM', KEYS[i], unpack(members)) end
+  end
   if hasRecord == '1' then
     first = k + 1
     local record = redis.call('GET', KEYS[k])
@@ -110,13 +125,13 @@ local function settle(k, nk, hasRecord, id, actual, now, delta, deltaText, uid, 
     end
   end
   if delta == 0 then return end
-  for i = first, k + nk - 1, 2 do
+  for i = first, k + nk - nr - 1, 2 do
     local tk, ts = KEYS[i], KEYS[i + 1]
     if delta > 0 then
       redis.call('ZADD', tk, now, deltaText .. ':' .. uid)
       redis.call('INCRBY', ts, delta)
-      redis.call('PEXPIRE', tk, 60000)
-      redis.call('PEXPIRE', ts, 60000)
+      keep(tk, 60000)
+      keep(ts, 60000)
     elseif takenAt > now - 60000 then
       -- The estimate's entry is still in the window (and so in ts, whose expiry outlives it);
       -- never more than the window holds comes off.
@@ -128,14 +143,15 @@ local function settle(k, nk, hasRecord, id, actual, now, delta, deltaText, uid, 
     end
   end
 end
--- The settles packed from KEYS[k] and ARGV[a] on: ARGV[a] is their count, then 8 values each.
+-- The settles packed from KEYS[k] and ARGV[a] on: ARGV[a] is their count, then 12 values each.
 local function settleAll(k, a)
   local n = tonumber(ARGV[a] or '0')
   a = a + 1
   for _ = 1, n do
     local nk = tonumber(ARGV[a])
-    settle(k, nk, ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), ARGV[a + 5], ARGV[a + 6], tonumber(ARGV[a + 7]))
-    k, a = k + nk, a + 8
+    settle(k, nk, ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), ARGV[a + 5], ARGV[a + 6], tonumber(ARGV[a + 7]),
+      tonumber(ARGV[a + 8]), ARGV[a + 9], tonumber(ARGV[a + 10]), tonumber(ARGV[a + 11]))
+    k, a = k + nk, a + 12
   end
 end
 `;
@@ -143,8 +159,12 @@ end
 /**
  * KEYS: rq, tk, ts per rate limit; then budget hash and reservation set per budget; then, with
  * budgets, the reservation record.
- * ARGV: now, tokens, uid, micros, expiresAt, id, recordTtlMs, nLimits, nBudgets, then per limit:
- * rpm, tpm (-1: none), then per budget: limit, keepMs (0 = forever).
+ * ARGV: now, tokens, uid, micros, expiresAt, id, recordTtlMs, nLimits, nBudgets, requests, at,
+ * then per limit: rpm, tpm (-1: none), then per budget: limit, keepMs (0 = forever).
+ * `requests` is 1 for a call; a lease (leases.ts) takes more at once, members `<uid>:<i>`.
+ * The request and token entries are dated `at`: a call's now, a lease's end (so its entries
+ * stay in the window at least as long as any call it covers would have: never more than the
+ * limit, whatever the lease's calls do).
  * Then, optionally, settles of earlier calls riding along (SETTLE's packing: their keys after
  * these keys, their count and arguments after these arguments), applied first.
  *
@@ -160,21 +180,22 @@ end
 export const ADMIT = `${TRIM}${SWEEP}${SETTLE}
 local now, tokens, uid = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local nL, nB = tonumber(ARGV[8]), tonumber(ARGV[9])
+local requests, at = tonumber(ARGV[10]), tonumber(ARGV[11])
 local recordKey = 3 * nL + 2 * nB + 1
-settleAll(nB > 0 and recordKey + 1 or recordKey, 10 + 2 * nL + 2 * nB)
+settleAll(nB > 0 and recordKey + 1 or recordKey, 12 + 2 * nL + 2 * nB)
 local out = {0, 0, -1}
 if nL > 0 then
   local cut = now - 60000
   for i = 1, nL do
     local rq, tk, ts = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
-    local rpm, tpm = tonumber(ARGV[8 + 2 * i]), tonumber(ARGV[9 + 2 * i])
+    local rpm, tpm = tonumber(ARGV[10 + 2 * i]), tonumber(ARGV[11 + 2 * i])
     local usedR, usedT = trim(rq, tk, ts, cut, rpm, tpm)
     out[4 * i], out[4 * i + 1], out[4 * i + 2], out[4 * i + 3] = usedR, -1, usedT, -1
     if out[1] == 0 then
-      if rpm >= 0 and usedR + 1 > rpm then
+      if rpm >= 0 and usedR + requests > rpm then
         out[1], out[2] = i, 1
-        -- The (usedR - rpm + 1)th oldest request has to leave first.
-        if rpm > 0 then out[3] = tonumber(redis.call('ZRANGE', rq, usedR - rpm, usedR - rpm, 'WITHSCORES')[2]) + 60000 end
+        -- The (usedR - rpm + requests)th oldest request has to leave first.
+        if rpm >= requests then out[3] = tonumber(redis.call('ZRANGE', rq, usedR - rpm + requests - 1, usedR - rpm + requests - 1, 'WITHSCORES')[2]) + 60000 end
       elseif tpm >= 0 and usedT + tokens > tpm then
         out[1], out[2] = i, 2
         if tokens <= tpm then
@@ -191,27 +212,38 @@ if nL > 0 then
   if out[1] ~= 0 then
     -- Refused: the headers say when each window is whole again.
     for i = 1, nL do
-      if tonumber(ARGV[8 + 2 * i]) >= 0 then out[4 * i + 1] = newest(KEYS[3 * i - 2]) end
-      if tonumber(ARGV[9 + 2 * i]) >= 0 then out[4 * i + 3] = newest(KEYS[3 * i - 1]) end
+      if tonumber(ARGV[10 + 2 * i]) >= 0 then out[4 * i + 1] = newest(KEYS[3 * i - 2]) end
+      if tonumber(ARGV[11 + 2 * i]) >= 0 then out[4 * i + 3] = newest(KEYS[3 * i - 1]) end
     end
     return out
   end
   for i = 1, nL do
     local rq, tk, ts = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
-    local rpm, tpm = tonumber(ARGV[8 + 2 * i]), tonumber(ARGV[9 + 2 * i])
+    local rpm, tpm = tonumber(ARGV[10 + 2 * i]), tonumber(ARGV[11 + 2 * i])
+    -- Keys live until their newest entry leaves the window.
+    local ttl = at - now + 60000
     if rpm >= 0 then
-      redis.call('ZADD', rq, now, uid)
-      redis.call('PEXPIRE', rq, 60000)
-      out[4 * i] = out[4 * i] + 1
-      out[4 * i + 1] = now
+      if requests == 1 then
+        redis.call('ZADD', rq, at, uid)
+      else
+        local entries = {}
+        for j = 1, requests do
+          entries[2 * j - 1], entries[2 * j] = at, uid .. ':' .. j
+        end
+        redis.call('ZADD', rq, unpack(entries))
+      end
+      keep(rq, ttl)
+      out[4 * i] = out[4 * i] + requests
+      out[4 * i + 1] = at
     end
     if tpm >= 0 then
       if tokens > 0 then
-        redis.call('ZADD', tk, now, ARGV[2] .. ':' .. uid)
-        redis.call('PEXPIRE', tk, 60000)
+        redis.call('ZADD', tk, at, ARGV[2] .. ':' .. uid)
+        keep(tk, ttl)
         out[4 * i + 2] = out[4 * i + 2] + tokens
-        redis.call('SET', ts, out[4 * i + 2], 'PX', 60000)
-        out[4 * i + 3] = now
+        redis.call('SET', ts, out[4 * i + 2], 'KEEPTTL')
+        keep(ts, ttl)
+        out[4 * i + 3] = at
       else
         out[4 * i + 3] = newest(tk)
       end
@@ -220,12 +252,12 @@ if nL > 0 then
 end
 if nB == 0 then return out end
 local m, exp, id, recTtl = tonumber(ARGV[4]), ARGV[5], ARGV[6], ARGV[7]
-local base, a, at = 3 * nL, 8 + 2 * nL, 4 * nL + 4
+local base, a, o = 3 * nL, 10 + 2 * nL, 4 * nL + 4
 local fresh, empty = {}, {}
 for j = 1, nB do
   local spent, reserved, new = sweep(KEYS[base + 2 * j - 1], KEYS[base + 2 * j], now)
   if m > 0 and spent + reserved + m > tonumber(ARGV[a + 2 * j]) then
-    out[at], out[at + 1], out[at + 2] = j, spent, reserved
+    out[o], out[o + 1], out[o + 2] = j, spent, reserved
     return out
   end
   fresh[j], empty[j] = new, reserved == 0
@@ -245,7 +277,7 @@ for j = 1, nB do
   record[#record + 1] = keep > 0 and (now + keep) or 0
 end
 redis.call('SET', KEYS[recordKey], table.concat(record, '\\n'), 'PX', recTtl)
-out[at], out[at + 1], out[at + 2] = 0, 0, 0
+out[o], out[o + 1], out[o + 2] = 0, 0, 0
 return out
 `;
 

@@ -63,6 +63,17 @@ export interface AdmitRequest {
   budgets: readonly BudgetLimit[];
   /** Reserved against every budget; with no budgets (or none asked) nothing is reserved. */
   micros: number;
+  /**
+   * A lease (leases.ts) instead of one call: `requests` requests from every rpm, the entries dated
+   * `atMs` (the lease's end) and named by `id`. Redis only (`LimitStore.leases`).
+   */
+  lease?: LeaseTake | undefined;
+}
+
+export interface LeaseTake {
+  id: string;
+  requests: number;
+  atMs: number;
 }
 
 export interface AdmitResult {
@@ -70,6 +81,10 @@ export interface AdmitResult {
   rate: TakeResult | null;
   /** Null when no budget was given, or when the rate limits refused (then nothing is reserved). */
   budget: ReserveResult | null;
+  /** Served from a lease (leases.ts): handed back in the call's FinishRequest. */
+  ticket?: unknown;
+  /** When the call's request and tokens are dated in the store, when not now (a lease's end). */
+  takenAtMs?: number | undefined;
 }
 
 /** Everything a call gives back once it finished (the governor's CallFinished listener). */
@@ -82,6 +97,10 @@ export interface FinishRequest {
   tokenDelta: number;
   /** When the estimate was taken (epoch ms; default: now): a lower count comes off from then. */
   takenAtMs?: number | undefined;
+  /** A lease's unused requests, given back to every rpm of `limits`: its entries `from`..`to` (1-based). */
+  requestsBack?: { id: string; from: number; to: number } | undefined;
+  /** AdmitResult.ticket of the call, when it had one. */
+  ticket?: unknown;
 }
 
 export interface SpendView {
@@ -100,6 +119,8 @@ export interface SpendView {
  */
 export interface LimitStore {
   readonly kind: 'redis' | 'postgres';
+  /** Whether admit takes leases and finish gives requests back (AdmitRequest.lease). */
+  readonly leases: boolean;
   /** Reserves `micros` against every budget, or none when one of them would be exceeded. */
   reserve(budgets: readonly BudgetLimit[], micros: number, now: Date): Promise<ReserveResult>;
   /** Releases the reservation and adds the real cost (0 for a cache hit or a failed call) to each budget's spend. Idempotent per reservation id. */

@@ -8,6 +8,7 @@ import { createTokenEstimator, promptTokenBound } from '../cost/estimate-tokens.
 import { createPricer } from '../cost/pricing.ts';
 import type { Database } from '../db/client.ts';
 import { PostgresLimitStore } from '../governance/postgres-limits.ts';
+import { LeasedLimitStore } from '../governance/leases.ts';
 import { RedisLimitStore } from '../governance/redis-limits.ts';
 import type { LimitStore, Policy } from '../governance/types.ts';
 import { silentLogger } from '../logger.ts';
@@ -65,6 +66,7 @@ function counted(store: LimitStore) {
   const calls = { admit: 0, finish: 0, other: 0 };
   const wrapped: LimitStore = {
     kind: store.kind,
+    leases: store.leases,
     admit: (req, now) => (calls.admit++, store.admit(req, now)),
     finish: (req, now) => (calls.finish++, store.finish(req, now)),
     reserve: (...a) => (calls.other++, store.reserve(...a)),
@@ -200,5 +202,48 @@ describe.each(backends)('governor on $name', (backend) => {
     expect(s.governor.stats().reservations_open).toBe(0);
     const spend = await s.store.spend([{ subject: `key:${key.id}`, limitMicros: 0, period: 'day' }], new Date());
     expect(spend[0]?.reservedMicros).toBe(0);
+  });
+});
+
+describe.skipIf(!process.env.REDIS_URL)('governor on redis with leases', () => {
+  it('calls on a key with large limits are served from leases: few store trips, and every real cost is in the spend once the leases are back', async () => {
+    const prefix = `sluice:test:governor-leases:${randomBytes(6).toString('hex')}:`;
+    const redis = new RedisLimitStore({ url: process.env.REDIS_URL!, prefix });
+    redis.start();
+    const { calls, store } = counted(redis);
+    const leased = new LeasedLimitStore(store, { ttlMs: 60_000, share: 0.01, maxRequests: 1_000 });
+    const events = new CallEvents();
+    const governor = new Governor({ store: leased, pricer, logger: silentLogger, events, clock: Date.now, onStoreError: 'closed', defaultMaxTokens: 0 });
+    const key = keyWith({ budget: { usd: 1_000, period: 'day' }, rpm: 100_000, tpm: 10_000_000 });
+    const demand: Demand = { promptTokens: BOUND, exactPromptTokens: () => EXACT, maxOutputTokens: null, choices: 1 };
+    const inspect = new RedisLimitStore({ url: process.env.REDIS_URL!, prefix });
+    try {
+      const remaining: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        const tracker = new CallTracker({ id: randomUUID(), requestId: 'r', endpoint: 'chat.completions', startedAt: new Date(), t0: 0 }, { events, pricer, now: () => 0, clock: Date.now });
+        tracker.setKey(key);
+        tracker.setTarget(PROVIDER, MODEL);
+        const g = governor.start(tracker, TARGETS, demand);
+        expect(await g.admitted).toBeNull();
+        expect(await g.reserved).toBeNull();
+        remaining.push(tracker.limitHeaders?.['x-ratelimit-remaining-requests'] ?? '');
+        tracker.price({ inputTokens: EXACT, outputTokens: 3, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, false, 'chat');
+        tracker.finishOk({ ok: true });
+        await new Promise((r) => setImmediate(r));
+      }
+      // Leases of 4, 8, 16, then 12 more calls of a lease of 32: four admits, no finish yet.
+      expect(calls.admit).toBe(4);
+      expect(leased.stats()).toMatchObject({ leased: 40, direct: 0 });
+      expect(remaining.at(-1)).toBe(String(100_000 - 40));
+      expect(governor.stats().reservations_open).toBe(0);
+      await leased.close();
+      const [spend] = await inspect.spend([{ subject: `key:${key.id}`, limitMicros: 1e9, period: 'day' }], new Date());
+      expect(spend).toMatchObject({ spentMicros: 40 * EXACT * 1000, reservedMicros: 0 });
+      expect(Number(await inspect.client.get(`${prefix}ts:key:${key.id}`))).toBe(40 * (EXACT + 3));
+    } finally {
+      const keys = await inspect.client.keys(`${prefix}*`);
+      if (keys.length > 0) await inspect.client.del(...keys);
+      await inspect.close();
+    }
   });
 });

@@ -126,6 +126,8 @@ export class Governor {
   readonly #reservations = new Map<string, Reservation>();
   /** Per call: the rate limits taken and the tokens estimated, corrected when it finishes. */
   readonly #taken = new Map<string, { limits: readonly RateLimit[]; tokens: number; atMs: number }>();
+  /** Per call served from a lease (governance/leases.ts): its ticket, handed back when it finishes. */
+  readonly #tickets = new Map<string, unknown>();
   readonly #stats: GovernorStats = { refused_budget: 0, refused_rate: 0, refused_model: 0, refused_prompt: 0, store_errors: 0, reservations_open: 0 };
   #lastStoreLog = 0;
   /** After a store failure, calls do not wait on it again until then (epoch ms). */
@@ -221,9 +223,10 @@ export class Governor {
         }
         break;
       }
+      if (result.ticket !== undefined) this.#tickets.set(call.record.id, result.ticket);
       if (result.rate) {
         rate = result.rate;
-        if (rate.ok) this.#taken.set(call.record.id, { limits, tokens, atMs });
+        if (rate.ok) this.#taken.set(call.record.id, { limits, tokens, atMs: result.takenAtMs ?? atMs });
       }
       budget = result.budget;
       if (budget?.ok) this.#reservations.set(call.record.id, budget.reservation);
@@ -233,7 +236,7 @@ export class Governor {
       if (exact >= prompt) break;
       prompt = exact;
       // Taken already: only the reservation is asked for again.
-      if (result.rate?.ok) ask = [];
+      if (result.rate?.ok) ask = NO_LIMITS;
     }
     if (rate) {
       call.setLimitHeaders(rateHeaders(rate.states));
@@ -318,19 +321,22 @@ export class Governor {
     const store = this.#opts.store;
     const reservation = this.#reservations.get(record.id) ?? null;
     const taken = this.#taken.get(record.id);
-    if (!store || (!reservation && !taken)) return;
+    const ticket = this.#tickets.get(record.id);
+    if (!store || (!reservation && !taken && ticket === undefined)) return;
     if (reservation) this.#reservations.delete(record.id);
     if (taken) this.#taken.delete(record.id);
+    if (ticket !== undefined) this.#tickets.delete(record.id);
     const hit = record.cacheStatus === 'hit';
     const used = hit ? 0 : (record.usage?.inputTokens ?? 0) + (record.usage?.outputTokens ?? 0);
     const tokenDelta = taken && taken.limits.some((l) => l.tpm !== null) ? used - taken.tokens : 0;
-    if (!reservation && tokenDelta === 0) return;
+    if (!reservation && tokenDelta === 0 && ticket === undefined) return;
     const finish = {
       reservation,
       actualMicros: reservation && !hit ? Math.ceil(record.costMicros ?? 0) : 0,
       limits: tokenDelta === 0 ? NO_LIMITS : taken!.limits,
       tokenDelta,
       takenAtMs: taken?.atMs,
+      ticket,
     };
     const now = new Date(this.#opts.clock());
     setImmediate(() => {
