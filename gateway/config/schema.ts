@@ -78,8 +78,8 @@ export const configSchema = z
         /** Output tokens a budget reserves for a request that sets no max_tokens. */
         default_max_tokens: z.number().int().positive().max(10_000_000).default(4096),
         /**
-         * On Redis, an instance takes a slice of a key's large limits at once and serves calls
-         * from it (governance/leases.ts): no round trip per call, never past a limit.
+         * An instance takes a slice of a key's large limits at once and serves calls from it
+         * (governance/leases.ts): no store trip per call, never past a limit.
          */
         leases: z
           .object({

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { reserveMicros } from './store-options.ts';
 import type { AdmitRequest, AdmitResult, BudgetLimit, FinishRequest, LimitStore, RateLimit, RateState, Reservation, ReserveResult, SpendView, TakeResult } from './types.ts';
 
@@ -49,6 +50,7 @@ interface Lease {
 
 /** One key's (and its team's) limits and budgets, as the governor asks for them (the same arrays every call). */
 interface Slot {
+  readonly key: string;
   lease: Lease | null;
   /** The next lease being taken: calls that find the current one used up wait for it. */
   taking: Promise<Lease | null> | null;
@@ -65,8 +67,20 @@ interface Ticket {
 }
 
 const FIRST_SIZE = 4;
-const NO_LIMITS: readonly RateLimit[] = [];
-const NO_BUDGETS: readonly BudgetLimit[] = [];
+/** Keys (with their teams) tracked at once; each slot is a few hundred bytes. */
+const SLOTS_MAX = 10_000;
+const signatures = new WeakMap<readonly (RateLimit | BudgetLimit)[], string>();
+
+/** What a limits or budgets array asks for, as a string: its subjects and their amounts. */
+function signature(list: readonly (RateLimit | BudgetLimit)[]): string {
+  if (list.length === 0) return '';
+  let sig = signatures.get(list);
+  if (sig === undefined) {
+    sig = list.map((x) => ('limitMicros' in x ? `${x.subject}:${x.limitMicros}/${x.period}` : `${x.subject}:${x.rpm}/${x.tpm}`)).join(',');
+    signatures.set(list, sig);
+  }
+  return sig;
+}
 
 /**
  * Leases (issue 16's ≤ 0.1 ms on Redis): instead of a round trip per call, an instance takes a
@@ -91,9 +105,14 @@ const NO_BUDGETS: readonly BudgetLimit[] = [];
  */
 export class LeasedLimitStore implements LimitStore {
   readonly kind: LimitStore['kind'];
-  readonly leases = false;
-  private readonly slots = new WeakMap<readonly RateLimit[], Map<readonly BudgetLimit[], Slot>>();
+  /**
+   * The keys seen lately: bounded, the least recently used going first (a slot that goes with
+   * its lease out only loses track of it: the lease still comes back on its timer).
+   */
+  private readonly slots = new LRUCache<string, Slot>({ max: SLOTS_MAX });
   private readonly open = new Set<Lease>();
+  /** Leases on their way back: close waits for them, so what follows it sees them applied. */
+  private readonly returning = new Set<Promise<void>>();
   private readonly counters = { taken: 0, leased: 0, direct: 0 };
   private readonly tag = randomBytes(6).toString('base64url');
   private seq = 0;
@@ -115,7 +134,10 @@ export class LeasedLimitStore implements LimitStore {
   }
 
   async admit(req: AdmitRequest, now: Date): Promise<AdmitResult> {
-    if (this.closed || req.lease || (req.limits.length === 0 && req.budgets.length === 0)) return this.inner.admit(req, now);
+    if (this.closed || req.lease || this.capOf(req) < 2) {
+      this.counters.direct++;
+      return this.inner.admit(req, now);
+    }
     const nowMs = now.getTime();
     const slot = this.slotOf(req);
     for (;;) {
@@ -130,7 +152,7 @@ export class LeasedLimitStore implements LimitStore {
         await slot.taking;
         continue;
       }
-      if (nowMs < slot.directUntil || slot.size < 2) break;
+      if (nowMs < slot.directUntil) break;
       slot.taking = this.takeLease(slot, req, now).finally(() => {
         slot.taking = null;
       });
@@ -188,25 +210,38 @@ export class LeasedLimitStore implements LimitStore {
       back.push(this.giveBack(lease, now).catch(() => {}));
     }
     await Promise.all(back);
+    await Promise.all(this.returning);
     await this.inner.close();
   }
 
   /**
-   * The slot of these limits and budgets: looked up by the arrays themselves (the governor
-   * passes the same ones for every call of a key), an empty one standing for any empty one.
+   * The most calls of this size one lease may cover: `share` of every limit and budget, at most
+   * `maxRequests`; below 2 the call goes to the store alone (as does a call with nothing to limit).
+   */
+  private capOf(req: AdmitRequest): number {
+    if (req.limits.length === 0 && req.budgets.length === 0) return 0;
+    const tokens = Math.max(0, Math.ceil(req.tokens));
+    const micros = req.budgets.length === 0 ? 0 : reserveMicros(req.micros);
+    let n = this.opts.maxRequests;
+    for (const l of req.limits) {
+      if (l.rpm !== null) n = Math.min(n, Math.floor(l.rpm * this.opts.share));
+      if (l.tpm !== null && tokens > 0) n = Math.min(n, Math.floor((l.tpm * this.opts.share) / tokens));
+    }
+    if (micros > 0) for (const b of req.budgets) n = Math.min(n, Math.floor((b.limitMicros * this.opts.share) / micros));
+    return n;
+  }
+
+  /**
+   * The slot of these limits and budgets, by what they say (subjects and amounts), so a caller
+   * that builds new arrays for every call still shares one lease; the signature of an array is
+   * kept while the array lives (the governor passes the same ones for every call of a key).
    */
   private slotOf(req: AdmitRequest): Slot {
-    const limits = req.limits.length === 0 ? NO_LIMITS : req.limits;
-    const budgets = req.budgets.length === 0 ? NO_BUDGETS : req.budgets;
-    let byBudgets = this.slots.get(limits);
-    if (!byBudgets) {
-      byBudgets = new Map();
-      this.slots.set(limits, byBudgets);
-    }
-    let slot = byBudgets.get(budgets);
+    const key = `${signature(req.limits)}#${signature(req.budgets)}`;
+    let slot = this.slots.get(key);
     if (!slot) {
-      slot = { lease: null, taking: null, size: FIRST_SIZE, directUntil: 0 };
-      byBudgets.set(budgets, slot);
+      slot = { key, lease: null, taking: null, size: FIRST_SIZE, directUntil: 0 };
+      this.slots.set(key, slot);
     }
     return slot;
   }
@@ -244,16 +279,7 @@ export class LeasedLimitStore implements LimitStore {
     const nowMs = now.getTime();
     const tokens = Math.max(0, Math.ceil(req.tokens));
     const micros = req.budgets.length === 0 ? 0 : reserveMicros(req.micros);
-    let n = Math.min(slot.size, this.opts.maxRequests);
-    for (const l of req.limits) {
-      if (l.rpm !== null) n = Math.min(n, Math.floor(l.rpm * this.opts.share));
-      if (l.tpm !== null && tokens > 0) n = Math.min(n, Math.floor((l.tpm * this.opts.share) / tokens));
-    }
-    if (micros > 0) for (const b of req.budgets) n = Math.min(n, Math.floor((b.limitMicros * this.opts.share) / micros));
-    if (n < 2) {
-      slot.directUntil = nowMs + this.opts.ttlMs;
-      return null;
-    }
+    const n = Math.min(slot.size, this.capOf(req));
     const id = `${this.tag}${(++this.seq).toString(36)}`;
     const atMs = nowMs + this.opts.ttlMs;
     const ask = { limits: req.limits, tokens: n * tokens, budgets: req.budgets, micros: n * micros, lease: { id, requests: n, atMs } };
@@ -297,11 +323,16 @@ export class LeasedLimitStore implements LimitStore {
     return lease;
   }
 
-  /** A lease's time is up: the next one is as large as this one's use called for. */
+  /**
+   * A lease's time is up: the next one is as large as this one's use called for; a key that
+   * did not use two calls' worth in `ttlMs` goes call by call for the next `ttlMs`.
+   */
   private expire(lease: Lease): void {
     lease.timer = null;
     if (lease.retired) return;
-    lease.slot.size = Math.min(this.opts.maxRequests, Math.max(lease.usedRequests * 2, 1));
+    const slot = lease.slot;
+    slot.size = Math.min(this.opts.maxRequests, Math.max(lease.usedRequests * 2, FIRST_SIZE));
+    if (lease.usedRequests < 2) slot.directUntil = this.clock() + this.opts.ttlMs;
     this.retire(lease);
   }
 
@@ -323,7 +354,7 @@ export class LeasedLimitStore implements LimitStore {
     if (!this.open.delete(lease)) return Promise.resolve();
     const tokenDelta = lease.usedTokens + lease.tokenDelta - lease.tokens;
     const unused = lease.requests - lease.usedRequests;
-    return this.inner.finish(
+    const sent = this.inner.finish(
       {
         reservation: lease.reservation,
         actualMicros: lease.spentMicros,
@@ -334,6 +365,9 @@ export class LeasedLimitStore implements LimitStore {
       },
       now,
     );
+    const settled = sent.catch(() => {}).finally(() => this.returning.delete(settled));
+    this.returning.add(settled);
+    return sent;
   }
 }
 

@@ -20,7 +20,7 @@ export interface OpenLimitStoreOptions extends LimitStoreOptions {
   clock?: (() => number) | undefined;
   /** Redis connection errors and failed background purges; the operations themselves throw. */
   onError?: ((err: unknown) => void) | undefined;
-  /** Leases of large limits (leases.ts), on a store that takes them (Redis); off when undefined. */
+  /** Leases of large limits (leases.ts); off when undefined. */
   leases?: LeaseOptions | undefined;
 }
 
@@ -45,10 +45,11 @@ export function openLimitStore(opts: OpenLimitStoreOptions): LimitStore {
     store.start();
     return opts.leases ? new LeasedLimitStore(store, opts.leases, opts.clock) : store;
   }
-  return new PostgresLimitStore(opts.database, {
+  const store = new PostgresLimitStore(opts.database, {
     ...shared,
     ...(opts.purgeEveryMs === undefined ? {} : { purgeEveryMs: opts.purgeEveryMs }),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(onError ? { onPurgeError: onError } : {}),
   });
+  return opts.leases ? new LeasedLimitStore(store, opts.leases, opts.clock) : store;
 }

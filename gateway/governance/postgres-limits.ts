@@ -9,6 +9,7 @@ import {
   purgeReservationsSql,
   recordReservationSql,
   reserveSql,
+  returnRequestsSql,
   settleSql,
   spendSql,
   takeSql,
@@ -29,7 +30,7 @@ import {
   type ResolvedLimitOptions,
 } from './store-options.ts';
 import { admitByParts, finishByParts } from './by-parts.ts';
-import type { AdmitRequest, AdmitResult, BudgetLimit, FinishRequest, LimitStore, RateLimit, Reservation, ReserveResult, SpendView, TakeResult } from './types.ts';
+import type { AdmitRequest, AdmitResult, BudgetLimit, FinishRequest, LeaseTake, LimitStore, RateLimit, Reservation, ReserveResult, SpendView, TakeResult } from './types.ts';
 
 export interface PostgresLimitStoreOptions extends LimitStoreOptions {
   /** How often reservations past their late-settle window are deleted (default 10 min; 0 = never, tests call purgeReservations). */
@@ -54,8 +55,6 @@ export interface PostgresLimitStoreOptions extends LimitStoreOptions {
  */
 export class PostgresLimitStore implements LimitStore {
   readonly kind = 'postgres';
-  /** Leases (leases.ts) are Redis's: here every call asks the database itself. */
-  readonly leases = false;
   private readonly opts: ResolvedLimitOptions;
   private readonly bucketMs: number;
   private readonly purgeTimer: NodeJS.Timeout | undefined;
@@ -116,26 +115,28 @@ export class PostgresLimitStore implements LimitStore {
     return withTimeout('settle', this.opts.timeoutMs, this.run(settleSql({ id: reservation.id, actual: actualMicros(actual), nowMs: now.getTime() })));
   }
 
-  take(limits: readonly RateLimit[], tokens: number, now: Date): Promise<TakeResult> {
-    return withTimeout('take', this.opts.timeoutMs, this.takeNow(limits, Math.max(0, Math.ceil(tokens)), now.getTime()));
+  take(limits: readonly RateLimit[], tokens: number, now: Date, lease?: LeaseTake): Promise<TakeResult> {
+    return withTimeout('take', this.opts.timeoutMs, this.takeNow(limits, Math.max(0, Math.ceil(tokens)), now.getTime(), lease));
   }
 
-  private async takeNow(limits: readonly RateLimit[], tokens: number, nowMs: number): Promise<TakeResult> {
+  private async takeNow(limits: readonly RateLimit[], tokens: number, nowMs: number, lease: LeaseTake | undefined): Promise<TakeResult> {
     const active = activeLimits(limits);
     if (active.length === 0) return { ok: true, states: rateStates(limits, active, [], nowMs) };
     assertDistinct(active);
     const second = Math.floor(nowMs / 1000);
-    const statement = takeSql({ limits: active, tokens, second });
+    const requests = lease ? Math.max(1, Math.floor(lease.requests)) : 1;
+    const at = lease ? Math.floor(lease.atMs / 1000) : second;
+    const statement = takeSql({ limits: active, tokens, second, requests, at });
     for (let attempt = 0; attempt < 3; attempt++) {
       const rows = await this.rows<TakeRow>(statement);
       const usage = new Array<RateUsage | undefined>(active.length);
       for (const r of rows) usage[r.ord] = usageOf(r);
       if (rows[0]?.fits) {
         // What this request added leaves the window with its second.
-        for (let i = 0; i < active.length; i++) applyTake(usage[i]!, active[i]!, tokens, (second + 60) * 1000);
+        for (let i = 0; i < active.length; i++) applyTake(usage[i]!, active[i]!, tokens, (at + 60) * 1000, requests);
         return { ok: true, states: rateStates(limits, active, usage, nowMs) };
       }
-      const refused = refusal(active, usage, tokens, nowMs);
+      const refused = refusal(active, usage, tokens, nowMs, requests);
       if (refused) return { ok: false, ...refused, states: rateStates(limits, active, usage, nowMs) };
       await this.run(ensureRateRowsSql(active.map((l) => l.subject)));
     }
@@ -151,12 +152,20 @@ export class PostgresLimitStore implements LimitStore {
 
   /** One statement each, run concurrently (by-parts.ts): one round trip of latency. */
   admit(req: AdmitRequest, now: Date): Promise<AdmitResult> {
-    if (req.lease) return Promise.reject(new TypeError('limit store: the Postgres store takes no leases'));
-    return admitByParts(this, req, now);
+    const lease = req.lease;
+    if (!lease) return admitByParts(this, req, now);
+    return admitByParts({ take: (limits, tokens, at) => this.take(limits, tokens, at, lease), reserve: this.reserve.bind(this), settle: this.settle.bind(this), adjustTokens: this.adjustTokens.bind(this) }, req, now);
   }
 
-  finish(req: FinishRequest, now: Date): Promise<void> {
-    return finishByParts(this, req, now);
+  /** settle, the token correction and a lease's unused requests, concurrently. */
+  async finish(req: FinishRequest, now: Date): Promise<void> {
+    const back = req.requestsBack;
+    const subjects = back && back.to >= back.from && req.takenAtMs !== undefined ? req.limits.filter((l) => l.rpm !== null).map((l) => l.subject) : [];
+    const returned =
+      subjects.length > 0
+        ? withTimeout('finish', this.opts.timeoutMs, this.run(returnRequestsSql({ subjects, at: Math.floor(req.takenAtMs! / 1000), requests: back!.to - back!.from + 1 })))
+        : undefined;
+    await Promise.all([finishByParts(this, req, now), returned]);
   }
 
   spend(budgets: readonly BudgetLimit[], now: Date): Promise<SpendView[]> {

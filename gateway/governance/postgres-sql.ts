@@ -199,12 +199,15 @@ const rateValues = (limits: readonly RateInput[]): SQL =>
   );
 
 /**
- * One request and `tokens` tokens from every subject's sliding minute, or nothing. Windows
- * are kept in 1-second buckets: `second` is the current one and buckets up to `cut`
- * (second - 60) have left the window.
+ * One request (a lease: `requests`) and `tokens` tokens from every subject's sliding minute, or
+ * nothing. Windows are kept in 1-second buckets: `second` is the current one and buckets up to
+ * `cut` (second - 60) have left the window. What is taken goes into bucket `at` (a lease's
+ * end; else `second`).
  */
-export function takeSql(p: { limits: readonly RateInput[]; tokens: number; second: number }): SQL {
+export function takeSql(p: { limits: readonly RateInput[]; tokens: number; second: number; requests?: number; at?: number }): SQL {
   const { limits, tokens, second } = p;
+  const requests = p.requests ?? 1;
+  const at = p.at ?? second;
   const cut = second - 60;
   return sql`
     with input(subject, rpm, tpm, ord) as (values ${rateValues(limits)}),
@@ -221,20 +224,20 @@ export function takeSql(p: { limits: readonly RateInput[]; tokens: number; secon
     ),
     ok as (
       select count(*) = ${limits.length}::bigint
-        and coalesce(bool_and((rpm is null or used_r + 1 <= rpm) and (tpm is null or used_t + ${tokens}::bigint <= tpm)), false) as fits
+        and coalesce(bool_and((rpm is null or used_r + ${requests}::bigint <= rpm) and (tpm is null or used_t + ${tokens}::bigint <= tpm)), false) as fits
       from stats
     ),
     upd as (
       update rate_windows w set
-        requests = case when s.rpm is null then w.requests else ${added(sql`s.requests`, cut, second, 1)} end,
-        tokens = case when s.tpm is null or ${tokens}::bigint = 0 then w.tokens else ${added(sql`s.tokens`, cut, second, tokens)} end
+        requests = case when s.rpm is null then w.requests else ${added(sql`s.requests`, cut, at, requests)} end,
+        tokens = case when s.tpm is null or ${tokens}::bigint = 0 then w.tokens else ${added(sql`s.tokens`, cut, at, tokens)} end
       from stats s, ok
       where ok.fits and w.subject = s.subject
       returning 1
     )
     select s.ord, s.used_r::float8 as "usedRequests", s.newest_r::float8 as "newestRequests",
       s.used_t::float8 as "usedTokens", s.newest_t::float8 as "newestTokens",
-      case when not ok.fits and s.used_r + 1 > s.rpm then ${firstFitting(sql`s.requests`, cut, sql`s.used_r`, sql`1`, sql`s.rpm`)} end::float8 as "fitRequests",
+      case when not ok.fits and s.used_r + ${requests}::bigint > s.rpm then ${firstFitting(sql`s.requests`, cut, sql`s.used_r`, sql`${requests}::bigint`, sql`s.rpm`)} end::float8 as "fitRequests",
       case when not ok.fits and s.used_t + ${tokens}::bigint > s.tpm then ${firstFitting(sql`s.tokens`, cut, sql`s.used_t`, sql`${tokens}::bigint`, sql`s.tpm`)} end::float8 as "fitTokens",
       ok.fits, ${ASYNC_COMMIT} as async_commit
     from stats s, ok`;
@@ -277,5 +280,25 @@ export function adjustTokensSql(p: { subjects: readonly string[]; delta: number;
       for update
     )
     update rate_windows w set tokens = ${tokens}
+    from locked l, ${ASYNC_COMMIT_ROW} where w.subject = l.subject`;
+}
+
+/** A lease's unused requests back out of bucket `at` of every subject's window (leases.ts). */
+export function returnRequestsSql(p: { subjects: readonly string[]; at: number; requests: number }): SQL {
+  const left = sql`(coalesce((l.requests ->> ${String(p.at)}::text)::bigint, 0) - ${p.requests}::bigint)`;
+  return sql`
+    with locked as (
+      select w.subject, w.requests from rate_windows w
+      where w.subject in (${sql.join(
+        p.subjects.map((s) => sql`${s}::text`),
+        sql`, `,
+      )})
+      order by w.subject
+      for update
+    )
+    update rate_windows w set requests = case
+        when ${left} > 0 then l.requests || jsonb_build_object(${String(p.at)}::text, ${left})
+        else l.requests - ${String(p.at)}::text
+      end
     from locked l, ${ASYNC_COMMIT_ROW} where w.subject = l.subject`;
 }

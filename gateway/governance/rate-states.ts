@@ -14,10 +14,10 @@ export interface RateUsage {
   fitTokensAt: number | null;
 }
 
-/** The usage after a take that fitted: what it added leaves the window at `leavesAt`. */
-export function applyTake(u: RateUsage, limit: RateLimit, tokens: number, leavesAt: number): void {
+/** The usage after a take that fitted (of `requests`: a lease takes several): what it added leaves the window at `leavesAt`. */
+export function applyTake(u: RateUsage, limit: RateLimit, tokens: number, leavesAt: number, requests = 1): void {
   if (limit.rpm !== null) {
-    u.usedRequests += 1;
+    u.usedRequests += requests;
     u.resetRequestsAt = leavesAt;
   }
   if (limit.tpm !== null && tokens > 0) {
@@ -36,12 +36,13 @@ export function refusal(
   usage: readonly (RateUsage | undefined)[],
   tokens: number,
   nowMs: number,
+  requests = 1,
 ): { subject: Subject; kind: 'requests' | 'tokens'; retryAfterMs: number } | undefined {
   for (let i = 0; i < active.length; i++) {
     const l = active[i]!;
     const u = usage[i];
     if (!u) continue;
-    if (l.rpm !== null && u.usedRequests + 1 > l.rpm) return { subject: l.subject, kind: 'requests', retryAfterMs: waitFor(u.fitRequestsAt, nowMs) };
+    if (l.rpm !== null && u.usedRequests + requests > l.rpm) return { subject: l.subject, kind: 'requests', retryAfterMs: waitFor(u.fitRequestsAt, nowMs) };
     if (l.tpm !== null && u.usedTokens + tokens > l.tpm) return { subject: l.subject, kind: 'tokens', retryAfterMs: waitFor(u.fitTokensAt, nowMs) };
   }
   return undefined;

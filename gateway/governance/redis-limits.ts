@@ -44,7 +44,6 @@ const SCRIPTS = { admit: pipeScript(ADMIT), finish: pipeScript(FINISH), spend: p
  */
 export class RedisLimitStore implements LimitStore {
   readonly kind = 'redis';
-  readonly leases = true;
   /** The scripts' connection (redis-pipe.ts): everything the store does goes through it, in order. */
   readonly pipe: RedisPipe;
   /** An ioredis client on the same Redis for inspection (tests, bench clean-up); connects on first use. */

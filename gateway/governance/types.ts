@@ -65,7 +65,7 @@ export interface AdmitRequest {
   micros: number;
   /**
    * A lease (leases.ts) instead of one call: `requests` requests from every rpm, the entries dated
-   * `atMs` (the lease's end) and named by `id`. Redis only (`LimitStore.leases`).
+   * `atMs` (the lease's end) and named by `id`.
    */
   lease?: LeaseTake | undefined;
 }
@@ -119,8 +119,6 @@ export interface SpendView {
  */
 export interface LimitStore {
   readonly kind: 'redis' | 'postgres';
-  /** Whether admit takes leases and finish gives requests back (AdmitRequest.lease). */
-  readonly leases: boolean;
   /** Reserves `micros` against every budget, or none when one of them would be exceeded. */
   reserve(budgets: readonly BudgetLimit[], micros: number, now: Date): Promise<ReserveResult>;
   /** Releases the reservation and adds the real cost (0 for a cache hit or a failed call) to each budget's spend. Idempotent per reservation id. */

@@ -66,7 +66,6 @@ function counted(store: LimitStore) {
   const calls = { admit: 0, finish: 0, other: 0 };
   const wrapped: LimitStore = {
     kind: store.kind,
-    leases: store.leases,
     admit: (req, now) => (calls.admit++, store.admit(req, now)),
     finish: (req, now) => (calls.finish++, store.finish(req, now)),
     reserve: (...a) => (calls.other++, store.reserve(...a)),
