@@ -161,6 +161,18 @@ describe.each(backends)('leases over the $name limit store', (backend) => {
     await store.close();
   });
 
+  it('a leased call finished without its ticket is refused loudly, not settled as nothing', async () => {
+    const { store } = leased();
+    const subject = `key:${randomUUID()}` as const;
+    const budgets: BudgetLimit[] = [{ subject, limitMicros: 1_000_000_000, period: 'day' }];
+    const r = await store.admit({ limits: [], tokens: 0, budgets, micros: 1_000 }, new Date());
+    expect(r.ticket).toBeDefined();
+    const reservation = r.budget?.ok ? r.budget.reservation : null;
+    await expect(store.finish({ reservation, actualMicros: 10, limits: [], tokenDelta: 0 }, new Date())).rejects.toThrow(/without its ticket/);
+    await store.finish({ reservation, actualMicros: 10, limits: [], tokenDelta: 0, ticket: r.ticket }, new Date());
+    await store.close();
+  });
+
   it('a lease that expires gives back what it did not use, without waiting for another call', async () => {
     const { store, inner } = leased({ ttlMs: 50 });
     const subject = `key:${randomUUID()}` as const;

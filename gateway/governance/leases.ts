@@ -164,7 +164,11 @@ export class LeasedLimitStore implements LimitStore {
 
   finish(req: FinishRequest, now: Date): Promise<void> {
     const ticket = req.ticket as Ticket | undefined;
-    if (!ticket) return this.inner.finish(req, now);
+    if (!ticket) {
+      // A leased call's reservation (`<lease>:<n>`, never a UUID) is settled with its lease, through its ticket.
+      if (req.reservation?.id.includes(':')) return Promise.reject(new TypeError('limit store: a leased call finished without its ticket'));
+      return this.inner.finish(req, now);
+    }
     const lease = ticket.lease;
     lease.inFlight--;
     lease.reservedMicros -= ticket.micros;
