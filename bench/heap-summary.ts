@@ -2,8 +2,13 @@
  * Summarises a V8 .heapsnapshot (v8.writeHeapSnapshot, bench/memory.ts --snapshot): self size
  * by node type and constructor, the largest single objects with their retained size (dominator
  * tree), and retained size grouped by the module whose closures/contexts dominate the memory.
+ * `--diff A B` compares two snapshots of one process (bench/soak.ts --snapshot): what grew from
+ * A to B by constructor (self size and count), by constructor's outermost instances (retained),
+ * and by retainer group (the first --depth steps of the dominator path from the root), largest
+ * growth first.
  *
  *   node --import tsx bench/heap-summary.ts FILE.heapsnapshot [--top 25]
+ *   node --import tsx bench/heap-summary.ts --diff A.heapsnapshot B.heapsnapshot [--top 25] [--depth 3]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -19,7 +24,35 @@ interface Snapshot {
 const MB = 1024 * 1024;
 const mb = (n: number): string => (n / MB).toFixed(2);
 
+/** Bytes and object count under one key. */
+interface Tally {
+  size: number;
+  count: number;
+}
+
+function add(map: Map<string, Tally>, key: string, size: number): void {
+  const cur = map.get(key);
+  if (cur) {
+    cur.size += size;
+    cur.count++;
+  } else map.set(key, { size, count: 1 });
+}
+
+/** What diff compares: the tallies of one snapshot, keyed so that the same thing matches across snapshots. */
+interface Tallies {
+  file: string;
+  nodes: number;
+  total: number;
+  byCtor: Map<string, Tally>;
+  retByCtor: Map<string, Tally>;
+  groups: Map<string, Tally>;
+}
+
 export function summarise(file: string, top: number): string[] {
+  return analyse(file, top, 3).lines;
+}
+
+function analyse(file: string, top: number, depth: number): { lines: string[]; tallies: Tallies } {
   const snap = JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
   const nf = snap.snapshot.meta.node_fields;
   const ef = snap.snapshot.meta.edge_fields;
@@ -135,7 +168,7 @@ export function summarise(file: string, top: number): string[] {
     if (v !== 0) retained[d] = retained[d]! + retained[v]!;
   }
   // Retained by constructor: the outermost node of each constructor (its dominator has another).
-  const retByCtor = new Map<string, number>();
+  const retByCtor = new Map<string, Tally>();
   for (let v = 1; v < n; v++) {
     if (order[v] === -1) continue;
     const t = typeOf(v);
@@ -143,7 +176,7 @@ export function summarise(file: string, top: number): string[] {
     const name = nameOf(v);
     const d = idom[v]!;
     if (d > 0 && typeOf(d) === t && nameOf(d) === name) continue;
-    retByCtor.set(`${t}: ${name.slice(0, 60)}`, (retByCtor.get(`${t}: ${name.slice(0, 60)}`) ?? 0) + retained[v]!);
+    add(retByCtor, `${t}: ${name.slice(0, 60)}`, retained[v]!);
   }
   // Big single objects: largest retained sizes below the synthetic roots.
   const big: Array<{ i: number; r: number }> = [];
@@ -162,6 +195,30 @@ export function summarise(file: string, top: number): string[] {
     }
     return '?';
   };
+  // Retainer groups: every reachable object is counted under the first `depth` non-synthetic
+  // steps of its dominator path (root first); element indexes are dropped so keys match across
+  // snapshots. Dominators precede what they dominate in reverse post order.
+  // Indexes (elements, numbered root categories such as `25 / IdentityMapBase`) vary between snapshots.
+  const norm = (e: string): string => (e.startsWith('[') || /^\d+$/.test(e) ? '[]' : e.replace(/^\d+ \/ /, '').slice(0, 30));
+  const step = (x: number): string => {
+    // Reached from its dominator only through other objects: name it by the edges of its direct
+    // retainers, the smallest name, so that the key does not depend on the order of retainers.
+    const direct = edgeName(idom[x]!, x);
+    const e = direct !== '?' || !preds[x]!.length ? norm(direct) : preds[x]!.map((p) => norm(edgeName(p, x))).sort()[0]!;
+    return `${typeOf(x) === 'object' ? nameOf(x).slice(0, 30) : typeOf(x)}.${e}`;
+  };
+  const level = new Int32Array(n);
+  const groupOf: string[] = new Array<string>(n);
+  groupOf[0] = '(root)';
+  const groups = new Map<string, Tally>();
+  for (let k = post.length - 2; k >= 0; k--) {
+    const v = post[k]!;
+    const d = idom[v]!;
+    const synthetic = typeOf(v) === 'synthetic';
+    level[v] = level[d]! + (synthetic ? 0 : 1);
+    groupOf[v] = synthetic || level[v]! > depth ? groupOf[d]! : groupOf[d] === '(root)' ? step(v) : `${groupOf[d]} → ${step(v)}`;
+    add(groups, groupOf[v]!, sizeOf(v));
+  }
   const path = (v: number): string => {
     const parts: string[] = [];
     for (let x = v, k = 0; x !== 0 && k < 6; x = idom[x]!, k++) parts.push(`${typeOf(x) === 'object' ? nameOf(x).slice(0, 30) : typeOf(x)}.${edgeName(idom[x]!, x).slice(0, 30)}`);
@@ -174,7 +231,7 @@ export function summarise(file: string, top: number): string[] {
   lines.push('', `self size by type/constructor (top ${top}):`);
   for (const [k, v] of [...byCtor.entries()].sort((a, b) => b[1].size - a[1].size).slice(0, top)) lines.push(`  ${mb(v.size).padStart(8)} MB  ${String(v.count).padStart(8)}×  ${k}`);
   lines.push('', `retained size by constructor, outermost instances (top ${top}):`);
-  for (const [k, v] of [...retByCtor.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${mb(v).padStart(8)} MB  ${k}`);
+  for (const [k, v] of [...retByCtor.entries()].sort((a, b) => b[1].size - a[1].size).slice(0, top)) lines.push(`  ${mb(v.size).padStart(8)} MB  ${String(v.count).padStart(8)}×  ${k}`);
   lines.push('', `largest retainers (> 0.5 MB), dominator path:`);
   const shown = new Set<number>();
   for (const { i, r } of big) {
@@ -200,8 +257,50 @@ export function summarise(file: string, top: number): string[] {
   const sum = bigStrings.reduce((a, b) => a + b.s, 0);
   lines.push('', `strings > 64 kB: ${bigStrings.length}, ${mb(sum)} MB; largest:`);
   for (const b of bigStrings.slice(0, Math.min(top, 15))) lines.push(`  ${mb(b.s).padStart(8)} MB  ${JSON.stringify(b.text)}`);
+  return { lines, tallies: { file, nodes: n, total, byCtor, retByCtor, groups } };
+}
+
+/** What grew from snapshot a to snapshot b, largest growth in bytes first (then the largest shrinkage). */
+export function diff(fileA: string, fileB: string, top: number, depth: number): string[] {
+  // One at a time: a parsed snapshot is several times its file's size.
+  const a = analyse(fileA, top, depth).tallies;
+  const b = analyse(fileB, top, depth).tallies;
+  const lines = [
+    `A ${a.file}: ${a.nodes.toLocaleString('en-US')} nodes, ${mb(a.total)} MB`,
+    `B ${b.file}: ${b.nodes.toLocaleString('en-US')} nodes, ${mb(b.total)} MB`,
+    `B − A: ${(b.nodes - a.nodes).toLocaleString('en-US')} nodes, ${signed(b.total - a.total)} MB`,
+  ];
+  const section = (title: string, ma: Map<string, Tally>, mbMap: Map<string, Tally>): void => {
+    const rows = [...new Set([...ma.keys(), ...mbMap.keys()])].map((k) => {
+      const x = ma.get(k) ?? { size: 0, count: 0 };
+      const y = mbMap.get(k) ?? { size: 0, count: 0 };
+      return { k, x, y, dSize: y.size - x.size, dCount: y.count - x.count };
+    });
+    const fmt = (r: (typeof rows)[number]): string =>
+      `  ${signed(r.dSize).padStart(8)} MB  ${(r.dCount >= 0 ? '+' : '') + r.dCount.toLocaleString('en-US')}×`.padEnd(28) +
+      `  (${mb(r.x.size)} → ${mb(r.y.size)} MB, ${r.x.count.toLocaleString('en-US')} → ${r.y.count.toLocaleString('en-US')})  ${r.k}`;
+    const grew = rows.filter((r) => r.dSize > 0 || (r.dSize === 0 && r.dCount > 0)).sort((p, q) => q.dSize - p.dSize || q.dCount - p.dCount);
+    const shrank = rows.filter((r) => r.dSize < 0).sort((p, q) => p.dSize - q.dSize);
+    lines.push('', `${title}: grew (top ${top} of ${grew.length})`);
+    for (const r of grew.slice(0, top)) lines.push(fmt(r));
+    lines.push(`${title}: shrank (top ${Math.min(top, 10)} of ${shrank.length})`);
+    for (const r of shrank.slice(0, Math.min(top, 10))) lines.push(fmt(r));
+  };
+  section('self size by type/constructor', a.byCtor, b.byCtor);
+  section('retained size by constructor, outermost instances', a.retByCtor, b.retByCtor);
+  section(`retainer groups (dominator path, depth ${depth}), self size of everything under each`, a.groups, b.groups);
   return lines;
 }
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
-for (const f of positionals) console.log(summarise(f, Number(values.top)).join('\n'), '\n');
+function signed(bytes: number): string {
+  return `${bytes >= 0 ? '+' : '−'}${mb(Math.abs(bytes))}`;
+}
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { top: { type: 'string', default: '25' }, diff: { type: 'boolean', default: false }, depth: { type: 'string', default: '3' } },
+});
+if (values.diff) {
+  if (positionals.length !== 2) throw new Error('--diff needs two snapshots: A B');
+  console.log(diff(positionals[0]!, positionals[1]!, Number(values.top), Number(values.depth)).join('\n'));
+} else for (const f of positionals) console.log(summarise(f, Number(values.top)).join('\n'), '\n');

@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { REPO_ROOT, stopAll, stopChild } from './children.ts';
@@ -22,7 +23,7 @@ import { readCpuMs, RssSampler } from './rss.ts';
 import { callLogCounters, startGateway, startUpstream, type GatewayTarget } from './targets.ts';
 import { jobFor, SCENARIOS } from './workload.ts';
 
-interface Probe {
+export interface Probe {
   memoryUsage: NodeJS.MemoryUsage;
   spaces: Array<{ space_name: string; space_size: number; space_used_size: number }>;
   smapsRollup: string | null;
@@ -35,13 +36,13 @@ interface Probe {
 const MB = 1024 * 1024;
 const mb = (n: number): number => Math.round((n / MB) * 10) / 10;
 
-function rollup(text: string | null): Record<string, number> {
+export function rollup(text: string | null): Record<string, number> {
   const out: Record<string, number> = {};
   for (const m of (text ?? '').matchAll(/^(\w+):\s+(\d+) kB/gm)) out[m[1]!] = Math.round((Number(m[2]) / 1024) * 10) / 10;
   return out;
 }
 
-async function probe(g: GatewayTarget, dir: string): Promise<Probe> {
+export async function probe(g: GatewayTarget, dir: string): Promise<Probe> {
   const pid = g.child.pid;
   const before = new Set(readdirSync(dir));
   process.kill(pid, 'SIGUSR2');
@@ -54,7 +55,7 @@ async function probe(g: GatewayTarget, dir: string): Promise<Probe> {
   }
 }
 
-function describe(label: string, p: Probe, peakRss: number | null): Record<string, unknown> {
+export function describe(label: string, p: Probe, peakRss: number | null): Record<string, unknown> {
   const r = rollup(p.smapsRollup);
   const threads = /^Threads:\s+(\d+)/m.exec(p.status ?? '')?.[1];
   const spaces = Object.fromEntries(p.spaces.map((s) => [s.space_name, `${mb(s.space_used_size)}/${mb(s.space_size)}`]));
@@ -173,4 +174,5 @@ async function main(): Promise<void> {
   console.log(`out: ${outDir}`);
 }
 
-await main();
+// Only when run as a script: bench/soak.ts imports the probe helpers above.
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await main();

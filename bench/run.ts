@@ -11,6 +11,8 @@
  *   (no flag)   3 rounds × 4 s per trial, ~3 min; writes bench/results.json and README results
  *   --quick     short trials for a CI smoke test (< 60 s); writes bench/results-quick.json only
  *   --soak      10 min at 50 connections through the gateway, RSS and p50/p99 every 30 s
+ *   --soak --snapshot   also probes the gateway (bench/mem-probe.mjs) 1 min in and at the end,
+ *               then 2 min more load between two heap snapshots (into a temporary directory)
  *   --profile   gateway under --cpu-prof (bench/profiles/), top self-time functions
  *   --strict    exit 1 when a goal is not met (failed requests always exit 1)
  *   --rounds N, --duration S, --warmup S   override the trial plan
@@ -32,7 +34,7 @@ import { OBSERVABILITY_VARIANTS, observabilityConsole, observabilityEnv, observa
 import { printProfile, runProfileLoad } from './profile.ts';
 import { consoleReport, machineInfo, markdownReport, updateReadme, writeJson, type RunInfo } from './report.ts';
 import { runScale, scaleConsole, scaleMarkdown, type ScaleResult } from './scale.ts';
-import { runSoak } from './soak.ts';
+import { runSoak, soakProbeEnv } from './soak.ts';
 import { runSuite, type SuiteOptions } from './suite.ts';
 import { summarise } from './summary.ts';
 import { describeCallLog, startBareProxy, startGateway, startUpstream, type GatewayTarget, type Target } from './targets.ts';
@@ -42,6 +44,7 @@ const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     soak: { type: 'boolean', default: false },
+    snapshot: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     strict: { type: 'boolean', default: false },
     rounds: { type: 'string' },
@@ -85,12 +88,13 @@ async function main(): Promise<number> {
   const profileDir = flags.profile ? benchPath('profiles') : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const needBare = mode === 'default' || mode === 'quick';
+  const soakProbe = mode === 'soak' && flags.snapshot ? soakProbeEnv() : undefined;
   // Key policies (issue 16) on Redis need a second gateway with REDIS_URL; started alongside the
   // first so its start-up (PGlite's initdb) does not run during any measurement.
   const redis = needBare ? await redisPlan() : { url: null, note: null, pid: null };
   const [bare, gateway, redisGateway, client] = await Promise.all([
     needBare ? startBareProxy(upstream.origin) : Promise.resolve(undefined),
-    startGateway({ upstream: upstream.origin, workDir, profileDir, configExtra: PRICING_CONFIG }),
+    startGateway({ upstream: upstream.origin, workDir, profileDir, configExtra: PRICING_CONFIG, env: soakProbe?.env }),
     redis.url ? startRedisGateway(upstream.origin, redis.url) : Promise.resolve(undefined),
     LoadClient.start(),
   ]);
@@ -101,10 +105,17 @@ async function main(): Promise<number> {
 
   let code = 0;
   if (mode === 'soak') {
-    const soak = await runSoak(client, gateway, { durationMs: flags.quick ? 60_000 : 600_000, windowMs: flags.quick ? 10_000 : 30_000, primeMs: 3_000 }, print);
+    const soak = await runSoak(
+      client,
+      gateway,
+      { durationMs: flags.quick ? 60_000 : 600_000, windowMs: flags.quick ? 10_000 : 30_000, primeMs: 3_000, probeDir: soakProbe?.dir, firstProbeMs: flags.quick ? 20_000 : 60_000, snapshotTailMs: soakProbe ? (flags.quick ? 40_000 : 120_000) : 0 },
+      print,
+    );
     print('');
     print(`verdict: ${soak.verdict}`);
-    writeJson(benchPath('soak-results.json'), { date: new Date().toISOString(), machine: m, database: gateway.database, ...soak, gatewayLog: gateway.log });
+    if (soakProbe) print(`probes and heap snapshots in ${soakProbe.dir} (not removed); compare: node --import tsx bench/heap-summary.ts --diff A.heapsnapshot B.heapsnapshot`);
+    const loadAvgEnd = Number(machineInfo().loadAvg1m);
+    writeJson(benchPath('soak-results.json'), { date: new Date().toISOString(), machine: m, loadAvgEnd, database: gateway.database, ...soak, probeDir: soakProbe?.dir ?? null, gatewayLog: gateway.log });
     if (!soak.ok) code = 1;
   } else if (mode === 'profile') {
     const run = await runProfileLoad(client, gateway, seconds(flags.duration, flags.quick ? 6 : 20), print);
