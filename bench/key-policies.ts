@@ -1,9 +1,10 @@
 /**
  * What a key's policies cost per call (issue 16): the same non-streaming chat sent with a key
  * without any policy and with a key carrying a budget, an rpm and a tpm limit, at 1 (and in the
- * default run 10) connections. A key with limits makes every call take its rate limits and
- * reserve its worst case in the shared limit store before the upstream call, and settle after;
- * a key without never touches the store. Measured on the bench gateway's own store (Postgres
+ * default run 10) connections. A key with limits takes its rate limits and reserves its worst
+ * case in the shared limit store before the upstream call and settles after — with the default
+ * `governance.leases`, a slice of its (large) limits at a time, serving calls from it in memory
+ * (the run prints how many calls were leased); a key without never touches the store. Measured on the bench gateway's own store (Postgres
  * with DATABASE_URL, else the embedded PGlite) and, when Redis answers a PING, on a second
  * gateway started with REDIS_URL. The added latency is the median over rounds of (policy key −
  * plain key) on the same gateway, the two measured back to back in alternating order.
@@ -149,6 +150,8 @@ export interface KeyPolicySettled {
   reservationsOpen: number | null;
   storeErrors: number | null;
   refused: number | null;
+  /** Calls served from a lease and calls that asked the store themselves (governance/leases.ts), and leases taken. */
+  leases: { taken: number; leased: number; direct: number } | null;
   ok: boolean;
 }
 
@@ -219,7 +222,8 @@ async function settledState(sg: StoreGateway, key: CreatedKey): Promise<KeyPolic
     const storeErrors = gov?.store_errors ?? null;
     const refused = gov ? (gov.refused_budget ?? 0) + (gov.refused_rate ?? 0) : null;
     const ok = reservedUsd === 0 && (spentUsd ?? 0) > 0 && reservationsOpen === 0 && storeErrors === 0 && refused === 0;
-    if (ok || Date.now() > deadline) return { store: sg.store, reservedUsd, spentUsd, reservationsOpen, storeErrors, refused, ok };
+    const leases = gov && typeof gov.leases_taken === 'number' ? { taken: gov.leases_taken, leased: gov.calls_leased ?? 0, direct: gov.calls_direct ?? 0 } : null;
+    if (ok || Date.now() > deadline) return { store: sg.store, reservedUsd, spentUsd, reservationsOpen, storeErrors, refused, leases, ok };
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -369,7 +373,9 @@ function deltaText(d: KeyPolicyDelta): string {
 function settledText(s: KeyPolicySettled): string {
   return (
     `${s.store}: reserved $${s.reservedUsd ?? 'n/a'}, spent $${s.spentUsd ?? 'n/a'}, ${s.reservationsOpen ?? 'n/a'} reservations open, ` +
-    `${s.storeErrors ?? 'n/a'} store errors, ${s.refused ?? 'n/a'} refused${s.ok ? '' : ' — NOT SETTLED CLEANLY'}`
+    `${s.storeErrors ?? 'n/a'} store errors, ${s.refused ?? 'n/a'} refused` +
+    `${s.leases ? `, ${s.leases.leased.toLocaleString('en-US')} calls served from ${s.leases.taken.toLocaleString('en-US')} leases, ${s.leases.direct.toLocaleString('en-US')} asked the store` : ''}` +
+    `${s.ok ? '' : ' — NOT SETTLED CLEANLY'}`
   );
 }
 

@@ -234,7 +234,7 @@ describe.skipIf(!process.env.REDIS_URL)('governor on redis with leases', () => {
       expect(calls.admit).toBe(4);
       expect(leased.stats()).toMatchObject({ leased: 40, direct: 0 });
       expect(remaining.at(-1)).toBe(String(100_000 - 40));
-      expect(governor.stats().reservations_open).toBe(0);
+      expect(governor.stats()).toMatchObject({ reservations_open: 0, leases_active: 1, leases_taken: 4, calls_leased: 40, calls_direct: 0 });
       await leased.close();
       const [spend] = await inspect.spend([{ subject: `key:${key.id}`, limitMicros: 1e9, period: 'day' }], new Date());
       expect(spend).toMatchObject({ spentMicros: 40 * EXACT * 1000, reservedMicros: 0 });

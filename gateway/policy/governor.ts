@@ -5,6 +5,7 @@ import type { Pricer } from '../cost/pricing.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../logger.ts';
 import type { Target } from '../routing/resolve-model.ts';
+import { LeasedLimitStore } from '../governance/leases.ts';
 import type { AdmitResult, BudgetLimit, LimitStore, Policy, RateLimit, RateState, Reservation, ReserveResult, Subject, TakeResult } from '../governance/types.ts';
 import { allowedBy } from './globs.ts';
 
@@ -29,6 +30,11 @@ export interface GovernorStats {
   refused_prompt: number;
   store_errors: number;
   reservations_open: number;
+  /** Leases (governance/leases.ts) out now and taken so far; calls served from one, and calls that asked the store themselves. */
+  leases_active: number;
+  leases_taken: number;
+  calls_leased: number;
+  calls_direct: number;
 }
 
 /** What a call may use at most: prompt tokens, the output cap (null: the default), the choices. */
@@ -128,7 +134,7 @@ export class Governor {
   readonly #taken = new Map<string, { limits: readonly RateLimit[]; tokens: number; atMs: number }>();
   /** Per call served from a lease (governance/leases.ts): its ticket, handed back when it finishes. */
   readonly #tickets = new Map<string, unknown>();
-  readonly #stats: GovernorStats = { refused_budget: 0, refused_rate: 0, refused_model: 0, refused_prompt: 0, store_errors: 0, reservations_open: 0 };
+  readonly #stats: Omit<GovernorStats, `leases_${string}` | `calls_${string}`> = { refused_budget: 0, refused_rate: 0, refused_model: 0, refused_prompt: 0, store_errors: 0, reservations_open: 0 };
   #lastStoreLog = 0;
   /** After a store failure, calls do not wait on it again until then (epoch ms). */
   #downUntil = 0;
@@ -139,7 +145,16 @@ export class Governor {
   }
 
   stats(): GovernorStats {
-    return { ...this.#stats, reservations_open: this.#reservations.size };
+    const store = this.#opts.store;
+    const leases = store instanceof LeasedLimitStore ? store.stats() : null;
+    return {
+      ...this.#stats,
+      reservations_open: this.#reservations.size,
+      leases_active: leases?.active ?? 0,
+      leases_taken: leases?.taken ?? 0,
+      calls_leased: leases?.leased ?? 0,
+      calls_direct: leases?.direct ?? 0,
+    };
   }
 
   /** 403 `model_not_allowed` unless every policy allows one of the names (route, alias, provider/model). */
