@@ -27,6 +27,6 @@ export async function admitByParts(store: Parts, req: AdmitRequest, now: Date): 
 /** finish from settle and adjustTokens, concurrently. */
 export async function finishByParts(store: Parts, req: FinishRequest, now: Date): Promise<void> {
   const settle = req.reservation ? store.settle(req.reservation, req.actualMicros, now) : undefined;
-  const adjust = req.tokenDelta !== 0 && req.limits.length > 0 ? store.adjustTokens(req.limits, req.tokenDelta, now) : undefined;
+  const adjust = req.tokenDelta !== 0 && req.limits.length > 0 ? store.adjustTokens(req.limits, req.tokenDelta, now, req.takenAtMs) : undefined;
   await Promise.all([settle, adjust]);
 }

@@ -190,8 +190,8 @@ export class LeasedLimitStore implements LimitStore {
     return this.inner.take(limits, tokens, now);
   }
 
-  adjustTokens(limits: readonly RateLimit[], delta: number, now: Date): Promise<void> {
-    return this.inner.adjustTokens(limits, delta, now);
+  adjustTokens(limits: readonly RateLimit[], delta: number, now: Date, takenAtMs?: number): Promise<void> {
+    return this.inner.adjustTokens(limits, delta, now, takenAtMs);
   }
 
   spend(budgets: readonly BudgetLimit[], now: Date): Promise<SpendView[]> {

@@ -275,6 +275,19 @@ export function describeLimitStore(name: string, open: () => Promise<StorePair>)
         expect(await b.take([k], 1_000, at(T0 + 36_000))).toMatchObject({ ok: true, states: [{ tokens: { remaining: 0 } }] });
       });
 
+      it('fewer tokens than estimated come off where the estimate went when that is known, so they leave the window together', async () => {
+        const { a, b } = pair;
+        const k: RateLimit = { subject: key(), rpm: null, tpm: 1_000 };
+        expect((await a.take([k], 400, at(T0))).ok).toBe(true);
+        expect((await b.take([k], 300, at(T0 + 10_000))).ok).toBe(true);
+        // The first call used 100 of its 400.
+        await a.adjustTokens([k], -300, at(T0 + 11_000), T0);
+        expect(await b.take([k], 0, at(T0 + 12_000))).toMatchObject({ states: [{ tokens: { remaining: 600 } }] });
+        // Once the first call's minute is over only the second's 300 count: not 0, as if the
+        // 300 had come off the newer entry and the older one had left whole.
+        expect(await a.take([k], 0, at(T0 + MIN + 1_500))).toMatchObject({ states: [{ tokens: { remaining: 700 } }] });
+      });
+
       it('rpm 0 refuses every request; limits of null cost nothing', async () => {
         const { a } = pair;
         const closed: RateLimit = { subject: key(), rpm: 0, tpm: null };

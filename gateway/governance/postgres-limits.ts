@@ -143,11 +143,12 @@ export class PostgresLimitStore implements LimitStore {
     throw new Error('limit store: rate rows still missing after inserting them');
   }
 
-  adjustTokens(limits: readonly RateLimit[], delta: number, now: Date): Promise<void> {
+  adjustTokens(limits: readonly RateLimit[], delta: number, now: Date, takenAtMs?: number): Promise<void> {
     const d = Math.round(delta);
     const subjects = limits.filter((l) => l.tpm !== null).map((l) => l.subject);
     if (d === 0 || subjects.length === 0) return Promise.resolve();
-    return withTimeout('adjustTokens', this.opts.timeoutMs, this.run(adjustTokensSql({ subjects, delta: d, second: Math.floor(now.getTime() / 1000) })));
+    const taken = takenAtMs === undefined ? undefined : Math.floor(takenAtMs / 1000);
+    return withTimeout('adjustTokens', this.opts.timeoutMs, this.run(adjustTokensSql({ subjects, delta: d, second: Math.floor(now.getTime() / 1000), taken })));
   }
 
   /** One statement each, run concurrently (by-parts.ts): one round trip of latency. */

@@ -256,17 +256,19 @@ export function ensureRateRowsSql(subjects: readonly string[]): SQL {
 
 /**
  * Corrects the token windows by `delta`. More tokens are counted now; fewer are taken off the
- * newest buckets first (the call being corrected is among the latest), never below zero.
+ * bucket the estimate went into (`taken`, when known: a lease's is its end) first, then off the
+ * newest buckets (the call being corrected is among the latest), never below zero.
  */
-export function adjustTokensSql(p: { subjects: readonly string[]; delta: number; second: number }): SQL {
+export function adjustTokensSql(p: { subjects: readonly string[]; delta: number; second: number; taken?: number | undefined }): SQL {
   const { delta, second } = p;
+  const taken = p.taken ?? -1;
   const cut = second - 60;
   const tokens =
     delta > 0
       ? added(sql`l.tokens`, cut, second, delta)
       : sql`(
           select coalesce(jsonb_object_agg(k, v), '{}'::jsonb) from (
-            select key as k, value::bigint - least(value::bigint, greatest(0, ${-delta}::bigint - (sum(value::bigint) over (order by key::bigint desc) - value::bigint))) as v
+            select key as k, value::bigint - least(value::bigint, greatest(0, ${-delta}::bigint - (sum(value::bigint) over (order by key::bigint = ${taken}::bigint desc, key::bigint desc) - value::bigint))) as v
             from jsonb_each_text(l.tokens) where key::bigint > ${cut}::bigint
           ) t where v > 0)`;
   return sql`

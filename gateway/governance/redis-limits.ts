@@ -243,8 +243,8 @@ export class RedisLimitStore implements LimitStore {
     return (await this.admit({ limits, tokens, budgets: [], micros: 0 }, now)).rate ?? { ok: true, states: [] };
   }
 
-  async adjustTokens(limits: readonly RateLimit[], delta: number, now: Date): Promise<void> {
-    await this.finish({ reservation: null, actualMicros: 0, limits, tokenDelta: delta }, now);
+  async adjustTokens(limits: readonly RateLimit[], delta: number, now: Date, takenAtMs?: number): Promise<void> {
+    await this.finish({ reservation: null, actualMicros: 0, limits, tokenDelta: delta, takenAtMs }, now);
   }
 
   async spend(budgets: readonly BudgetLimit[], now: Date): Promise<SpendView[]> {

@@ -125,8 +125,8 @@ export interface LimitStore {
   settle(reservation: Reservation, actualMicros: number, now: Date): Promise<void>;
   /** One request and `tokens` (estimated) tokens from each limit's sliding minute, or nothing when one of them has no room. */
   take(limits: readonly RateLimit[], tokens: number, now: Date): Promise<TakeResult>;
-  /** Corrects a taken token estimate by `delta` (the real count minus the estimate), never refusing. */
-  adjustTokens(limits: readonly RateLimit[], delta: number, now: Date): Promise<void>;
+  /** Corrects a taken token estimate by `delta` (the real count minus the estimate), never refusing; fewer come off where the estimate went (taken at `takenAtMs`). */
+  adjustTokens(limits: readonly RateLimit[], delta: number, now: Date, takenAtMs?: number): Promise<void>;
   /**
    * take, then reserve — the reserve only when the take let the request through — as one
    * atomic operation on Redis (one round trip); on Postgres the two statements run
