@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../gateway/logger.ts';
 import { startFakeProvider, type FakeProvider } from '../test/helpers/fake-provider.ts';
+import { seedDataDir } from '../test/helpers/pglite-data-dir.ts';
 import { createScratchDatabase } from '../test/helpers/test-db.ts';
 import { runEvalCli, type CliIo } from './cli.ts';
 
@@ -55,6 +56,7 @@ describe.each(targets)('sluice eval CLI ($kind)', (target) => {
     const db = await target.env();
     drop = db.drop;
     env = { ...db.env, SLUICE_CONFIG: join(dir, 'sluice.config.yaml'), SLUICE_DATA_DIR: join(dir, 'data') };
+    seedDataDir(join(dir, 'data'));
   });
   afterAll(async () => {
     await drop?.();

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { incidents } from '../../evals/schema.ts';
+import { seedDataDir } from '../../test/helpers/pglite-data-dir.ts';
 import { parseEnv } from '../config/env.ts';
 import { openConfiguredDatabase } from '../db/open-configured.ts';
 import { incidentsCommand } from './incidents-command.ts';
@@ -22,6 +23,7 @@ describe('sluice incidents on the database directly (no server)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sluice-incidents-cli-'));
+    seedDataDir(join(dir, 'data'));
     const database = await openConfiguredDatabase(env());
     const [row] = await database.db
       .insert(incidents)

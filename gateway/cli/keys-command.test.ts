@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog } from '../../prompts/schema.ts';
+import { seedDataDir } from '../../test/helpers/pglite-data-dir.ts';
 import { KeyStore } from '../auth/key-store.ts';
 import { parseEnv } from '../config/env.ts';
 import type { Database } from '../db/client.ts';
@@ -34,6 +35,7 @@ describe('sluice keys on the database directly (no server)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sluice-keys-cli-'));
+    seedDataDir(join(dir, 'data'));
     teamId = (await withStore((s) => s.createTeam({ name: 'support' }))).id;
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

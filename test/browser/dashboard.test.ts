@@ -7,6 +7,7 @@ import { evalExtension } from '../../gateway/cli/serve-command.ts';
 import { createJsonLogger } from '../../gateway/logger.ts';
 import { startGateway, type RunningGateway } from '../../gateway/server.ts';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.ts';
+import { seedDataDir } from '../helpers/pglite-data-dir.ts';
 import { HAVE_CHROMIUM, launch, screenshot, seriousViolations, watch } from './harness.ts';
 import { adminApi, seed, TRACE_ID, type Api, type Seeded } from './seed.ts';
 
@@ -43,6 +44,7 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in a browser', () => {
         'monitoring: { interval_seconds: 0.25 }\nlogging: { flush_ms: 20 }\n',
     );
     const logger = createJsonLogger({ level: 'info', destination: (line) => logLines.push(line) });
+    seedDataDir(join(root, 'data'));
     gw = await startGateway(
       { SLUICE_CONFIG: join(root, 'sluice.yaml'), SLUICE_DATA_DIR: join(root, 'data'), SLUICE_ADMIN_KEY: ADMIN, PORT: '0' },
       logger,

@@ -7,6 +7,7 @@ import { claimDataDir, DataDirBusyError, OWNER_FILE, TOKEN_FILE } from '../../ga
 import { createJsonLogger } from '../../gateway/logger.ts';
 import { startGateway, type RunningGateway } from '../../gateway/server.ts';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.ts';
+import { seedDataDir } from '../helpers/pglite-data-dir.ts';
 import { sluice } from '../helpers/sluice-cli.ts';
 import { createScratchDatabase } from '../helpers/test-db.ts';
 
@@ -44,6 +45,7 @@ describe('the sluice CLI beside a running embedded server (one owner of SLUICE_D
     root = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
     writeFileSync(join(root, 'sluice.config.yaml'), `providers:\n  fake: { type: openai-compatible, base_url: ${fake.openaiBaseUrl} }\nlogging: { flush_ms: 20 }\n`);
     env = { SLUICE_CONFIG: join(root, 'sluice.config.yaml'), SLUICE_DATA_DIR: join(root, 'data') };
+    seedDataDir(env.SLUICE_DATA_DIR!);
     await start();
   }, TIMEOUT);
   afterAll(async () => {

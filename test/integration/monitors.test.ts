@@ -7,6 +7,7 @@ import { evalExtension } from '../../gateway/cli/serve-command.ts';
 import { silentLogger } from '../../gateway/logger.ts';
 import { startGateway, type RunningGateway } from '../../gateway/server.ts';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.ts';
+import { seedDataDir } from '../helpers/pglite-data-dir.ts';
 import { sluice } from '../helpers/sluice-cli.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
@@ -36,6 +37,7 @@ describe('a monitor on a running server', () => {
         `notifications:\n  ops: { type: webhook, url: ${hookUrl}, secret: ${SECRET} }\n` +
         'monitoring: { interval_seconds: 0.2 }\nlogging: { flush_ms: 20 }\n',
     );
+    seedDataDir(join(root, 'data'));
     gw = await startGateway(
       { SLUICE_CONFIG: join(root, 'sluice.yaml'), SLUICE_DATA_DIR: join(root, 'data'), SLUICE_ADMIN_KEY: KEY, PORT: '0' },
       silentLogger,

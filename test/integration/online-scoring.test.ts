@@ -10,6 +10,7 @@ import { startGateway, type RunningGateway } from '../../gateway/server.ts';
 import { callScores } from '../../evals/schema.ts';
 import { judgeKind, judgeReply } from '../helpers/evals.ts';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.ts';
+import { seedDataDir } from '../helpers/pglite-data-dir.ts';
 
 /**
  * Issue 18 item 1, end to end: a real server (`sluice serve`'s extension) with a route that
@@ -32,6 +33,7 @@ describe('online scoring through a running server', () => {
     fake = await startFakeProvider();
     root = mkdtempSync(join(tmpdir(), 'sluice-online-'));
     writeFileSync(join(root, 'ok.yaml'), config("[{ name: contains, value: 'Echo' }, { name: regex, pattern: '^Nope' }]"));
+    seedDataDir(join(root, 'data'));
     gw = await startGateway(
       { SLUICE_CONFIG: join(root, 'ok.yaml'), SLUICE_DATA_DIR: join(root, 'data'), SLUICE_ADMIN_KEY: KEY, PORT: '0' },
       silentLogger,
