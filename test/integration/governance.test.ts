@@ -142,6 +142,34 @@ describe.each(backends)('keys that govern ($name)', (backend) => {
     expect(ok[0]!.headers.get('x-ratelimit-reset-requests')).toMatch(/^\d+s$/);
   }, 60_000);
 
+  it('large limits are served from leases over two instances: never more than the rpm passes, and the budget settles to exactly the spend once the leases are back', async () => {
+    // 300 rpm and $100 a day: a lease may hold 1% of each (3 requests), so calls are leased.
+    const { id, key } = await mintKey({ rate_limits: { rpm: 300 }, budget: { usd: 100, period: 'day' } });
+    const health = async (gw: TestGateway) => ((await (await fetch(`${gw.url}/healthz`)).json()) as { governance: Record<string, number> }).governance;
+    const before = (await health(one)).calls_leased! + (await health(two)).calls_leased!;
+    const results = await Promise.all(Array.from({ length: 400 }, (_, i) => chat(i % 2 ? one : two, key).then(async (r) => ({ status: r.status, headers: r.headers, body: (await r.json()) as any }))));
+    const ok = results.filter((r) => r.status === 200);
+    expect(results.filter((r) => r.status !== 200 && r.status !== 429).map((r) => JSON.stringify(r.body))).toEqual([]);
+    expect(ok.length).toBeLessThanOrEqual(300);
+    // Room a lease held back on the other instance comes back later: at most a lease each.
+    expect(ok.length).toBeGreaterThanOrEqual(300 - 2 * 3);
+    for (const r of results.filter((x) => x.status === 429)) {
+      expect(r.body.error.code).toBe('rate_limited');
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    }
+    for (const r of ok) expect(Number(r.headers.get('x-ratelimit-remaining-requests'))).toBeLessThan(300);
+    expect((await health(one)).calls_leased! + (await health(two)).calls_leased! - before).toBeGreaterThan(100);
+    const spent = ok.reduce((sum, r) => sum + (r.body.usage.completion_tokens as number) * PRICE_PER_TOKEN_MICROS, 0);
+    let view: any;
+    for (let i = 0; i < 50; i++) {
+      view = await (await fetch(`${one.url}/api/keys/${id}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json();
+      if (view.spend?.key?.reserved_usd === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(view.spend.key.reserved_usd).toBe(0);
+    expect(Math.round(view.spend.key.spent_usd * 1e6)).toBe(spent);
+  }, 60_000);
+
   it('free and unpriced models pass a spent budget; cache hits cost nothing', async () => {
     const { key } = await mintKey({ budget: { usd: 0, period: 'month' } });
     expect((await chat(one, key)).status).toBe(429);
