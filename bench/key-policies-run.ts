@@ -46,7 +46,7 @@ try {
     load,
     stores,
     ping.ok ? null : `no Redis answered PING at ${redisUrl} (${ping.detail})`,
-    { rounds: Number(values.rounds ?? 3), warmupMs: 400, durationMs: Object.fromEntries(connections.map((c) => [c, durationMs])), connections, primeMs: 400, coldPrimeMs: 1_000 },
+    { rounds: Number(values.rounds ?? 3), warmupMs: 400, durationMs: Object.fromEntries(connections.map((c) => [c, durationMs])), connections, primeMs: 400, coldPrimeMs: 1_000, interleavedRounds: 15, interleavedMs: 300 },
     print,
   );
   print(keyPoliciesConsole(result));

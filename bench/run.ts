@@ -207,6 +207,8 @@ async function measured(
     connections: quick ? [1] : [1, 10],
     primeMs: quick ? 300 : 400,
     coldPrimeMs: quick ? 700 : 1_000,
+    interleavedRounds: quick ? 0 : 15,
+    interleavedMs: 300,
   };
   const policies = await runKeyPolicies(client, stores, redisNote, kpOpts, print);
   const { sink, gateways: observed } = await startObservedGateways(targets[0]!.origin);
