@@ -145,6 +145,21 @@ const START = '<!-- results:start -->';
 const END = '<!-- results:end -->';
 
 /** Replaces what is between the markers; appends a results section when they are missing. */
+/**
+ * The part of the current results block that starts at `heading` (to the block's end), for a
+ * section this run skipped (`--no-scale`): kept, marked as not re-run, rather than dropped.
+ */
+export function keptSection(path: string, heading: string): string {
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const a = text.indexOf(heading);
+  const b = text.indexOf(END);
+  if (a < 0 || b < a || text.indexOf(START) > a) return '';
+  const kept = text.slice(a, b).trimEnd();
+  if (kept.includes('*Not re-run')) return kept;
+  const [first, ...rest] = kept.split('\n');
+  return [first, '', '*Not re-run in the latest default run (`--no-scale`): kept from an earlier run, whose date is given below or in git history.*', ...rest].join('\n');
+}
+
 export function updateReadme(path: string, section: string): void {
   const text = existsSync(path) ? readFileSync(path, 'utf8') : '# sluice benchmark\n';
   const block = `${START}\n${section}\n${END}`;

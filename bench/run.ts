@@ -32,8 +32,8 @@ import { callWalConsole, callWalMarkdown, runCallWal } from './call-wal.ts';
 import { LoadClient } from './load-client.ts';
 import { OBSERVABILITY_VARIANTS, observabilityConsole, observabilityEnv, observabilityMarkdown, runObservability, startOtlpSink, type ObservabilityVariant, type OtlpSink } from './observability.ts';
 import { printProfile, runProfileLoad } from './profile.ts';
-import { consoleReport, machineInfo, markdownReport, updateReadme, writeJson, type RunInfo } from './report.ts';
-import { runScale, scaleConsole, scaleMarkdown, type ScaleResult } from './scale.ts';
+import { consoleReport, keptSection, machineInfo, markdownReport, updateReadme, writeJson, type RunInfo } from './report.ts';
+import { runScale, SCALE_HEADING, scaleConsole, scaleMarkdown, type ScaleResult } from './scale.ts';
 import { runSoak, soakProbeEnv } from './soak.ts';
 import { runSuite, type SuiteOptions } from './suite.ts';
 import { summarise } from './summary.ts';
@@ -283,7 +283,10 @@ async function measured(
   });
   print(`\nwrote ${out}`);
   if (!quick) {
-    updateReadme(benchPath('README.md'), `${markdownReport(summary, info, suite)}\n\n${keyPoliciesMarkdown(policies)}\n\n${observabilityMarkdown(observability)}\n\n${callWalMarkdown(callWal)}\n\n${callLogMarkdown(callLog)}${scale ? `\n\n${scaleMarkdown(scale)}` : ''}`);
+    const readme = benchPath('README.md');
+    // A skipped scale section keeps the last one measured (marked as such) instead of vanishing.
+    const scaleSection = scale ? scaleMarkdown(scale) : keptSection(readme, SCALE_HEADING);
+    updateReadme(readme, `${markdownReport(summary, info, suite)}\n\n${keyPoliciesMarkdown(policies)}\n\n${observabilityMarkdown(observability)}\n\n${callWalMarkdown(callWal)}\n\n${callLogMarkdown(callLog)}${scaleSection ? `\n\n${scaleSection}` : ''}`);
     print(`updated the results section of ${benchPath('README.md')}`);
   }
   if (summary.failures > 0 || policies.failures > 0 || observability.failures > 0 || callWal.failures > 0 || callLog.failures > 0 || policies.settled.some((s) => !s.ok)) return 1;

@@ -86,10 +86,13 @@ export function scaleConsole(r: ScaleResult): string {
   return lines.join('\n');
 }
 
+/** The section's heading in bench/README.md (run.ts keeps the last one when a run skips it). */
+export const SCALE_HEADING = '### The call log at scale (issues 20, 19)';
+
 export function scaleMarkdown(r: ScaleResult): string {
-  if (!r.rollups || !r.views) return `### The call log at scale (issues 20, 19)\n\nNot measured: ${r.note}.`;
+  if (!r.rollups || !r.views) return `${SCALE_HEADING}\n\nNot measured: ${r.note}.`;
   return [
-    '### The call log at scale (issues 20, 19)',
+    SCALE_HEADING,
     '',
     `Rollups: \`bench/rollups.ts\` seeds the calls with SQL over 30 days and times each query through the function its API calls; the writer figure is the real insert statement (calls, payloads and both rollups) at that table size.`,
     '',
