@@ -271,36 +271,34 @@ export function adjustTokensSql(p: { subjects: readonly string[]; delta: number;
             select key as k, value::bigint - least(value::bigint, greatest(0, ${-delta}::bigint - (sum(value::bigint) over (order by key::bigint = ${taken}::bigint desc, key::bigint desc) - value::bigint))) as v
             from jsonb_each_text(l.tokens) where key::bigint > ${cut}::bigint
           ) t where v > 0)`;
-  return sql`
-    with locked as (
-      select w.subject, w.tokens from rate_windows w
-      where w.subject in (${sql.join(
-        p.subjects.map((s) => sql`${s}::text`),
-        sql`, `,
-      )})
-      order by w.subject
-      for update
-    )
-    update rate_windows w set tokens = ${tokens}
-    from locked l, ${ASYNC_COMMIT_ROW} where w.subject = l.subject`;
+  return updateWindows(p.subjects, sql`tokens`, tokens);
 }
 
 /** A lease's unused requests back out of bucket `at` of every subject's window (leases.ts). */
 export function returnRequestsSql(p: { subjects: readonly string[]; at: number; requests: number }): SQL {
   const left = sql`(coalesce((l.requests ->> ${String(p.at)}::text)::bigint, 0) - ${p.requests}::bigint)`;
+  return updateWindows(
+    p.subjects,
+    sql`requests`,
+    sql`case when ${left} > 0 then l.requests || jsonb_build_object(${String(p.at)}::text, ${left}) else l.requests - ${String(p.at)}::text end`,
+  );
+}
+
+/**
+ * Sets one column of the subjects' window rows to `value` (which reads the locked row as `l`),
+ * the rows locked in the fixed order first, like every other statement here.
+ */
+function updateWindows(subjects: readonly string[], column: SQL, value: SQL): SQL {
   return sql`
     with locked as (
-      select w.subject, w.requests from rate_windows w
+      select w.subject, w.requests, w.tokens from rate_windows w
       where w.subject in (${sql.join(
-        p.subjects.map((s) => sql`${s}::text`),
+        subjects.map((s) => sql`${s}::text`),
         sql`, `,
       )})
       order by w.subject
       for update
     )
-    update rate_windows w set requests = case
-        when ${left} > 0 then l.requests || jsonb_build_object(${String(p.at)}::text, ${left})
-        else l.requests - ${String(p.at)}::text
-      end
+    update rate_windows w set ${column} = ${value}
     from locked l, ${ASYNC_COMMIT_ROW} where w.subject = l.subject`;
 }
