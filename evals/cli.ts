@@ -19,14 +19,9 @@ import { runJob, type EvalSummary } from './runner.ts';
 import { runViaServer } from './run-via-server.ts';
 import { loadSchedules } from './schedule/schedules.ts';
 import { startWorker } from './worker.ts';
+import { EVAL_USAGE } from './usage.ts';
 
-export const EVAL_USAGE = `  eval run <job.yaml> [--json out.json] [--gateway URL --key K]
-                      run an eval job; prints progress, a results table and the verdict;
-                      exits 1 on a regression (a CI gate), 2 when the run cannot be done
-  eval report <run-id> [--html out.html]
-                      the results table of a stored run, or a self-contained HTML report
-  worker [--concurrency N] [--schedules file.yaml]
-                      run queued and scheduled eval jobs (pg-boss with DATABASE_URL)`;
+export { EVAL_USAGE } from './usage.ts';
 
 /** Exit codes: 0 done, 1 regression, 2 usage error or the run could not be done. */
 export const EXIT = { ok: 0, regression: 1, error: 2 } as const;
