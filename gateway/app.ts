@@ -118,7 +118,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     governor,
   };
   // The call log first: a record is queued before anything else reacts to it.
-  events.onFinished((e) => deps.calls.enqueue(e.record), { first: true });
+  events.onFinished((e) => deps.calls.enqueue(e.record, e.rowStart), { first: true });
   events.onFinished(shadowTraffic(pipeline));
   // DESIGN §4.5: one JSON line per call.
   events.onFinished(callLogLine(deps.logger));

@@ -1,4 +1,4 @@
-import type { CallRecord } from './record.ts';
+import type { CallRecord, RowStart } from './record.ts';
 
 /**
  * A shadow copy of a call, decided when the call was planned (its route sampled it): sent by
@@ -16,6 +16,8 @@ export interface CallFinished {
   readonly record: Readonly<CallRecord>;
   /** Set when the call's route sampled it for shadow traffic. */
   readonly shadow: ShadowFollowUp | null;
+  /** The call log's row, begun while the upstream call was out (for the call log only). */
+  readonly rowStart?: RowStart | null | undefined;
 }
 
 export type CallFinishedListener = (event: CallFinished) => void;

@@ -9,6 +9,7 @@ import { ConfigError, parseConfig } from '../config/load.ts';
 import { rowsOf } from '../db/client.ts';
 import { silentLogger } from '../logger.ts';
 import { startCallLog } from './call-log.ts';
+import { canMapFiles } from './wal-mapping.ts';
 
 const route = (payloads?: unknown) => ({ variants: [{ name: 'a', target: 'p/m' }], ...(payloads === undefined ? {} : { payloads }) });
 const raw = (routes: Record<string, unknown>) => ({ providers: { p: { type: 'openai', api_key: 'sk-test-key-123456' } }, routes });
@@ -47,6 +48,23 @@ describe.each(testDatabases())('payload capture through the call log ($kind)', (
       expect(payloads.map((r) => r.id)).toEqual([loud.id]);
     } finally {
       await database.close();
+    }
+  });
+
+  it('maps the log where the addon is installed unless mmap is false; writes it when the log is on either way', async () => {
+    for (const mmap of [true, false]) {
+      const database = await open();
+      const dataDir = mkdtempSync(join(tmpdir(), 'sluice-calllog-'));
+      dirs.push(dataDir);
+      try {
+        const config = parseConfig({ ...raw({}), logging: { wal: { mmap } } }, {});
+        const log = await startCallLog(config, database, { dataDir, logger: silentLogger });
+        log.sink.enqueue(sampleRecord());
+        expect(log.stats()).toMatchObject({ wal: { appended: 1, failed: 0, mapped: mmap && canMapFiles() } });
+        await log.stop();
+      } finally {
+        await database.close();
+      }
     }
   });
 });

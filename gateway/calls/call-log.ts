@@ -38,7 +38,7 @@ export async function startCallLog(config: SluiceConfig, database: Database, opt
       routes: Object.fromEntries(Object.entries(config.routes).flatMap(([name, r]) => (r.payloads ? [[name, r.payloads]] : []))),
     },
     logger: opts.logger,
-    wal: logging.wal.enabled ? { fsyncMs: logging.wal.fsync_ms } : undefined,
+    wal: logging.wal.enabled ? { fsyncMs: logging.wal.fsync_ms, mapped: logging.wal.mmap } : undefined,
   });
   writer.start();
   return {

@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '../../test/helpers/sample-record.ts';
-import { rowId, toCallRow } from './call-row.ts';
+import { rowId, startCallRow, toCallRow } from './call-row.ts';
 import { compilePayloadPolicy, type PayloadOptions } from './payloads.ts';
 
 const options = (over: Partial<PayloadOptions> = {}): PayloadOptions => ({
@@ -111,5 +111,39 @@ describe('payload capture per route', () => {
   it('keeps no bodies anywhere when payloads are off', () => {
     const off = compilePayloadPolicy(options({ enabled: false, routes: { loud: 'full' } }));
     expect(parse(toCallRow(sampleRecord({ route: 'loud' }), off, Date.now())).has_payload).toBeUndefined();
+  });
+});
+
+describe('a row begun while the upstream call is out (startCallRow)', () => {
+  const policy = compilePayloadPolicy(options({ redactFields: ['ssn'] }));
+  const record = () =>
+    sampleRecord({
+      requestBody: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], ssn: '123' },
+      faceRequest: { system: 'be brief', messages: [{ role: 'user', content: 'hi' }] },
+      responseBody: { choices: [{ message: { role: 'assistant', content: 'hello' } }] },
+    });
+
+  it('finishes to exactly the row built whole', () => {
+    const live = record();
+    const start = startCallRow({ ...live, status: 'ok', responseBody: null }, policy, Date.now());
+    // The outcome arrives after the start: status, usage, latency, the answer.
+    const done = { ...live, latencyMs: 42, costMicros: 17 };
+    expect(toCallRow(done, policy, 0, 'ok', start)).toBe(toCallRow(done, policy, 0));
+    expect(parse(toCallRow(done, policy, 0, 'ok', start)).request).toMatchObject({ ssn: '[redacted]' });
+    // The start's request body is the one used (serialised when the request went out).
+    (done.requestBody as { ssn: string; extra?: string }).extra = 'added later';
+    expect(parse(toCallRow(done, policy, 0, 'ok', start)).request).not.toHaveProperty('extra');
+    expect(parse(toCallRow(done, policy, 0)).request).toHaveProperty('extra');
+  });
+
+  it('is not used for what changed after it: a fallback target, a new request body, another route', () => {
+    const live = record();
+    const start = startCallRow(live, policy, Date.now());
+    const fallback = { ...live, provider: 'anthropic', model: 'claude-3-5-haiku' };
+    expect(parse(toCallRow(fallback, policy, 0, 'ok', start))).toMatchObject({ provider: 'anthropic', model: 'claude-3-5-haiku' });
+    const rendered = { ...live, requestBody: { model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'v2' }] } };
+    expect(parse(toCallRow(rendered, policy, 0, 'ok', start)).request).toEqual(rendered.requestBody);
+    const rerouted = { ...live, route: 'other', variant: 'b' };
+    expect(toCallRow(rerouted, policy, 0, 'ok', start)).toBe(toCallRow(rerouted, policy, 0));
   });
 });

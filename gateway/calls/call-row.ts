@@ -1,5 +1,5 @@
 import { capturesPayload, prepareBody, type PayloadPolicy } from './payloads.ts';
-import type { CallRecord, StoredCallStatus } from './record.ts';
+import type { CallRecord, RowStart, StoredCallStatus } from './record.ts';
 import { cleanMetadata, cleanName, cleanText, TEXT_LIMITS } from './record-text.ts';
 
 /**
@@ -88,37 +88,79 @@ function keepsBodies(r: CallRecord, policy: PayloadPolicy): boolean {
 }
 
 /**
- * The record as a row (JSON text, written out field by field: a generic JSON.stringify of
- * the row object cost three times as much). Every client string is redacted and capped here
- * (user, metadata, model, error message, request id), and the bodies too when payloads are on
- * for the call's route. `status` replaces the record's (a write-ahead `opened` row says
- * `interrupted`).
+ * The row's opening: the fields a call has before its upstream call goes out (id first:
+ * `rowId` reads it from the row's start). No closing brace.
  */
-export function toCallRow(r: CallRecord, policy: PayloadPolicy, nowMs: number, status: StoredCallStatus = r.status): CallRowJson {
+function rowHead(r: CallRecord, policy: PayloadPolicy, nowMs: number): string {
   const started = r.startedAt instanceof Date && Number.isFinite(r.startedAt.getTime()) ? r.startedAt : new Date(nowMs);
-  const u = r.usage;
   const trace = traceId(r.traceId);
-  const json =
+  return (
     `{"id":${uuid(r.id)},"request_id":${q(cleanText(r.requestId, policy, INDEXED_MAX) ?? '')},"started_at":"${started.toISOString()}",` +
     `"endpoint":${q(r.endpoint)},"api_key_id":${uuid(r.apiKeyId)},"route":${qn(cleanName(r.route))},"variant":${qn(cleanName(r.variant))},` +
     `"assignment":${n(finite(r.assignment))},"shadow":${bool(r.shadow)},"parent_call_id":${uuid(r.parentCallId)},` +
     `"provider":${qn(cleanName(r.provider))},"model":${qn(cleanText(r.model, policy, INDEXED_MAX))},` +
     `"prompt_name":${qn(cleanName(r.promptName))},"prompt_version":${n(int(r.promptVersion))},"stream":${bool(r.stream)},` +
-    `"status":${q(status)},"http_status":${Math.max(0, Math.min(32767, int(r.httpStatus) ?? 0))},"error_code":${qn(cleanName(r.errorCode))},` +
+    `"user":${qn(cleanText(r.user, policy, INDEXED_MAX))},"metadata":${metadata(cleanMetadata(r.metadata, policy))},` +
+    `"retrieved_doc_ids":${docIds(r.retrievedDocIds)},"retrieval_ms":${n(finite(r.retrievalMs))},"trace_id":${trace === null ? 'null' : `"${trace}"`}`
+  );
+}
+
+/** True when none of the fields `rowHead` reads has changed since `from` was copied. */
+function sameHead(a: Readonly<CallRecord>, b: Readonly<CallRecord>): boolean {
+  return (
+    a.id === b.id && a.requestId === b.requestId && a.startedAt === b.startedAt && a.endpoint === b.endpoint &&
+    a.apiKeyId === b.apiKeyId && a.route === b.route && a.variant === b.variant && a.assignment === b.assignment &&
+    a.shadow === b.shadow && a.parentCallId === b.parentCallId && a.provider === b.provider && a.model === b.model &&
+    a.promptName === b.promptName && a.promptVersion === b.promptVersion && a.stream === b.stream && a.user === b.user &&
+    a.metadata === b.metadata && a.retrievedDocIds === b.retrievedDocIds && a.retrievalMs === b.retrievalMs && a.traceId === b.traceId
+  );
+}
+
+/**
+ * What of a call's row can be built while its upstream call is out: the head and the request
+ * bodies (the write-ahead log then builds only the outcome before the answer goes out).
+ */
+export function startCallRow(r: Readonly<CallRecord>, policy: PayloadPolicy, nowMs: number): RowStart {
+  const keeps = keepsBodies(r, policy);
+  return {
+    head: rowHead(r, policy, nowMs),
+    from: { ...r },
+    request: keeps ? prepareBody(r.requestBody, policy) : null,
+    face: keeps && r.faceRequest !== null && r.faceRequest !== undefined ? prepareBody(r.faceRequest, policy) : null,
+  };
+}
+
+/**
+ * The record as a row (JSON text, written out field by field: a generic JSON.stringify of
+ * the row object cost three times as much). Every client string is redacted and capped here
+ * (user, metadata, model, error message, request id), and the bodies too when payloads are on
+ * for the call's route. `status` replaces the record's (a write-ahead `opened` row says
+ * `interrupted`). `start`, when the record still matches it, supplies the head and the
+ * request bodies (`startCallRow`).
+ */
+export function toCallRow(r: CallRecord, policy: PayloadPolicy, nowMs: number, status: StoredCallStatus = r.status, start?: RowStart | null): CallRowJson {
+  const begun = start && sameHead(start.from, r) ? start : null;
+  const u = r.usage;
+  const json =
+    (begun ? begun.head : rowHead(r, policy, nowMs)) +
+    `,"status":${q(status)},"http_status":${Math.max(0, Math.min(32767, int(r.httpStatus) ?? 0))},"error_code":${qn(cleanName(r.errorCode))},` +
     // Messages echo client input (a model name, a field's value) and upstream words.
     `"error_message":${qn(cleanText(r.errorMessage, policy, TEXT_LIMITS.message))},"attempts":${attempts(r.attempts, policy)},` +
     `"latency_ms":${n(finite(r.latencyMs) ?? 0)},"ttft_ms":${n(finite(r.ttftMs))},"overhead_ms":${n(finite(r.overheadMs))},` +
     `"input_tokens":${n(u ? int(u.inputTokens) : null)},"output_tokens":${n(u ? int(u.outputTokens) : null)},` +
     `"cached_tokens":${n(u ? int(u.cachedInputTokens) : null)},"cache_write_tokens":${n(u ? int(u.cacheWriteTokens) : null)},` +
     `"reasoning_tokens":${n(u ? int(u.reasoningTokens) : null)},"cost_micros":${n(finite(r.costMicros))},"cost_status":${q(r.costStatus)},` +
-    `"cost_saved_micros":${n(finite(r.costSavedMicros))},"fallback_used":${bool(r.fallbackUsed)},"cache_status":${qn(r.cacheStatus)},` +
-    `"user":${qn(cleanText(r.user, policy, INDEXED_MAX))},"metadata":${metadata(cleanMetadata(r.metadata, policy))},` +
-    `"retrieved_doc_ids":${docIds(r.retrievedDocIds)},"retrieval_ms":${n(finite(r.retrievalMs))},"trace_id":${trace === null ? 'null' : `"${trace}"`}`;
+    `"cost_saved_micros":${n(finite(r.costSavedMicros))},"fallback_used":${bool(r.fallbackUsed)},"cache_status":${qn(r.cacheStatus)}`;
   if (!keepsBodies(r, policy)) return `${json}}`;
-  const req = prepareBody(r.requestBody, policy);
+  const req = begun?.request && begun.from.requestBody === r.requestBody ? begun.request : prepareBody(r.requestBody, policy);
   const res = prepareBody(r.responseBody, policy);
   const rag = r.rag === null || r.rag === undefined ? null : prepareBody(r.rag, policy);
-  const face = r.faceRequest === null || r.faceRequest === undefined ? null : prepareBody(r.faceRequest, policy);
+  const face =
+    r.faceRequest === null || r.faceRequest === undefined
+      ? null
+      : begun?.face && begun.from.faceRequest === r.faceRequest
+        ? begun.face
+        : prepareBody(r.faceRequest, policy);
   if (req.json === null && res.json === null && rag?.json == null && face?.json == null) return `${json}}`;
   // Splice the bodies in as raw JSON: serialised once, never escaped into a string.
   const truncated = req.truncated || res.truncated || rag?.truncated === true || face?.truncated === true;

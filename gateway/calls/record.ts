@@ -77,16 +77,38 @@ export interface CallRecord {
   faceRequest: unknown;
 }
 
+/**
+ * A call's row begun while its upstream call is out (call-row.ts `startCallRow`), so the
+ * write-ahead log builds only the rest before the answer goes out (issue 21). Used only if
+ * the record still has what it was built from; otherwise the row is built whole.
+ */
+export interface RowStart {
+  /** The row's opening, `{"id":…` through the fields fixed before the upstream call (no closing brace). */
+  readonly head: string;
+  /** The record as the head was built from it (a shallow copy). */
+  readonly from: Readonly<CallRecord>;
+  /** The request bodies, capped and redacted (null: not kept for this call). */
+  readonly request: { readonly json: string | null; readonly truncated: boolean } | null;
+  readonly face: { readonly json: string | null; readonly truncated: boolean } | null;
+}
+
 /** Where finished call records go. Must never block or throw on the request path. */
 export interface CallSink {
-  enqueue(record: CallRecord): void;
+  /** `start`: the row begun during the upstream wait (`startRow`), if it was. */
+  enqueue(record: CallRecord, start?: RowStart | null): void;
+  /**
+   * For a sink that builds rows before the answer goes out (the write-ahead log): the row's
+   * fixed part, built off the answer path while the upstream call is out; null when it has no
+   * use for one.
+   */
+  startRow?(record: Readonly<CallRecord>): RowStart | null;
   /**
    * Write-ahead hooks (issue 21), for a sink that keeps a local log: a stream started (its
    * record so far), and a stream's last byte is about to go out (its record as answered).
    * A JSON answer needs neither: it is finished, and so enqueued, before its body is sent.
    */
-  streamOpened?(record: Readonly<CallRecord>): void;
-  streamAnswered?(record: Readonly<CallRecord>): void;
+  streamOpened?(record: Readonly<CallRecord>, start?: RowStart | null): void;
+  streamAnswered?(record: Readonly<CallRecord>, start?: RowStart | null): void;
 }
 
 export const discardSink: CallSink = { enqueue() {} };

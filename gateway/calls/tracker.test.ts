@@ -7,12 +7,12 @@ import type { CallRecord } from './record.ts';
 import { CallTracker, type TrackerDeps } from './tracker.ts';
 
 /** A tracker on a hand-driven clock, with every CallFinished it emits collected. */
-function setup(init: Partial<ConstructorParameters<typeof CallTracker>[0]> = {}) {
+function setup(init: Partial<ConstructorParameters<typeof CallTracker>[0]> = {}, sink?: TrackerDeps['sink']) {
   let now = 1000;
   const events = new CallEvents();
   const seen: CallFinished[] = [];
   events.onFinished((e) => seen.push(e));
-  const deps: TrackerDeps = { events, pricer: createPricer(), now: () => now, clock: () => Date.parse('2026-01-01T00:00:00Z') };
+  const deps: TrackerDeps = { events, pricer: createPricer(), now: () => now, clock: () => Date.parse('2026-01-01T00:00:00Z'), sink };
   const call = new CallTracker(
     { id: 'c1', requestId: 'r1', endpoint: 'chat.completions', startedAt: new Date('2026-01-01T00:00:00Z'), t0: now, ...init },
     deps,
@@ -24,6 +24,32 @@ const provider = { name: 'openai', type: 'openai' } as Provider;
 const key = { id: 'k1', name: 'k', scope: 'inference' } as never;
 
 describe('CallTracker', () => {
+  it('begins the call log row once the upstream call is on its way, and hands it on with the finish', async () => {
+    const begun: Readonly<CallRecord>[] = [];
+    const sink = {
+      startRow: (r: Readonly<CallRecord>) => {
+        begun.push({ ...r });
+        return { head: `{"id":"${r.id}"`, from: { ...r }, request: null, face: null };
+      },
+    };
+    const { call, seen } = setup({}, sink);
+    call.setTarget(provider, 'gpt-4o-mini');
+    call.prepareLog();
+    expect(begun).toEqual([]); // not on the way out: after the upstream request is sent
+    await new Promise((r) => setImmediate(r));
+    expect(begun).toEqual([expect.objectContaining({ id: 'c1', model: 'gpt-4o-mini' })]);
+    call.finishOk({ ok: true });
+    expect(seen[0]!.rowStart).toMatchObject({ head: '{"id":"c1"' });
+
+    // A call that finished before its turn came (a fast failure) begins nothing.
+    const late = setup({}, sink);
+    late.call.prepareLog();
+    late.call.finishError(new GatewayError('upstream_error', 'refused'));
+    await new Promise((r) => setImmediate(r));
+    expect(begun).toHaveLength(1);
+    expect(late.seen[0]!.rowStart).toBeNull();
+  });
+
   it('finishes once, as one CallFinished event with the complete record', () => {
     const { call, seen, advance } = setup();
     call.setTarget(provider, 'gpt-4o-mini');

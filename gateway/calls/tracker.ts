@@ -5,7 +5,7 @@ import type { CallTrace, IncomingTrace, Tracing } from '../observability/tracing
 import type { Provider } from '../providers/types.ts';
 import { addUsage, type NormalizedUsage } from '../../core/usage.ts';
 import type { CallEvents, ShadowFollowUp } from './call-events.ts';
-import type { Attempt, CallEndpoint, CallRecord, CallSink, CallStatus, CostStatus } from './record.ts';
+import type { Attempt, CallEndpoint, CallRecord, CallSink, CallStatus, CostStatus, RowStart } from './record.ts';
 
 export interface TrackerDeps {
   /** Told once per call, when it finishes (the call log, shadow traffic and later hooks subscribe). */
@@ -18,7 +18,7 @@ export interface TrackerDeps {
   /** Opens each call's server span (DESIGN §4.5); absent: calls are untraced. */
   tracing?: Tracing | undefined;
   /** The call log's write-ahead hooks for streams (issue 21); absent: none. */
-  sink?: Pick<CallSink, 'streamOpened' | 'streamAnswered'> | undefined;
+  sink?: Pick<CallSink, 'streamOpened' | 'streamAnswered' | 'startRow'> | undefined;
 }
 
 const COST_RANK: Record<CostStatus, number> = { exact: 0, estimated: 1, unpriced: 2 };
@@ -77,6 +77,8 @@ export class CallTracker {
   /** The record as finished: built once from the live one at the finish point, then frozen. */
   #final: Readonly<CallRecord> | undefined;
   #shadow: ShadowFollowUp | null = null;
+  /** The call log's row, begun while the upstream call was out (prepareLog). */
+  #rowStart: RowStart | null = null;
   #key: AuthenticatedKey | undefined;
   #limitHeaders: Record<string, string> | undefined;
   readonly #trace: CallTrace | undefined;
@@ -328,9 +330,21 @@ export class CallTracker {
     this.#record.costSavedMicros = savedMicros;
   }
 
+  /**
+   * The upstream call is going out: once it is on its way (setImmediate), the call log begins
+   * the call's row, so what it builds before the answer goes out is only the outcome (issue 21).
+   */
+  prepareLog(): void {
+    const sink = this.deps.sink;
+    if (!this.keyed || this.done || !sink?.startRow) return;
+    setImmediate(() => {
+      if (!this.done) this.#rowStart = sink.startRow!(this.#record);
+    });
+  }
+
   /** A stream's first bytes are going out: the call log writes ahead that it was opened (issue 21). */
   streamOpened(): void {
-    if (this.keyed && !this.done) this.deps.sink?.streamOpened?.(this.snapshot(null));
+    if (this.keyed && !this.done) this.deps.sink?.streamOpened?.(this.snapshot(null), this.#rowStart);
   }
 
   /**
@@ -339,7 +353,7 @@ export class CallTracker {
    * stream's after hooks have settled.
    */
   beforeLastByte(responseBody: unknown): void {
-    if (this.keyed && !this.done) this.deps.sink?.streamAnswered?.(this.snapshot(responseBody));
+    if (this.keyed && !this.done) this.deps.sink?.streamAnswered?.(this.snapshot(responseBody), this.#rowStart);
   }
 
   /** The record as it would finish now; the live one is not changed. */
@@ -377,6 +391,6 @@ export class CallTracker {
     if (!this.keyed) return;
     // A request that never authenticated leaves no span either: an unended span is dropped.
     this.#trace?.end(final);
-    this.deps.events.emit({ record: final, shadow: this.#shadow });
+    this.deps.events.emit({ record: final, shadow: this.#shadow, rowStart: this.#rowStart });
   }
 }

@@ -6,7 +6,7 @@ import { processAlive } from './spool.ts';
  * The call log's write-ahead segments (issue 21) live beside the spool files, in the same
  * directory: `wal-<ms>-<pid>-<seq>.log`. The spool ignores them (its names start `calls-`).
  *
- * Each line is one entry: a kind letter, then a prepared row (call-row.ts), so an entry is
+ * Each line is one entry (a mapped segment's lines end at its first NUL: `segmentText`): a kind letter, then a prepared row (call-row.ts), so an entry is
  * already capped and redacted like a spooled row:
  * - `O` opened: a stream started; the row says `interrupted` and is what recovery writes when
  *   no `F` for the call follows;
@@ -45,6 +45,16 @@ export async function orphanSegments(dir: string, own: ReadonlySet<string>): Pro
   }
   out.sort((a, b) => a.ms - b.ms || a.seq - b.seq);
   return out.map((f) => f.path);
+}
+
+/**
+ * A segment's entries as text. A written segment is all entries; a mapped one is a
+ * preallocated file whose entries end at the first NUL byte (a row never holds one: JSON
+ * escapes control characters), with zeros or an earlier use's bytes after it.
+ */
+export function segmentText(bytes: Buffer): string {
+  const end = bytes.indexOf(0);
+  return bytes.toString('utf8', 0, end < 0 ? bytes.length : end);
 }
 
 /** The call id of an entry's row (`{"id":"<uuid>",…`), without parsing it. */

@@ -2,7 +2,7 @@ import { readFile, unlink } from 'node:fs/promises';
 import type { Logger } from '../logger.ts';
 import type { CallRowJson } from './call-row.ts';
 import type { Spool } from './spool.ts';
-import { entryId, orphanSegments } from './wal-files.ts';
+import { entryId, orphanSegments, segmentText } from './wal-files.ts';
 
 export interface WalRecovery {
   /** Calls moved to the spool: the last finished row of each, else its opened (interrupted) row. */
@@ -71,7 +71,7 @@ async function moveToSpool(opts: RecoverOptions): Promise<WalRecovery> {
   const texts: string[] = [];
   for (const path of paths) {
     try {
-      texts.push(await readFile(path, 'utf8'));
+      texts.push(segmentText(await readFile(path)));
     } catch (err) {
       // Recovered and removed by another process starting on the same directory.
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

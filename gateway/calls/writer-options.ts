@@ -37,7 +37,7 @@ export interface CallLogWriterOptions {
    * The write-ahead log of answered calls in `spoolDir` (issue 21, wal.ts); absent: off.
    * `fsyncMs`: fdatasync it at most this often (`logging.wal.fsync_ms`).
    */
-  wal?: { fsyncMs?: number | undefined; maxSegmentBytes?: number | undefined } | undefined;
+  wal?: { fsyncMs?: number | undefined; maxSegmentBytes?: number | undefined; mapped?: boolean | undefined } | undefined;
 }
 
 export interface CallLogStats {

@@ -1,10 +1,10 @@
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
-import { rowId, toCallRow, type CallRowJson } from './call-row.ts';
+import { rowId, startCallRow, toCallRow, type CallRowJson } from './call-row.ts';
 import { describeDbError, insertIsolatingBadRows } from './insert.ts';
 import { LiveQueue, type HeldCall } from './live-queue.ts';
 import { compilePayloadPolicy, type PayloadPolicy } from './payloads.ts';
-import type { CallRecord, CallSink } from './record.ts';
+import type { CallRecord, CallSink, RowStart } from './record.ts';
 import { estimateRecordBytes } from './record-size.ts';
 import { RetryBackoff } from './retry-backoff.ts';
 import { Spiller } from './spiller.ts';
@@ -89,7 +89,7 @@ export class CallLogWriter implements CallSink {
       },
       logger: this.logger,
     });
-    this.wal = opts.wal ? new CallWal({ dir: opts.spoolDir, fsyncMs: opts.wal.fsyncMs, maxSegmentBytes: opts.wal.maxSegmentBytes, now: this.now, logger: this.logger }) : null;
+    this.wal = opts.wal ? new CallWal({ dir: opts.spoolDir, ...opts.wal, now: this.now, logger: this.logger }) : null;
     this.replay = new SpoolReplay({
       spool: this.spool,
       chunkSize: this.limits.batchSize,
@@ -111,15 +111,17 @@ export class CallLogWriter implements CallSink {
    * answered is in the log already (`streamAnswered`), so its row waits for the batch. Never
    * throws.
    */
-  enqueue(record: CallRecord): void {
+  enqueue(record: CallRecord, start?: RowStart | null): void {
     try {
       if (this.closed) return this.spiller.writeSync(this.prepare([record]));
       let held: HeldCall = record;
       let bytes: number;
-      if (this.wal && !this.wal.takeAnswered(record.id)) {
-        const row = this.rowOf(record);
+      // Only a stream can have been answered ahead (a JSON answer is enqueued before it goes out).
+      if (this.wal && !(record.stream && this.wal.takeAnswered(record.id))) {
+        const row = this.rowOf(record, start);
         if (row === null) return;
-        this.wal.append('F', row);
+        // The gateway's ids are UUIDs, which the row holds as they are (its entry id).
+        this.wal.append('F', row, record.id.length === 36 ? record.id : undefined);
         held = row;
         bytes = row.length;
       } else {
@@ -142,8 +144,8 @@ export class CallLogWriter implements CallSink {
   }
 
   /** A stream started: its opening is written ahead, as an `interrupted` row (issue 21). */
-  streamOpened(record: Readonly<CallRecord>): void {
-    this.wal?.opened(record, this.policy);
+  streamOpened(record: Readonly<CallRecord>, start?: RowStart | null): void {
+    this.wal?.opened(record, this.policy, start);
   }
 
   /**
@@ -151,8 +153,22 @@ export class CallLogWriter implements CallSink {
    * entry stands for the call until the batch has it; the record finished a moment later (its
    * after hooks settled) is not written ahead again.
    */
-  streamAnswered(record: Readonly<CallRecord>): void {
-    this.wal?.answered(record, this.policy);
+  streamAnswered(record: Readonly<CallRecord>, start?: RowStart | null): void {
+    this.wal?.answered(record, this.policy, start);
+  }
+
+  /**
+   * With the write-ahead log, a call's row is built before its answer goes out: its fixed part
+   * is built here instead, while the upstream call is out (the tracker asks). Without the log
+   * rows are built in the batch, off the request path already: nothing to start.
+   */
+  startRow(record: Readonly<CallRecord>): RowStart | null {
+    if (!this.wal || this.closed) return null;
+    try {
+      return startCallRow(record, this.policy, this.now());
+    } catch {
+      return null; // built whole at the finish, where a failure is counted
+    }
   }
 
   /**
@@ -390,9 +406,9 @@ export class CallLogWriter implements CallSink {
     return rows;
   }
 
-  private rowOf(record: CallRecord): CallRowJson | null {
+  private rowOf(record: CallRecord, start?: RowStart | null): CallRowJson | null {
     try {
-      return toCallRow(record, this.policy, this.now());
+      return toCallRow(record, this.policy, this.now(), record.status, start);
     } catch (err) {
       this.counters.dropped++;
       this.logger.error('call log: cannot serialise a call record; dropped', { callId: record?.id, err: String(err) });

@@ -86,14 +86,15 @@ describe('parseConfig', () => {
         queue_max_bytes: 64 * 1024 * 1024,
         batch_size: 500,
         flush_ms: 200,
-        wal: { enabled: true },
+        wal: { enabled: true, mmap: true },
       });
     }
   });
 
   it('parses the call log write-ahead options (issue 21)', () => {
-    expect(parseConfig({ logging: { wal: { fsync_ms: 100 } } }, {}).logging.wal).toEqual({ enabled: true, fsync_ms: 100 });
-    expect(parseConfig({ logging: { wal: { enabled: false } } }, {}).logging.wal).toEqual({ enabled: false });
+    expect(parseConfig({ logging: { wal: { fsync_ms: 100 } } }, {}).logging.wal).toEqual({ enabled: true, fsync_ms: 100, mmap: true });
+    expect(parseConfig({ logging: { wal: { enabled: false } } }, {}).logging.wal).toEqual({ enabled: false, mmap: true });
+    expect(parseConfig({ logging: { wal: { mmap: false } } }, {}).logging.wal).toEqual({ enabled: true, mmap: false });
     expect(() => parseConfig({ logging: { wal: { fsync_ms: 0 } } }, {})).toThrow(/logging\.wal\.fsync_ms/);
     expect(() => parseConfig({ logging: { wal: { fsync: 100 } } }, {})).toThrow(/logging\.wal/);
   });

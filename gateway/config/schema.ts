@@ -132,7 +132,7 @@ export const configSchema = z
          * process, not the machine: `fsync_ms` also syncs it to disk at most that often.
          */
         wal: z
-          .object({ enabled: z.boolean().default(true), fsync_ms: z.number().int().positive().optional() })
+          .object({ enabled: z.boolean().default(true), fsync_ms: z.number().int().positive().optional(), mmap: z.boolean().default(true) })
           .strict()
           .prefault({}),
       })

@@ -85,6 +85,7 @@ export async function runChat(input: CallInput, call: CallTracker, deps: Pipelin
   try {
     const overBudget = gate ? await gate.reserved : null;
     if (overBudget) throw overBudget;
+    call.prepareLog();
     outcome = await executeChat(plan, call, input.signal, deps);
   } catch (err) {
     cached.abandon();
