@@ -105,17 +105,6 @@ function rowHead(r: CallRecord, policy: PayloadPolicy, nowMs: number): string {
   );
 }
 
-/** True when none of the fields `rowHead` reads has changed since `from` was copied. */
-function sameHead(a: Readonly<CallRecord>, b: Readonly<CallRecord>): boolean {
-  return (
-    a.id === b.id && a.requestId === b.requestId && a.startedAt === b.startedAt && a.endpoint === b.endpoint &&
-    a.apiKeyId === b.apiKeyId && a.route === b.route && a.variant === b.variant && a.assignment === b.assignment &&
-    a.shadow === b.shadow && a.parentCallId === b.parentCallId && a.provider === b.provider && a.model === b.model &&
-    a.promptName === b.promptName && a.promptVersion === b.promptVersion && a.stream === b.stream && a.user === b.user &&
-    a.metadata === b.metadata && a.retrievedDocIds === b.retrievedDocIds && a.retrievalMs === b.retrievalMs && a.traceId === b.traceId
-  );
-}
-
 /**
  * What of a call's row can be built while its upstream call is out: the head and the request
  * bodies (the write-ahead log then builds only the outcome before the answer goes out).
@@ -124,7 +113,11 @@ export function startCallRow(r: Readonly<CallRecord>, policy: PayloadPolicy, now
   const keeps = keepsBodies(r, policy);
   return {
     head: rowHead(r, policy, nowMs),
-    from: { ...r },
+    id: r.id,
+    provider: r.provider,
+    model: r.model,
+    requestBody: r.requestBody,
+    faceRequest: r.faceRequest,
     request: keeps ? prepareBody(r.requestBody, policy) : null,
     face: keeps && r.faceRequest !== null && r.faceRequest !== undefined ? prepareBody(r.faceRequest, policy) : null,
   };
@@ -135,11 +128,12 @@ export function startCallRow(r: Readonly<CallRecord>, policy: PayloadPolicy, now
  * the row object cost three times as much). Every client string is redacted and capped here
  * (user, metadata, model, error message, request id), and the bodies too when payloads are on
  * for the call's route. `status` replaces the record's (a write-ahead `opened` row says
- * `interrupted`). `start`, when the record still matches it, supplies the head and the
- * request bodies (`startCallRow`).
+ * `interrupted`). `start` supplies the head and the request bodies (`startCallRow`) when it is
+ * this call's, for the same target (a fallback changes it); its holder drops it when another
+ * head field changes (record.ts `RowStart`).
  */
 export function toCallRow(r: CallRecord, policy: PayloadPolicy, nowMs: number, status: StoredCallStatus = r.status, start?: RowStart | null): CallRowJson {
-  const begun = start && sameHead(start.from, r) ? start : null;
+  const begun = start && start.id === r.id && start.provider === r.provider && start.model === r.model ? start : null;
   const u = r.usage;
   const json =
     (begun ? begun.head : rowHead(r, policy, nowMs)) +
@@ -152,13 +146,13 @@ export function toCallRow(r: CallRecord, policy: PayloadPolicy, nowMs: number, s
     `"reasoning_tokens":${n(u ? int(u.reasoningTokens) : null)},"cost_micros":${n(finite(r.costMicros))},"cost_status":${q(r.costStatus)},` +
     `"cost_saved_micros":${n(finite(r.costSavedMicros))},"fallback_used":${bool(r.fallbackUsed)},"cache_status":${qn(r.cacheStatus)}`;
   if (!keepsBodies(r, policy)) return `${json}}`;
-  const req = begun?.request && begun.from.requestBody === r.requestBody ? begun.request : prepareBody(r.requestBody, policy);
+  const req = begun?.request && begun.requestBody === r.requestBody ? begun.request : prepareBody(r.requestBody, policy);
   const res = prepareBody(r.responseBody, policy);
   const rag = r.rag === null || r.rag === undefined ? null : prepareBody(r.rag, policy);
   const face =
     r.faceRequest === null || r.faceRequest === undefined
       ? null
-      : begun?.face && begun.from.faceRequest === r.faceRequest
+      : begun?.face && begun.faceRequest === r.faceRequest
         ? begun.face
         : prepareBody(r.faceRequest, policy);
   if (req.json === null && res.json === null && rag?.json == null && face?.json == null) return `${json}}`;

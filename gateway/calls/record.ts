@@ -79,14 +79,19 @@ export interface CallRecord {
 
 /**
  * A call's row begun while its upstream call is out (call-row.ts `startCallRow`), so the
- * write-ahead log builds only the rest before the answer goes out (issue 21). Used only if
- * the record still has what it was built from; otherwise the row is built whole.
+ * write-ahead log builds only the rest before the answer goes out (issue 21). Whoever holds
+ * one drops it when a field of the head changes (the tracker's setters do); `toCallRow` also
+ * checks the call, its target and its bodies, and builds the row whole when they differ.
  */
 export interface RowStart {
   /** The row's opening, `{"id":…` through the fields fixed before the upstream call (no closing brace). */
   readonly head: string;
-  /** The record as the head was built from it (a shallow copy). */
-  readonly from: Readonly<CallRecord>;
+  /** What the head and bodies were built from, checked at use. */
+  readonly id: string;
+  readonly provider: string | null;
+  readonly model: string | null;
+  readonly requestBody: unknown;
+  readonly faceRequest: unknown;
   /** The request bodies, capped and redacted (null: not kept for this call). */
   readonly request: { readonly json: string | null; readonly truncated: boolean } | null;
   readonly face: { readonly json: string | null; readonly truncated: boolean } | null;

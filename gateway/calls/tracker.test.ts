@@ -29,7 +29,7 @@ describe('CallTracker', () => {
     const sink = {
       startRow: (r: Readonly<CallRecord>) => {
         begun.push({ ...r });
-        return { head: `{"id":"${r.id}"`, from: { ...r }, request: null, face: null };
+        return { head: `{"id":"${r.id}"`, id: r.id, provider: r.provider, model: r.model, requestBody: r.requestBody, faceRequest: r.faceRequest, request: null, face: null };
       },
     };
     const { call, seen } = setup({}, sink);
@@ -48,6 +48,14 @@ describe('CallTracker', () => {
     await new Promise((r) => setImmediate(r));
     expect(begun).toHaveLength(1);
     expect(late.seen[0]!.rowStart).toBeNull();
+
+    // A field of the row's head set after the start drops it: the row is then built whole.
+    const moved = setup({}, sink);
+    moved.call.prepareLog();
+    await new Promise((r) => setImmediate(r));
+    moved.call.setRoute('other', 'b', null);
+    moved.call.finishOk({ ok: true });
+    expect(moved.seen[0]!.rowStart).toBeNull();
   });
 
   it('finishes once, as one CallFinished event with the complete record', () => {

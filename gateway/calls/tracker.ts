@@ -77,7 +77,7 @@ export class CallTracker {
   /** The record as finished: built once from the live one at the finish point, then frozen. */
   #final: Readonly<CallRecord> | undefined;
   #shadow: ShadowFollowUp | null = null;
-  /** The call log's row, begun while the upstream call was out (prepareLog). */
+  /** The call log's row, begun while the upstream call was out (prepareLog); dropped when a head field changes. */
   #rowStart: RowStart | null = null;
   #key: AuthenticatedKey | undefined;
   #limitHeaders: Record<string, string> | undefined;
@@ -169,6 +169,7 @@ export class CallTracker {
 
   setKey(key: AuthenticatedKey): void {
     this.#record.apiKeyId = key.id;
+    this.#rowStart = null;
     this.#key = key;
     this.keyed = true;
   }
@@ -199,29 +200,34 @@ export class CallTracker {
    */
   setRequest(body: unknown, clientBody: unknown = null): void {
     this.#record.requestBody = body;
+    this.#rowStart = null;
     this.#record.faceRequest = clientBody;
   }
 
   setClientFacts(facts: ClientFacts): void {
     this.#record.stream = facts.stream;
+    this.#rowStart = null;
     this.#record.user = facts.user;
     this.#record.metadata = facts.metadata;
   }
   /** The route's decision: which variant, and the subject's draw when the split was sticky. */
   setRoute(route: string, variant: string, assignment: number | null): void {
     this.#record.route = route;
+    this.#rowStart = null;
     this.#record.variant = variant;
     this.#record.assignment = assignment;
   }
 
   setPrompt(name: string, version: number): void {
     this.#record.promptName = name;
+    this.#rowStart = null;
     this.#record.promptVersion = version;
   }
 
   /** What retrieval found: document ids and time on the row, the details in the payload. */
   setRetrieval(rag: { documents: ReadonlyArray<{ id: string }>; retrievalMs: number | null }): void {
     this.#record.retrievedDocIds = rag.documents.map((d) => d.id);
+    this.#rowStart = null;
     this.#record.retrievalMs = rag.retrievalMs;
     this.#record.rag = rag;
   }
