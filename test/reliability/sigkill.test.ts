@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canMapFiles } from '../../gateway/calls/wal-mapping.ts';
 import { openDatabase } from '../../gateway/db/client.ts';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.ts';
 import { ADMIN_KEY } from '../helpers/gateway.ts';
@@ -82,9 +83,16 @@ function spoolFiles(dir: string): string[] {
   }
 }
 
-const targets = [{ kind: 'pglite' as const }, ...(process.env.DATABASE_URL ? [{ kind: 'postgres' as const }] : [])];
+// The log is mapped where the optional addon is installed (the default then), else written;
+// with the addon the written log is run too, as a user without a compiler has it.
+const mapped = canMapFiles();
+const targets = [
+  { kind: 'pglite' as const, log: mapped ? 'mapped' : 'written' },
+  ...(mapped ? [{ kind: 'pglite' as const, log: 'written' }] : []),
+  ...(process.env.DATABASE_URL ? [{ kind: 'postgres' as const, log: mapped ? 'mapped' : 'written' }] : []),
+];
 
-describe.each(targets)('SIGKILL under load ($kind)', ({ kind }) => {
+describe.each(targets)('SIGKILL under load ($kind, log $log)', ({ kind, log }) => {
   let fake: FakeProvider;
   let dir: string;
   let scratch: { url: string; drop(): Promise<void> } | undefined;
@@ -107,7 +115,7 @@ describe.each(targets)('SIGKILL under load ($kind)', ({ kind }) => {
     writeFileSync(
       configPath,
       `providers:\n  up: { type: openai-compatible, base_url: "${fake.openaiBaseUrl}", retry: { max_attempts: 1 } }\n` +
-        `logging: { flush_ms: 1000, batch_size: 5000 }\n`,
+        `logging: { flush_ms: 1000, batch_size: 5000, wal: { mmap: ${log === 'mapped'} } }\n`,
     );
     // Slow answers and slowly dripped streams, so calls are in flight when the process dies.
     for (let i = 0; i < 20_000; i++) fake.enqueue(i % 2 === 0 ? { delayMs: 20 } : { delayMs: 10, dripMs: 15 });
@@ -122,6 +130,8 @@ describe.each(targets)('SIGKILL under load ($kind)', ({ kind }) => {
     const first = await spawnGateway(env);
     children.push(first.child);
     const client = new OpenAI({ apiKey: ADMIN_KEY, baseURL: `${first.url}/v1`, maxRetries: 0, timeout: 15_000 });
+    const health = (await (await fetch(`${first.url}/healthz`)).json()) as { call_log?: { wal?: { mapped?: boolean } } };
+    expect(health.call_log?.wal?.mapped).toBe(log === 'mapped');
 
     const outcomes: Outcome[] = [];
     let serial = 0;
