@@ -58,6 +58,19 @@ export function place(seg: Segment, kind: WalKind, row: CallRowJson): boolean {
   return true;
 }
 
+/**
+ * Touches a mapped segment's next pages (a NUL at the start of each, past the last entry's
+ * terminator: never read), so the next entries' stores fault nowhere.
+ */
+export function touchAhead(seg: Segment): void {
+  const map = seg.map;
+  if (!map) return;
+  const end = Math.min(map.length, seg.bytes + TOUCH_AHEAD);
+  let page = Math.max(seg.touched, seg.bytes + PAGE - (seg.bytes % PAGE));
+  for (; page < end; page += PAGE) map[page] = 0;
+  seg.touched = Math.max(seg.touched, page);
+}
+
 export const roundUp = (n: number): number => Math.ceil(n / PAGE) * PAGE;
 
 function zeroChunk(): Buffer {

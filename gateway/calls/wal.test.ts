@@ -123,6 +123,20 @@ describe.each(modes)('CallWal (mapped: $mapped)', ({ mapped }) => {
     expect(w.stats()).toMatchObject({ appended: 0, failed: 1, pending: 0 });
   });
 
+  it('after a segment could not be made, fails appends at once for a second, then tries again', () => {
+    let now = 1_000_000;
+    writeFileSync(join(dir, 'blocked'), '');
+    const w = new CallWal({ dir: join(dir, 'blocked', 'wal'), now: () => now, logger: silentLogger, mapped });
+    wals.push(w);
+    w.append('F', row(1));
+    rmSync(join(dir, 'blocked')); // the disk has room again
+    now += 500;
+    expect(w.append('F', row(2))).toBe(false); // not tried: each try on a full disk costs a preallocation
+    now += 600;
+    expect(w.append('F', row(3))).toBe(true);
+    expect(w.stats()).toMatchObject({ appended: 1, failed: 2, pending: 1 });
+  });
+
   it('with an fsync interval, syncs in the background and keeps appending', async () => {
     const warnings: string[] = [];
     const w = new CallWal({ dir, now: Date.now, fsyncMs: 5, maxSegmentBytes: 4096, mapped, logger: { warn: (m) => void warnings.push(m), error: (m) => void warnings.push(m) } });

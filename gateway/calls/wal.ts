@@ -6,7 +6,7 @@ import type { PayloadPolicy } from './payloads.ts';
 import type { CallRecord, RowStart, StoredCallStatus } from './record.ts';
 import { entryId, segmentName, type WalKind } from './wal-files.ts';
 import { canMapFiles } from './wal-mapping.ts';
-import { closeQuietly, MAPPED_SEGMENT_BYTES, mappedSegment, mappedSegmentSync, PAGE, place, roundUp, TOUCH_AHEAD, type Segment } from './wal-segment.ts';
+import { closeQuietly, MAPPED_SEGMENT_BYTES, mappedSegment, mappedSegmentSync, place, roundUp, touchAhead, type Segment } from './wal-segment.ts';
 
 export interface CallWalOptions {
   /** The spool directory: segments sit beside the spool files (wal-files.ts). */
@@ -29,6 +29,8 @@ export interface CallWalOptions {
   logger: Pick<Logger, 'warn' | 'error'>;
 }
 
+/** How long a failure to make a segment stands before the next call tries again. */
+const SEGMENT_RETRY_MS = 1000;
 /** Streams remembered as answered ahead at most (each an id; a stream finishes moments later). */
 const ANSWERED_AHEAD_MAX = 100_000;
 /** The encoding buffer is kept up to this size; a larger row gets one of its own. */
@@ -71,6 +73,8 @@ export class CallWal {
   private spare: Segment | null = null;
   private preparing = false;
   private touching = false;
+  /** No new segment is tried before this (epoch ms) after one could not be made. */
+  private retryAt = 0;
   private seq = 0;
   private dirty = false;
   private syncing = false;
@@ -272,6 +276,18 @@ export class CallWal {
   private active(need: number): Segment {
     const last = this.segments.at(-1);
     if (last && last.fd >= 0) return last;
+    // A segment that could not be made (a full disk: preallocating one writes 4 MB) is not
+    // tried again for every call: until then appends fail at once and are counted.
+    if (this.opts.now() < this.retryAt) throw new Error('no write-ahead log segment (the last attempt failed; retried every second)');
+    try {
+      return this.open(need);
+    } catch (err) {
+      this.retryAt = this.opts.now() + SEGMENT_RETRY_MS;
+      throw err;
+    }
+  }
+
+  private open(need: number): Segment {
     mkdirSync(this.opts.dir, { recursive: true });
     const path = join(this.opts.dir, segmentName(this.opts.now(), this.seq++));
     let seg: Segment;
@@ -294,19 +310,11 @@ export class CallWal {
     return seg;
   }
 
-  /**
-   * Touches the active mapped segment's next pages (a NUL at the start of each, past the last
-   * entry's terminator: never read), so the next entries' stores fault nowhere.
-   */
+  /** The active mapped segment's next pages touched off the answer path (wal-segment.ts `touchAhead`). */
   private readonly prefault = (): void => {
     this.touching = false;
     const seg = this.segments.at(-1);
-    const map = seg?.map;
-    if (!seg || !map || seg.fd < 0) return;
-    const end = Math.min(map.length, seg.bytes + TOUCH_AHEAD);
-    let page = Math.max(seg.touched, seg.bytes + PAGE - (seg.bytes % PAGE));
-    for (; page < end; page += PAGE) map[page] = 0;
-    seg.touched = Math.max(seg.touched, page);
+    if (seg && seg.fd >= 0) touchAhead(seg);
   };
 
   /** A released segment: a mapped one of the usual size becomes the spare (reset), else it goes. */
