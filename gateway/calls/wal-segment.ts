@@ -1,4 +1,6 @@
 import { close, closeSync, open, openSync, unlinkSync, write, writeSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { CallRowJson } from './call-row.ts';
 import type { WalKind } from './wal-files.ts';
@@ -100,6 +102,7 @@ export function mappedSegmentSync(path: string, size: number): Segment {
 }
 
 export async function mappedSegment(path: string, size: number): Promise<Segment> {
+  await mkdir(dirname(path), { recursive: true });
   const fd = await openAsync(path, 'w+');
   try {
     const z = zeroChunk();

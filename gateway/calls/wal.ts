@@ -71,7 +71,8 @@ export class CallWal {
   private readonly mappedBytes: number;
   /** A mapped segment ready to take over (released and reset, or preallocated in the background). */
   private spare: Segment | null = null;
-  private preparing = false;
+  /** The spare being preallocated in the background, if one is. */
+  private preparing: Promise<void> | null = null;
   private touching = false;
   /** No new segment is tried before this (epoch ms) after one could not be made. */
   private retryAt = 0;
@@ -89,6 +90,8 @@ export class CallWal {
   constructor(private readonly opts: CallWalOptions) {
     this.maxSegmentBytes = Math.max(4096, opts.maxSegmentBytes ?? 16 * 1024 * 1024);
     this.mappedBytes = opts.mapped !== false && canMapFiles() ? Math.min(this.maxSegmentBytes, MAPPED_SEGMENT_BYTES) : 0;
+    // Ready before the first call, which would otherwise preallocate its segment on its answer path.
+    if (this.mappedBytes > 0) this.prepareSpare();
     if (opts.fsyncMs !== undefined && opts.fsyncMs > 0) {
       this.timer = setInterval(() => this.sync(), opts.fsyncMs);
       this.timer.unref();
@@ -332,10 +335,9 @@ export class CallWal {
   /** Preallocates the next mapped segment off the event loop (its zeros are written by the thread pool). */
   private prepareSpare(): void {
     if (this.spare || this.preparing || this.closed) return;
-    this.preparing = true;
     const path = join(this.opts.dir, segmentName(this.opts.now(), this.seq++));
     this.own.add(path);
-    mappedSegment(path, this.mappedBytes)
+    this.preparing = mappedSegment(path, this.mappedBytes)
       .then((seg) => {
         if (this.spare || this.closed) this.drop(seg);
         else this.spare = seg;
@@ -349,8 +351,13 @@ export class CallWal {
         }
       })
       .finally(() => {
-        this.preparing = false;
+        this.preparing = null;
       });
+  }
+
+  /** Resolves once no spare is being prepared (after `close`: its file is gone then too). */
+  async settled(): Promise<void> {
+    while (this.preparing) await this.preparing;
   }
 
   /** Closes the active segment (the next append opens a new one); it goes once its calls are released. */

@@ -278,6 +278,7 @@ export class CallLogWriter implements CallSink {
     // Everything is in the database or the spool now (released): the log's segments go. Rows
     // the spool refused stay in it for the next start.
     this.wal?.close();
+    await this.wal?.settled();
   }
 
   private readonly onBatchFull = (): void => {
