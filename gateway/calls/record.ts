@@ -106,7 +106,7 @@ export interface CallSink {
    * fixed part, built off the answer path while the upstream call is out; null when it has no
    * use for one.
    */
-  startRow?(record: Readonly<CallRecord>): RowStart | null;
+  startRow?: ((record: Readonly<CallRecord>) => RowStart | null) | undefined;
   /**
    * Write-ahead hooks (issue 21), for a sink that keeps a local log: a stream started (its
    * record so far), and a stream's last byte is about to go out (its record as answered).

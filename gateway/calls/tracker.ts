@@ -341,10 +341,10 @@ export class CallTracker {
    * the call's row, so what it builds before the answer goes out is only the outcome (issue 21).
    */
   prepareLog(): void {
-    const sink = this.deps.sink;
-    if (!this.keyed || this.done || !sink?.startRow) return;
+    const startRow = this.deps.sink?.startRow;
+    if (!this.keyed || this.done || !startRow) return;
     setImmediate(() => {
-      if (!this.done) this.#rowStart = sink.startRow!(this.#record);
+      if (!this.done) this.#rowStart = startRow(this.#record);
     });
   }
 

@@ -171,5 +171,8 @@ describe.each(testDatabases())('CallLogWriter with the write-ahead log on $kind'
     await w.flush();
     expect(await walFiles()).toEqual([]);
     expect(w.stats().wal).toBeUndefined();
+    // Nothing to begin during the upstream wait: the tracker schedules no work per call.
+    expect(w.startRow).toBeUndefined();
+    expect(writer().startRow?.(sampleRecord())).toMatchObject({ head: expect.stringMatching(/^\{"id":/) });
   });
 });

@@ -112,8 +112,9 @@ export class CallWal {
    * `write`. Never throws: a failed append (disk full) is counted and logged once per failure
    * streak, and the call is answered all the same. True when the entry is in the log.
    */
-  append(kind: WalKind, row: CallRowJson, id: string = entryId(row)): boolean {
+  append(kind: WalKind, row: CallRowJson): boolean {
     if (this.closed) return false;
+    const id = entryId(row);
     try {
       const seg = this.mappedBytes > 0 ? this.store(kind, row) : this.writeLine(kind, row);
       this.dirty = true;
@@ -253,7 +254,7 @@ export class CallWal {
   private appendRecord(kind: WalKind, record: Readonly<CallRecord>, policy: PayloadPolicy, status: StoredCallStatus, start?: RowStart | null): boolean {
     if (this.closed) return false;
     try {
-      return this.append(kind, toCallRow(record, policy, this.opts.now(), status, start), record.id);
+      return this.append(kind, toCallRow(record, policy, this.opts.now(), status, start));
     } catch (err) {
       this.opts.logger.error('call log: cannot serialise a stream for the write-ahead log', { callId: record.id, err: String(err) });
       return false;

@@ -90,6 +90,7 @@ export class CallLogWriter implements CallSink {
       logger: this.logger,
     });
     this.wal = opts.wal ? new CallWal({ dir: opts.spoolDir, ...opts.wal, now: this.now, logger: this.logger }) : null;
+    if (this.wal) this.startRow = (record) => this.beginRow(record);
     this.replay = new SpoolReplay({
       spool: this.spool,
       chunkSize: this.limits.batchSize,
@@ -120,8 +121,7 @@ export class CallLogWriter implements CallSink {
       if (this.wal && !(record.stream && this.wal.takeAnswered(record.id))) {
         const row = this.rowOf(record, start);
         if (row === null) return;
-        // The gateway's ids are UUIDs, which the row holds as they are (its entry id).
-        this.wal.append('F', row, record.id.length === 36 ? record.id : undefined);
+        this.wal.append('F', row);
         held = row;
         bytes = row.length;
       } else {
@@ -160,10 +160,13 @@ export class CallLogWriter implements CallSink {
   /**
    * With the write-ahead log, a call's row is built before its answer goes out: its fixed part
    * is built here instead, while the upstream call is out (the tracker asks). Without the log
-   * rows are built in the batch, off the request path already: nothing to start.
+   * rows are built in the batch, off the request path already: absent, so the tracker
+   * schedules nothing per call.
    */
-  startRow(record: Readonly<CallRecord>): RowStart | null {
-    if (!this.wal || this.closed) return null;
+  readonly startRow?: ((record: Readonly<CallRecord>) => RowStart | null) | undefined;
+
+  private beginRow(record: Readonly<CallRecord>): RowStart | null {
+    if (this.closed) return null;
     try {
       return startCallRow(record, this.policy, this.now());
     } catch {
