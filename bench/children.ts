@@ -39,7 +39,8 @@ export interface SpawnOptions {
 const live = new Set<Child>();
 
 export function spawnNode(opts: SpawnOptions): Child {
-  const argv = [...(opts.nodeArgs ?? []), '--import', 'tsx', opts.script, ...(opts.args ?? [])];
+  const loader = opts.script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const argv = [...(opts.nodeArgs ?? []), ...loader, opts.script, ...(opts.args ?? [])];
   const file = opts.cpus === undefined ? process.execPath : 'taskset';
   const args = opts.cpus === undefined ? argv : ['-c', opts.cpus, process.execPath, ...argv];
   const proc = spawn(file, args, {

@@ -1,11 +1,14 @@
 /**
  * Starts what the benchmark measures, each in its own process on 127.0.0.1: the fake upstream,
- * the bare pass-through proxy and the gateway (gateway/server.ts with a generated config).
+ * the bare pass-through proxy and the gateway (compiled, dist/gateway/server.js, with a generated
+ * config; see gatewayEntry).
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { readyPort, spawnNode, waitForLine, type Child } from './children.ts';
+import { compiledFile } from '../gateway/cli/compiled.mjs';
+import { readyPort, REPO_ROOT, spawnNode, waitForLine, type Child } from './children.ts';
 
 export const ADMIN_KEY = 'sk-bench-admin-0123456789';
 
@@ -39,6 +42,19 @@ export async function startBareProxy(upstream: string): Promise<Target> {
   const child = spawnNode({ name: 'bare proxy', script: 'bench/bare-proxy.ts', args: ['--upstream', upstream] });
   const port = await waitForLine(child, 'stdout', readyPort, 30_000);
   return { name: 'bare', origin: `http://127.0.0.1:${port}`, child };
+}
+
+let entry: string | undefined;
+
+/**
+ * The gateway as users run it (`npm start`): compiled in dist/, built first when the sources
+ * changed; its TypeScript through tsx only when it cannot be built or with SLUICE_FROM_SOURCE=1.
+ */
+export function gatewayEntry(): string {
+  if (entry !== undefined) return entry;
+  if (process.env.SLUICE_FROM_SOURCE !== '1') execFileSync(process.execPath, ['gateway/cli/build.mjs'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  entry = compiledFile('gateway/server.js') ? 'dist/gateway/server.js' : 'gateway/server.ts';
+  return entry;
 }
 
 export interface GatewayOptions {
@@ -82,7 +98,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayTarget>
   Object.assign(env, opts.env);
   const child = spawnNode({
     name: opts.name ?? 'gateway',
-    script: 'gateway/server.ts',
+    script: gatewayEntry(),
     nodeArgs: opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [],
     env,
     onStderr: (line) => {

@@ -21,6 +21,7 @@ import { tracingFromEnv } from './observability/tracing-from-env.ts';
 import type { Providers } from './providers/registry.ts';
 import { startServices, type Services } from './services.ts';
 import { startBanner } from './start-banner.ts';
+import { RUNS_COMPILED } from './thread-entry.ts';
 
 /**
  * Node's defaults check slow clients only every 30 s and allow 300 s for a request: a
@@ -267,6 +268,7 @@ async function logBanner(built: BuiltGateway, url: string, env: SluiceEnv, logge
     config: built.config,
     hasKeys: anyKey !== undefined,
     adminKeySet: Boolean(env.SLUICE_ADMIN_KEY),
+    compiled: RUNS_COMPILED,
   });
   for (const line of lines) logger[line.level](line.msg, line.fields);
 }

@@ -22,6 +22,7 @@ describe('start banner', () => {
       fields: {
         url: 'http://127.0.0.1:8400',
         database: 'pglite',
+        code: 'typescript',
         data_dir: '.sluice/pgdata',
         providers: [
           { name: 'openai', type: 'openai', models: 'from upstream /v1/models' },
@@ -31,6 +32,8 @@ describe('start banner', () => {
       },
     });
     expect(JSON.stringify(lines)).not.toContain('sk-secret-value');
+    const compiled = startBanner({ url: 'u', database: 'pglite', config, hasKeys: true, adminKeySet: false, compiled: true });
+    expect(compiled[0]?.fields).toMatchObject({ code: 'compiled' });
   });
 
   it('warns when there is no provider, and says how to get a key when none exists and no SLUICE_ADMIN_KEY is set', () => {

@@ -16,6 +16,8 @@ export interface BannerInput {
   /** Whether the key table holds an unrevoked key. */
   hasKeys: boolean;
   adminKeySet: boolean;
+  /** Whether this process runs the compiled gateway (dist/) or its TypeScript through tsx. */
+  compiled?: boolean | undefined;
 }
 
 export const CREATE_KEY_COMMAND = 'npx sluice keys create --name me --scope admin';
@@ -41,6 +43,7 @@ export function startBanner(input: BannerInput): BannerLine[] {
       fields: {
         url: input.url,
         database: input.database,
+        code: input.compiled ? 'compiled' : 'typescript',
         ...(input.dataDir ? { data_dir: input.dataDir } : {}),
         providers,
         ...(Object.keys(config.models).length ? { models: config.models } : {}),

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { threadEntry } from '../thread-entry.ts';
 
 /** workerData of pglite-thread.ts. */
 export interface ThreadData {
@@ -17,7 +18,7 @@ export interface ThreadData {
 export type ThreadRequest = { type: 'migrate'; folder: string } | { type: 'close' };
 export type ThreadReply = { type: 'ready' } | { type: 'migrated'; error?: string } | { type: 'closed' };
 
-const THREAD_ENTRY = new URL('./pglite-thread.mjs', import.meta.url);
+const THREAD_ENTRY = threadEntry('pglite-thread', import.meta.url);
 const INITDB_SCRIPT = fileURLToPath(new URL('./pglite-initdb.mjs', import.meta.url));
 /** Linux allows 107 bytes in a unix socket path. */
 const MAX_SOCKET_PATH = 100;

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { diag } from '@opentelemetry/api';
 import type { BufferConfig } from '@opentelemetry/sdk-trace-base';
+import { threadEntry } from '../thread-entry.ts';
 import type { EndedSpan } from './tracing-calls.ts';
 import type { Sdk } from './tracing-spans.ts';
 import type { OtlpSettings } from './tracing.ts';
@@ -14,7 +15,7 @@ export interface ThreadData {
 export type ThreadRequest = { type: 'spans'; spans: readonly EndedSpan[]; origin: number } | { type: 'flush' | 'shutdown'; id: number };
 export type ThreadReply = { type: 'ready' } | { type: 'done'; id: number; error: string | undefined };
 
-const ENTRY = new URL('./tracing-thread.mjs', import.meta.url);
+const ENTRY = threadEntry('tracing-thread', import.meta.url);
 const READY_MS = 30_000;
 
 export async function startExportThread(settings: OtlpSettings, batch?: BufferConfig): Promise<Sdk> {
