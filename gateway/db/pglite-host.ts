@@ -150,8 +150,19 @@ export function threadExecArgv(execArgv: readonly string[]): string[] {
   return out;
 }
 
+/**
+ * The thread's young generation, in MB. Its JavaScript only relays wire-protocol messages, and
+ * V8's default (up to 32 MB, as for the request loop) fills before each collection: capped,
+ * the process holds ~20 MB less under load (bench/memory.ts; issue 20's 300 MB goal).
+ */
+const THREAD_YOUNG_GENERATION_MB = 4;
+
 function spawn(entry: URL, data: ThreadData): Spawned {
-  const worker = new Worker(entry, { workerData: data, execArgv: threadExecArgv(process.execArgv) });
+  const worker = new Worker(entry, {
+    workerData: data,
+    execArgv: threadExecArgv(process.execArgv),
+    resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
+  });
   let error: unknown;
   worker.on('error', (err) => {
     error = err;

@@ -17,8 +17,11 @@ const reply = (m: ThreadReply): void => port.postMessage(m);
 const db = new PGlite(data.dataDir, {
   pgliteWasmModule: data.pglite,
   // Postgres' default of 128 MB is ~130 MB of resident WASM heap once touched. One client
-  // process, and the OS page cache under PGlite's files, make 16 MB enough.
-  postgresqlconf: 'shared_buffers = 16MB',
+  // process, and the OS page cache under PGlite's files, make 4 MB enough. Measured under
+  // 50-connection load (bench/call-log.ts, issue 20's 300 MB goal): the process peaked at 280-284
+  // MB with 4 MB, 293-306 MB with 8 MB (growing round by round), ~340 MB with 16 MB; throughput
+  // within the runs' noise (embedded ÷ Postgres mode 0.84 and 1.02 in two runs).
+  postgresqlconf: 'shared_buffers = 4MB',
 });
 await db.waitReady;
 const wire = await serveWire(db, data.socketPath);
