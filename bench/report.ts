@@ -5,7 +5,7 @@
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { SuiteResult } from './suite.ts';
-import { describeCallLog } from './targets.ts';
+import { describeCallLog, gatewayEntry } from './targets.ts';
 import type { Medians, Summary, TargetName } from './summary.ts';
 import { CACHE_SCENARIO, SCENARIOS } from './workload.ts';
 
@@ -112,7 +112,7 @@ export function markdownReport(summary: Summary, info: RunInfo, suite: SuiteResu
   const m = machineInfo();
   const lines = [
     `Last run: ${info.date} · \`npm run bench\`${info.mode === 'quick' ? ' -- --quick' : ''} · ${info.rounds} rounds × ${info.durationMs / 1000} s (+${info.warmupMs / 1000} s warm-up) · ` +
-      `${String(m.cpus)} × ${String(m.cpuModel)} · Node ${process.version} · gateway database: ${info.database} · ${info.durationS} s in all · ` +
+      `${String(m.cpus)} × ${String(m.cpuModel)} · Node ${process.version} · gateway ${gatewayEntry().endsWith('.js') ? 'compiled (dist/)' : 'from TypeScript (tsx)'}, database: ${info.database} · ${info.durationS} s in all · ` +
       `load average ${info.loadAvgStart} at start, ${String(m.loadAvg1m)} at end`,
     '',
     `| scenario | target | ${HEAD.join(' | ')} |`,

@@ -63,6 +63,8 @@ export interface GatewayOptions {
   workDir: string;
   /** When set, the gateway runs with --cpu-prof writing into this directory. */
   profileDir?: string | undefined;
+  /** Extra node flags (e.g. `--trace-gc`, which NODE_OPTIONS does not take). */
+  nodeArgs?: string[] | undefined;
   /** Extra top-level config lines (e.g. `logging: { enabled: false }`). */
   configExtra?: string[] | undefined;
   /** Extra environment for the gateway process (e.g. REDIS_URL). */
@@ -99,7 +101,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayTarget>
   const child = spawnNode({
     name: opts.name ?? 'gateway',
     script: gatewayEntry(),
-    nodeArgs: opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [],
+    nodeArgs: [...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : []), ...(opts.nodeArgs ?? [])],
     env,
     onStderr: (line) => {
       const level = /"level":"(error|warn)"/.exec(line)?.[1];
