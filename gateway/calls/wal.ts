@@ -6,7 +6,8 @@ import type { PayloadPolicy } from './payloads.ts';
 import type { CallRecord, RowStart, StoredCallStatus } from './record.ts';
 import { entryId, segmentName, type WalKind } from './wal-files.ts';
 import { canMapFiles } from './wal-mapping.ts';
-import { closeQuietly, MAPPED_SEGMENT_BYTES, mappedSegment, mappedSegmentSync, place, roundUp, touchAhead, type Segment } from './wal-segment.ts';
+import { closeQuietly, MAPPED_SEGMENT_BYTES, mappedSegmentSync, place, roundUp, touchAhead, type Segment } from './wal-segment.ts';
+import { SpareSegment } from './wal-spare.ts';
 
 export interface CallWalOptions {
   /** The spool directory: segments sit beside the spool files (wal-files.ts). */
@@ -69,10 +70,8 @@ export class CallWal {
   private readonly maxSegmentBytes: number;
   /** The size of a mapped segment; 0 when entries are written with `write`. */
   private readonly mappedBytes: number;
-  /** A mapped segment ready to take over (released and reset, or preallocated in the background). */
-  private spare: Segment | null = null;
-  /** The spare being preallocated in the background, if one is. */
-  private preparing: Promise<void> | null = null;
+  /** The mapped segment ready to take over at a rotation; null when entries are written with `write`. */
+  private readonly spare: SpareSegment | null;
   private touching = false;
   /** No new segment is tried before this (epoch ms) after one could not be made. */
   private retryAt = 0;
@@ -90,8 +89,9 @@ export class CallWal {
   constructor(private readonly opts: CallWalOptions) {
     this.maxSegmentBytes = Math.max(4096, opts.maxSegmentBytes ?? 16 * 1024 * 1024);
     this.mappedBytes = opts.mapped !== false && canMapFiles() ? Math.min(this.maxSegmentBytes, MAPPED_SEGMENT_BYTES) : 0;
+    this.spare = this.mappedBytes > 0 ? new SpareSegment(this.mappedBytes, () => this.newPath(), (seg) => this.drop(seg)) : null;
     // Ready before the first call, which would otherwise preallocate its segment on its answer path.
-    if (this.mappedBytes > 0) this.prepareSpare();
+    this.spare?.prepare();
     if (opts.fsyncMs !== undefined && opts.fsyncMs > 0) {
       this.timer = setInterval(() => this.sync(), opts.fsyncMs);
       this.timer.unref();
@@ -243,8 +243,7 @@ export class CallWal {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     const all = this.pins.size === 0;
-    if (this.spare) this.drop(this.spare);
-    this.spare = null;
+    this.spare?.close();
     for (const seg of this.segments.splice(0)) {
       if (all) this.drop(seg);
       else this.closeFd(seg);
@@ -293,13 +292,13 @@ export class CallWal {
 
   private open(need: number): Segment {
     mkdirSync(this.opts.dir, { recursive: true });
-    const path = join(this.opts.dir, segmentName(this.opts.now(), this.seq++));
+    const path = this.newPath();
+    const spare = this.spare?.take(need);
     let seg: Segment;
     if (this.mappedBytes === 0) {
       seg = { path, fd: openSync(path, 'a'), bytes: 0, refs: 0, map: null, touched: 0 };
-    } else if (this.spare && this.spare.map!.length >= need) {
-      seg = this.spare;
-      this.spare = null;
+    } else if (spare) {
+      seg = spare;
       // Renamed into place, so recovery's order by name is the order of its entries.
       renameSync(seg.path, path);
       seg.path = path;
@@ -307,11 +306,17 @@ export class CallWal {
     } else {
       seg = mappedSegmentSync(path, Math.max(this.mappedBytes, roundUp(need)));
     }
-    this.own.add(path);
     this.segments.push(seg);
     if (this.timer) this.syncDir();
-    if (this.mappedBytes > 0) this.prepareSpare();
+    this.spare?.prepare();
     return seg;
+  }
+
+  /** A new segment file's path, recorded as this process's own before the file exists. */
+  private newPath(): string {
+    const path = join(this.opts.dir, segmentName(this.opts.now(), this.seq++));
+    this.own.add(path);
+    return path;
   }
 
   /** The active mapped segment's next pages touched off the answer path (wal-segment.ts `touchAhead`). */
@@ -323,42 +328,12 @@ export class CallWal {
 
   /** A released segment: a mapped one of the usual size becomes the spare (reset), else it goes. */
   private retire(seg: Segment): void {
-    if (seg.map && !this.spare && !this.closed && seg.map.length === this.mappedBytes) {
-      seg.map[0] = 0;
-      seg.bytes = 0;
-      seg.touched = 0;
-      this.spare = seg;
-      return;
-    }
-    this.drop(seg);
-  }
-
-  /** Preallocates the next mapped segment off the event loop (its zeros are written by the thread pool). */
-  private prepareSpare(): void {
-    if (this.spare || this.preparing || this.closed) return;
-    const path = join(this.opts.dir, segmentName(this.opts.now(), this.seq++));
-    this.own.add(path);
-    this.preparing = mappedSegment(path, this.mappedBytes)
-      .then((seg) => {
-        if (this.spare || this.closed) this.drop(seg);
-        else this.spare = seg;
-      })
-      .catch(() => {
-        // The next rotation makes one on the spot, and counts a failure there if it cannot.
-        try {
-          unlinkSync(path);
-        } catch {
-          // Never created.
-        }
-      })
-      .finally(() => {
-        this.preparing = null;
-      });
+    if (!this.spare?.keep(seg)) this.drop(seg);
   }
 
   /** Resolves once no spare is being prepared (after `close`: its file is gone then too). */
   async settled(): Promise<void> {
-    while (this.preparing) await this.preparing;
+    await this.spare?.settled();
   }
 
   /** Closes the active segment (the next append opens a new one); it goes once its calls are released. */
