@@ -119,6 +119,47 @@ describe.each(testDatabases())('call log partitions on $kind', (target) => {
     expect(usage.map((r) => r.calls)).toEqual([1, 1]);
   });
 
+  it('deletes the scores of the calls retention drops (online, feedback), never those of an eval run, at start and when a day goes', async () => {
+    await database.db.execute(sql`truncate call_scores`);
+    const old = T0 - 10 * DAY;
+    await maintainer(old).runOnce();
+    await maintainer(T0).runOnce();
+    const score = async (source: string, callStartedAt: number | null, createdAt: number, scorer = 'groundedness') => {
+      await database.db.execute(sql`
+        insert into call_scores (id, call_id, scorer, score, source, call_started_at, created_at, production)
+        values (gen_random_uuid(), gen_random_uuid(), ${scorer}, 0.5, ${source},
+          ${callStartedAt === null ? null : new Date(callStartedAt).toISOString()}::timestamptz, ${new Date(createdAt).toISOString()}::timestamptz, true)`);
+    };
+    await score('online', old, old + 1000); // gone: its call's day is past retention
+    await score('feedback', old, T0); // gone: by its call's day, though written today
+    await score('online', null, old); // gone: no call found, written long ago
+    await score('eval', old, old); // kept: an eval run's
+    await score('online', T0 - DAY, T0 - DAY); // kept: recent
+    const left = async () =>
+      rowsOf<{ source: string; n: number }>(
+        await database.db.execute(sql`select source, count(*)::int as n from call_scores group by 1 order by 1`),
+      );
+
+    const m = maintainer(T0, 3);
+    const first = await m.runOnce();
+    expect(first.scoreRowsDeleted).toBe(3);
+    expect(await left()).toEqual([
+      { source: 'eval', n: 1 },
+      { source: 'online', n: 1 },
+    ]);
+    // Not rescanned every hour: only after a start or when a day's partitions went.
+    await score('online', old, old);
+    expect((await m.runOnce()).scoreRowsDeleted).toBeUndefined();
+    expect((await maintainer(T0, 3).runOnce()).scoreRowsDeleted).toBe(1);
+    // Without retention nothing is deleted.
+    await score('online', old, old);
+    expect((await maintainer(T0).runOnce()).scoreRowsDeleted).toBeUndefined();
+    expect(await left()).toEqual([
+      { source: 'eval', n: 1 },
+      { source: 'online', n: 2 },
+    ]);
+  });
+
   it('moves rows that landed in the DEFAULT partition into their day when it is created', async () => {
     await write([T0, T0 + 1, T0 + 2 * DAY]);
     expect(await placement()).toEqual([{ part: 'calls_default', n: 3 }]);

@@ -19,7 +19,10 @@ import { PARTITIONED_TABLES, type PartitionedTable } from './schema.ts';
  * Retention drops whole day partitions older than `retentionDays` (never DELETE). The rollups
  * (call_rollups, call_rollups_minute: small, not partitioned) outlive them: their rows are
  * deleted after max(`retentionDays`, `rollupRetentionDays`), and kept for ever when the call
- * log is. Every
+ * log is. Scores of calls (`call_scores`: online, feedback) go with their calls' days, by the
+ * day their call started (the day they were written when the call was not found): a judge's
+ * reason quotes the answer it scored, so it must not outlive the answer. An eval run's own
+ * scores stay with the run. Every
  * change runs under one advisory lock with a short lock_timeout, so several gateways can run
  * this at once and a busy table makes a run give up (and retry next time) instead of queueing
  * the writers behind it.
@@ -47,6 +50,8 @@ export interface MaintenanceResult {
   dropped: string[];
   /** Rollup rows deleted by their own retention. */
   rollupRowsDeleted?: number;
+  /** Scores deleted with their calls' days (`call_scores`, not an eval run's). */
+  scoreRowsDeleted?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -94,6 +99,18 @@ function locked<T>(database: Pick<Database, 'db'>, fn: (tx: Executor) => Promise
     await tx.execute(sql.raw(`set local lock_timeout = '5s'`));
     return fn(tx);
   });
+}
+
+/**
+ * Deletes the scores of calls that started before `cutoff` (by `created_at` for a score whose
+ * call was not found), except an eval run's (source `eval`), which belong to the run.
+ */
+export async function deleteScoresBefore(db: Executor, cutoff: number): Promise<number> {
+  const at = new Date(cutoff).toISOString();
+  const res = (await db.execute(
+    sql`delete from call_scores where source <> 'eval' and coalesce(call_started_at, created_at) < ${at}::timestamptz`,
+  )) as { count?: number; affectedRows?: number };
+  return Number(res.count ?? res.affectedRows ?? 0);
 }
 
 async function exists(db: Executor, name: string): Promise<boolean> {
@@ -167,6 +184,8 @@ export async function dropPartitionsBefore(database: Pick<Database, 'db'>, cutof
 export class PartitionMaintainer {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<MaintenanceResult> | null = null;
+  /** Scores past retention were deleted once since start. */
+  private scoresPruned = false;
   private readonly now: () => number;
 
   constructor(private readonly opts: PartitionMaintainerOptions) {
@@ -216,6 +235,13 @@ export class PartitionMaintainer {
       const keep = this.opts.retentionDays;
       if (keep) {
         result.dropped = await dropPartitionsBefore(this.opts.database, today - keep * DAY_MS);
+        // call_scores is not partitioned and has no index for this: scanned at start and when a
+        // day went, not every hour.
+        if (result.dropped.length > 0 || !this.scoresPruned) {
+          const scores = await locked(this.opts.database, (tx) => deleteScoresBefore(tx, today - keep * DAY_MS));
+          this.scoresPruned = true;
+          if (scores > 0) result.scoreRowsDeleted = scores;
+        }
         const rollupKeep = Math.max(keep, this.opts.rollupRetentionDays ?? ROLLUP_RETENTION_DAYS);
         const deleted = await locked(this.opts.database, (tx) => deleteRollupsBefore(tx, today - rollupKeep * DAY_MS));
         if (deleted > 0) result.rollupRowsDeleted = deleted;
