@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { rowsOf, type Database } from '../db/client.ts';
+import { affectedRows, rowsOf, type Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { sqlState } from './insert.ts';
 import { deleteRollupsBefore, ROLLUP_RETENTION_DAYS } from './rollup.ts';
@@ -107,10 +107,7 @@ function locked<T>(database: Pick<Database, 'db'>, fn: (tx: Executor) => Promise
  */
 export async function deleteScoresBefore(db: Executor, cutoff: number): Promise<number> {
   const at = new Date(cutoff).toISOString();
-  const res = (await db.execute(
-    sql`delete from call_scores where source <> 'eval' and coalesce(call_started_at, created_at) < ${at}::timestamptz`,
-  )) as { count?: number; affectedRows?: number };
-  return Number(res.count ?? res.affectedRows ?? 0);
+  return affectedRows(await db.execute(sql`delete from call_scores where source <> 'eval' and coalesce(call_started_at, created_at) < ${at}::timestamptz`));
 }
 
 async function exists(db: Executor, name: string): Promise<boolean> {

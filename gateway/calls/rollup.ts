@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { Database } from '../db/client.ts';
+import { affectedRows, type Database } from '../db/client.ts';
 import { bucketOf } from './rollup-histogram.ts';
 import { fromCallsAround, HOUR_BUCKET, HOUR_KEYS, ROLLUP_SOURCE_COLUMNS, rollupUpserts } from './rollup-sql.ts';
 
@@ -91,12 +91,7 @@ export async function deleteRollupsBefore(db: Executor, cutoff: number): Promise
   let n = 0;
   for (const table of ['call_rollups', 'call_rollups_minute']) {
     const res = await db.execute(sql.raw(`delete from ${table} where bucket < '${new Date(cutoff).toISOString()}'`));
-    n += affected(res);
+    n += affectedRows(res);
   }
   return n;
-}
-
-function affected(res: unknown): number {
-  const r = res as { count?: number; affectedRows?: number };
-  return Number(r.count ?? r.affectedRows ?? 0);
 }

@@ -21,7 +21,8 @@ const { values } = parseArgs({ options: { out: { type: 'string' }, force: { type
 const out = values.out ? resolve(values.out) : DIST;
 const say = (line) => process.stderr.write(`sluice build: ${line}\n`);
 
-const fingerprint = sourceFingerprint();
+const sources = sourceFiles();
+const fingerprint = sourceFingerprint(REPO_ROOT, sources);
 if (!values.force && builtFrom(out) === fingerprint) process.exit(0);
 
 let tsc;
@@ -42,7 +43,7 @@ try {
     maxBuffer: 16 * 1024 * 1024,
   });
   // What tsc does not emit: the plain JavaScript files (worker entries, CLI), assets, migrations.
-  for (const f of sourceFiles()) {
+  for (const f of sources) {
     if (f.endsWith('.ts') || !f.includes('/')) continue;
     const to = join(work, f);
     if (existsSync(to)) continue;

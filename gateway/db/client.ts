@@ -190,3 +190,9 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
 export function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
+
+/** Rows a raw `db.execute(sql…)` changed: postgres.js says `count`, PGlite `affectedRows`. */
+export function affectedRows(result: unknown): number {
+  const r = result as { count?: number; affectedRows?: number };
+  return Number(r.count ?? r.affectedRows ?? 0);
+}
