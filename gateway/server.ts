@@ -15,6 +15,7 @@ import type { Database } from './db/client.ts';
 import { claimDataDir, DataDirBusyError, type DataDirClaim } from './db/data-dir-owner.ts';
 import { openConfiguredDatabase, pgliteDir } from './db/open-configured.ts';
 import type { AppEnv } from './http/env.ts';
+import { warmAllocator } from './allocator-warmup.ts';
 import { applyHeapMode } from './heap-mode.ts';
 import { createJsonLogger, type Logger } from './logger.ts';
 import { tracingFromEnv } from './observability/tracing-from-env.ts';
@@ -303,6 +304,7 @@ export async function runServer(vars: RawEnv, extend?: ExtendFn): Promise<void> 
   try {
     const env = parseEnv(vars);
     applyHeapMode(env.SLUICE_HEAP);
+    warmAllocator();
     logger = serverLogger(env);
     gateway = await listenGateway(env, logger, extend);
   } catch (err) {

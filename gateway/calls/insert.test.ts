@@ -5,7 +5,7 @@ import { openDatabase, rowsOf, type Database } from '../db/client.ts';
 import { createScratchDatabase } from '../../test/helpers/test-db.ts';
 import { sampleRecord } from '../../test/helpers/sample-record.ts';
 import { toCallRow } from './call-row.ts';
-import { insertCallRows } from './insert.ts';
+import { BATCH_PARTS, batchParts, insertCallRows, PART_CHARS } from './insert.ts';
 import { compilePayloadPolicy } from './payloads.ts';
 
 const policy = compilePayloadPolicy({ enabled: true, maxBytes: 256 * 1024, redactFields: [], redactPatterns: [], secrets: [] });
@@ -69,5 +69,54 @@ describe.skipIf(!process.env.DATABASE_URL)('insertCallRows on a Postgres server'
     // ~2 faults per row from a fresh backend (and a warm-up repeated per statement would add its
     // 16 MB, ~10 per row). What remains is the first touch of shared buffers, ~0.4 per row.
     expect(perRow).toBeLessThan(1);
+  });
+});
+
+describe('batchParts', () => {
+  const row = (i: number, chars: number) => `{"i":${i},"x":"${'y'.repeat(Math.max(0, chars - 14 - String(i).length))}"}`;
+  const whole = (parts: string[]) => JSON.parse(`[${parts.join(',')}]`) as Array<{ i: number }>;
+
+  it('keeps every row, in order, and each part under the large-object size unless one row is larger', () => {
+    const rows = Array.from({ length: 400 }, (_, i) => row(i, 1500));
+    const parts = batchParts(rows);
+    expect(parts.length).toBe(Math.ceil((400 * 1501) / PART_CHARS));
+    for (const p of parts) expect(p.length).toBeLessThanOrEqual(PART_CHARS);
+    expect(whole(parts).map((r) => r.i)).toEqual(rows.map((_, i) => i));
+    expect(batchParts([rows[0]!])).toEqual([rows[0]]);
+    expect(batchParts([])).toEqual([]);
+  });
+
+  it('gives a row larger than a part a part of its own, and puts any overflow past the last part into it', () => {
+    const big = row(1, PART_CHARS * 2);
+    const parts = batchParts([row(0, 100), big, row(2, 100)]);
+    expect(parts).toEqual([row(0, 100), big, row(2, 100)]);
+    const many = Array.from({ length: BATCH_PARTS * 3 }, (_, i) => row(i, PART_CHARS - 10));
+    const packed = batchParts(many);
+    expect(packed.length).toBe(BATCH_PARTS);
+    expect(whole(packed).map((r) => r.i)).toEqual(many.map((_, i) => i));
+  });
+});
+
+describe.each(['pglite', ...(process.env.DATABASE_URL ? ['postgres'] : [])])('a batch of many parts on %s', (kind) => {
+  let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
+  let database: Database;
+  beforeAll(async () => {
+    if (kind === 'postgres') scratch = await createScratchDatabase(process.env.DATABASE_URL!);
+    database = await openDatabase(scratch ? { url: scratch.url } : {});
+    await database.migrate();
+  });
+  afterAll(async () => {
+    await database.close();
+    await scratch?.drop();
+  });
+
+  it('writes every row of a batch spread over all the parameters, overflow included', async () => {
+    const at = Date.now();
+    const big = { role: 'user', content: 'z'.repeat(40_000) };
+    const records = Array.from({ length: 60 }, (_, i) => toCallRow(sampleRecord({ requestBody: { messages: [big] } }, new Date(at + i)), policy, at));
+    expect(batchParts(records).length).toBe(BATCH_PARTS);
+    await insertCallRows(database, records);
+    const [{ n }] = rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from calls c join call_payloads p on p.call_id = c.id`)) as [{ n: number }];
+    expect(n).toBe(60);
   });
 });
