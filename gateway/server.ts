@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { isNull } from 'drizzle-orm';
 import type { Hono } from 'hono';
+import { warmAllocator } from './allocator-warmup.ts';
 import { createApp } from './app.ts';
 import { apiKeys } from './auth/schema.ts';
 import { CallEvents } from './calls/call-events.ts';
@@ -15,7 +16,6 @@ import type { Database } from './db/client.ts';
 import { claimDataDir, DataDirBusyError, type DataDirClaim } from './db/data-dir-owner.ts';
 import { openConfiguredDatabase, pgliteDir } from './db/open-configured.ts';
 import type { AppEnv } from './http/env.ts';
-import { warmAllocator } from './allocator-warmup.ts';
 import { applyHeapMode } from './heap-mode.ts';
 import { createJsonLogger, type Logger } from './logger.ts';
 import { tracingFromEnv } from './observability/tracing-from-env.ts';
@@ -304,7 +304,9 @@ export async function runServer(vars: RawEnv, extend?: ExtendFn): Promise<void> 
   try {
     const env = parseEnv(vars);
     applyHeapMode(env.SLUICE_HEAP);
-    warmAllocator();
+    // On Postgres only: embedded, the PGlite thread's own buffers would stay mapped too (+10–25
+    // MB under load) for no fewer faults (the batches cross a unix socket to a WASM heap).
+    if (env.DATABASE_URL) warmAllocator();
     logger = serverLogger(env);
     gateway = await listenGateway(env, logger, extend);
   } catch (err) {
