@@ -237,7 +237,7 @@ async function measured(
         },
         print,
       );
-  const summary = summarise(suite);
+  const summary = summarise(suite, gateway.database);
   const info: RunInfo = {
     mode,
     date: new Date().toISOString(),

@@ -19,7 +19,7 @@ import type { LoadClient } from './load-client.ts';
 import { describe, probe, type Probe } from './memory.ts';
 import type { LoadResult } from './protocol.ts';
 import { readRssMb, RssSampler } from './rss.ts';
-import { GOALS } from './summary.ts';
+import { rssGoal } from './summary.ts';
 import { callLogCounters, describeCallLog, type CallLogCounters, type GatewayTarget } from './targets.ts';
 import { jobFor, SCENARIOS } from './workload.ts';
 
@@ -162,12 +162,13 @@ export async function runSoak(load: LoadClient, gateway: GatewayTarget, opts: So
   const half = rows.slice(Math.floor(rows.length / 2)).filter((r) => r.rssMb !== null);
   const slopeMbPerMin = half.length >= 3 ? Math.round(slope(half.map((r) => [r.at / 60, r.rssMb!] as const)) * 100) / 100 : null;
   const growing = growthMb !== null && first !== undefined && (growthMb > Math.max(10, first * 0.1) || (slopeMbPerMin ?? 0) > 1);
-  const ok = !growing && peakMb !== null && peakMb <= GOALS.rssMb && result.errors + result.non2xx === 0;
+  const goal = rssGoal(gateway.database);
+  const ok = !growing && peakMb !== null && peakMb <= goal.mb && result.errors + result.non2xx === 0;
   const verdict =
     growthMb === null
       ? 'RSS not measurable here (no /proc)'
       : `${growing ? 'RSS GROWS' : 'RSS flat'}: ${first} MB after the first window → ${last} MB at the end (${growthMb >= 0 ? '+' : ''}${growthMb} MB, ` +
-        `second-half slope ${slopeMbPerMin ?? 'n/a'} MB/min), peak ${peakMb} MB (goal ≤ ${GOALS.rssMb}), ${afterMb} MB 5 s after; ` +
+        `second-half slope ${slopeMbPerMin ?? 'n/a'} MB/min), peak ${peakMb} MB (goal ≤ ${goal.mb}, ${goal.label}), ${afterMb} MB 5 s after; ` +
         `${result.errors + result.non2xx} failed requests`;
   // Figures above are final; the snapshots' own memory cannot touch them from here on.
   const tail = dir !== undefined && opts.snapshotTailMs ? await snapshotTail(load, gateway, dir, opts, probes, print) : null;
