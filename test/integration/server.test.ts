@@ -44,7 +44,8 @@ describe('the composition root', () => {
       await gw.close();
       await fake.close();
     }
-  });
+    // initdb in its own thread, then the serving thread: 16.6 s under CI's parallel load on a slow night.
+  }, 120_000);
 
   it('refuses to boot on an unknown key, naming its path', async () => {
     const dir = tempDir();
