@@ -128,10 +128,13 @@ describe(`SIGTERM under load (${mainUrl ? 'Postgres' : 'PGlite'})`, () => {
     // Every call that got an answer got a whole, successful one — those in flight at the signal too.
     expect(answered.filter((o) => o.status !== 200 || !o.complete).map((o) => `${o.status} stream=${o.stream}`)).toEqual([]);
     expect(inFlightAtSignal).toBeGreaterThan(0);
-    // A call that got no answer was refused (or reset while still in the kernel's backlog), after the signal.
+    // A call that got no answer was refused (or reset while still in the kernel's backlog), after
+    // the signal or just before it: a fresh connection waits in the backlog until the busy event
+    // loop accepts it, 93 ms once on a slow night (2 cores, PGlite in the process). A call started
+    // earlier than that and then dropped would be an in-flight call lost.
     for (const o of outcomes.filter((x) => x.error !== undefined)) {
       expect(['ECONNREFUSED', 'ECONNRESET']).toContain(o.error);
-      expect(o.startedAt).toBeGreaterThan(signalledAt - 50);
+      expect(o.startedAt).toBeGreaterThan(signalledAt - 250);
     }
 
     // Exactly one record per answered call, in the database the process used.
