@@ -4,8 +4,8 @@ import type { CallRowJson } from './call-row.ts';
 import { ROLLUP_SOURCE_COLUMNS, rollupUpserts } from './rollup-sql.ts';
 
 /**
- * One statement writes a whole batch to both tables: the rows travel as a single JSON
- * parameter, `jsonb_to_recordset` turns them into a relation, and two data-modifying CTEs
+ * One statement writes a whole batch to both tables: the rows travel as one JSON array (in
+ * parts, `batchParts`), `jsonb_to_recordset` turns them into a relation, and two data-modifying CTEs
  * insert calls and payloads. One round trip, atomic without BEGIN/COMMIT, a constant query
  * text (prepared once per connection), and the same on PGlite and postgres.js. ON CONFLICT DO
  * NOTHING on the (started_at, id) keys makes a replayed record a no-op.
