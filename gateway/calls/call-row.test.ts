@@ -1,8 +1,9 @@
 import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '../../test/helpers/sample-record.ts';
-import { rowId, startCallRow, toCallRow } from './call-row.ts';
+import { startCallRow, toCallRow } from './call-row.ts';
 import { compilePayloadPolicy, type PayloadOptions } from './payloads.ts';
+import { ROW_FIELDS, rowId, rowObject } from './row-fields.ts';
 
 const options = (over: Partial<PayloadOptions> = {}): PayloadOptions => ({
   enabled: true,
@@ -11,7 +12,7 @@ const options = (over: Partial<PayloadOptions> = {}): PayloadOptions => ({
   redactPatterns: [],
   ...over,
 });
-const parse = (row: string) => JSON.parse(row) as Record<string, unknown>;
+const parse = (row: string) => rowObject(row) as Record<string, unknown>;
 
 describe('toCallRow', () => {
   const policy = compilePayloadPolicy(options());
@@ -65,6 +66,62 @@ describe('toCallRow', () => {
       response: r.responseBody,
       rag: null,
       face_request: null,
+    });
+  });
+
+  it('puts each field at its position in ROW_FIELDS (every value distinct, none null)', () => {
+    const r = sampleRecord({
+      traceId: 'b'.repeat(32),
+      parentCallId: uuidv7(),
+      assignment: 0.5,
+      shadow: true,
+      stream: true,
+      status: 'upstream_error',
+      httpStatus: 502,
+      errorCode: 'upstream_error',
+      errorMessage: 'bad gateway',
+      ttftMs: 7.5,
+      retrievalMs: 3.25,
+      costSavedMicros: 9.5,
+      fallbackUsed: true,
+      cacheStatus: 'hit',
+      retrievedDocIds: ['d9'],
+      rag: { query: 'q' },
+      faceRequest: { system: 's' },
+      usage: { inputTokens: 11, outputTokens: 12, cachedInputTokens: 13, cacheWriteTokens: 14, reasoningTokens: 15 },
+    });
+    const values = JSON.parse(toCallRow(r, policy, Date.now())) as unknown[];
+    expect(values).toHaveLength(ROW_FIELDS.length);
+    const byName = Object.fromEntries(ROW_FIELDS.map(([name], i) => [name, values[i]]));
+    expect(byName).toMatchObject({
+      id: r.id,
+      parent_call_id: r.parentCallId,
+      trace_id: 'b'.repeat(32),
+      assignment: 0.5,
+      shadow: true,
+      stream: true,
+      status: 'upstream_error',
+      http_status: 502,
+      error_code: 'upstream_error',
+      error_message: 'bad gateway',
+      ttft_ms: 7.5,
+      retrieval_ms: 3.25,
+      cost_micros: 46.8,
+      cost_saved_micros: 9.5,
+      fallback_used: true,
+      cache_status: 'hit',
+      retrieved_doc_ids: ['d9'],
+      input_tokens: 11,
+      output_tokens: 12,
+      cached_tokens: 13,
+      cache_write_tokens: 14,
+      reasoning_tokens: 15,
+      has_payload: true,
+      truncated: false,
+      request: r.requestBody,
+      response: r.responseBody,
+      rag: { query: 'q' },
+      face_request: { system: 's' },
     });
   });
 

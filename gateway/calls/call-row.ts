@@ -3,9 +3,9 @@ import type { CallRecord, RowStart, StoredCallStatus } from './record.ts';
 import { cleanMetadata, cleanName, cleanText, TEXT_LIMITS } from './record-text.ts';
 
 /**
- * A call record as one line of JSON whose keys are the `calls` columns (plus the payload
- * columns). It is both what the batch insert reads with `json_to_recordset` and what the
- * spool file holds, so spooled records are already capped and redacted.
+ * A call record as one line of JSON: an array of the `calls` columns' values (and the payload
+ * columns'), in row-fields.ts `ROW_FIELDS` order. What the batch insert reads, and what the
+ * write-ahead log and the spool hold, so spooled records are already capped and redacted.
  */
 export type CallRowJson = string;
 
@@ -89,19 +89,19 @@ function keepsBodies(r: CallRecord, policy: PayloadPolicy): boolean {
 
 /**
  * The row's opening: the fields a call has before its upstream call goes out (id first:
- * `rowId` reads it from the row's start). No closing brace.
+ * `rowId` reads it from the row's start), in `ROW_FIELDS` order. No closing bracket.
  */
 function rowHead(r: CallRecord, policy: PayloadPolicy, nowMs: number): string {
   const started = r.startedAt instanceof Date && Number.isFinite(r.startedAt.getTime()) ? r.startedAt : new Date(nowMs);
   const trace = traceId(r.traceId);
   return (
-    `{"id":${uuid(r.id)},"request_id":${q(cleanText(r.requestId, policy, INDEXED_MAX) ?? '')},"started_at":"${started.toISOString()}",` +
-    `"endpoint":${q(r.endpoint)},"api_key_id":${uuid(r.apiKeyId)},"route":${qn(cleanName(r.route))},"variant":${qn(cleanName(r.variant))},` +
-    `"assignment":${n(finite(r.assignment))},"shadow":${bool(r.shadow)},"parent_call_id":${uuid(r.parentCallId)},` +
-    `"provider":${qn(cleanName(r.provider))},"model":${qn(cleanText(r.model, policy, INDEXED_MAX))},` +
-    `"prompt_name":${qn(cleanName(r.promptName))},"prompt_version":${n(int(r.promptVersion))},"stream":${bool(r.stream)},` +
-    `"user":${qn(cleanText(r.user, policy, INDEXED_MAX))},"metadata":${metadata(cleanMetadata(r.metadata, policy))},` +
-    `"retrieved_doc_ids":${docIds(r.retrievedDocIds)},"retrieval_ms":${n(finite(r.retrievalMs))},"trace_id":${trace === null ? 'null' : `"${trace}"`}`
+    `[${uuid(r.id)},${q(cleanText(r.requestId, policy, INDEXED_MAX) ?? '')},"${started.toISOString()}",` +
+    `${q(r.endpoint)},${uuid(r.apiKeyId)},${qn(cleanName(r.route))},${qn(cleanName(r.variant))},` +
+    `${n(finite(r.assignment))},${bool(r.shadow)},${uuid(r.parentCallId)},` +
+    `${qn(cleanName(r.provider))},${qn(cleanText(r.model, policy, INDEXED_MAX))},` +
+    `${qn(cleanName(r.promptName))},${n(int(r.promptVersion))},${bool(r.stream)},` +
+    `${qn(cleanText(r.user, policy, INDEXED_MAX))},${metadata(cleanMetadata(r.metadata, policy))},` +
+    `${docIds(r.retrievedDocIds)},${n(finite(r.retrievalMs))},${trace === null ? 'null' : `"${trace}"`}`
   );
 }
 
@@ -124,8 +124,8 @@ export function startCallRow(r: Readonly<CallRecord>, policy: PayloadPolicy, now
 }
 
 /**
- * The record as a row (JSON text, written out field by field: a generic JSON.stringify of
- * the row object cost three times as much). Every client string is redacted and capped here
+ * The record as a row (JSON text, written out field by field in `ROW_FIELDS` order: a
+ * generic JSON.stringify of a row object cost three times as much). Every client string is redacted and capped here
  * (user, metadata, model, error message, request id), and the bodies too when payloads are on
  * for the call's route. `status` replaces the record's (a write-ahead `opened` row says
  * `interrupted`). `start` supplies the head and the request bodies (`startCallRow`) when it is
@@ -137,15 +137,15 @@ export function toCallRow(r: CallRecord, policy: PayloadPolicy, nowMs: number, s
   const u = r.usage;
   const json =
     (begun ? begun.head : rowHead(r, policy, nowMs)) +
-    `,"status":${q(status)},"http_status":${Math.max(0, Math.min(32767, int(r.httpStatus) ?? 0))},"error_code":${qn(cleanName(r.errorCode))},` +
+    `,${q(status)},${Math.max(0, Math.min(32767, int(r.httpStatus) ?? 0))},${qn(cleanName(r.errorCode))},` +
     // Messages echo client input (a model name, a field's value) and upstream words.
-    `"error_message":${qn(cleanText(r.errorMessage, policy, TEXT_LIMITS.message))},"attempts":${attempts(r.attempts, policy)},` +
-    `"latency_ms":${n(finite(r.latencyMs) ?? 0)},"ttft_ms":${n(finite(r.ttftMs))},"overhead_ms":${n(finite(r.overheadMs))},` +
-    `"input_tokens":${n(u ? int(u.inputTokens) : null)},"output_tokens":${n(u ? int(u.outputTokens) : null)},` +
-    `"cached_tokens":${n(u ? int(u.cachedInputTokens) : null)},"cache_write_tokens":${n(u ? int(u.cacheWriteTokens) : null)},` +
-    `"reasoning_tokens":${n(u ? int(u.reasoningTokens) : null)},"cost_micros":${n(finite(r.costMicros))},"cost_status":${q(r.costStatus)},` +
-    `"cost_saved_micros":${n(finite(r.costSavedMicros))},"fallback_used":${bool(r.fallbackUsed)},"cache_status":${qn(r.cacheStatus)}`;
-  if (!keepsBodies(r, policy)) return `${json}}`;
+    `${qn(cleanText(r.errorMessage, policy, TEXT_LIMITS.message))},${attempts(r.attempts, policy)},` +
+    `${n(finite(r.latencyMs) ?? 0)},${n(finite(r.ttftMs))},${n(finite(r.overheadMs))},` +
+    `${n(u ? int(u.inputTokens) : null)},${n(u ? int(u.outputTokens) : null)},` +
+    `${n(u ? int(u.cachedInputTokens) : null)},${n(u ? int(u.cacheWriteTokens) : null)},` +
+    `${n(u ? int(u.reasoningTokens) : null)},${n(finite(r.costMicros))},${q(r.costStatus)},` +
+    `${n(finite(r.costSavedMicros))},${bool(r.fallbackUsed)},${qn(r.cacheStatus)}`;
+  if (!keepsBodies(r, policy)) return `${json}]`;
   const req = begun?.request && begun.requestBody === r.requestBody ? begun.request : prepareBody(r.requestBody, policy);
   const res = prepareBody(r.responseBody, policy);
   const rag = r.rag === null || r.rag === undefined ? null : prepareBody(r.rag, policy);
@@ -155,16 +155,12 @@ export function toCallRow(r: CallRecord, policy: PayloadPolicy, nowMs: number, s
       : begun?.face && begun.faceRequest === r.faceRequest
         ? begun.face
         : prepareBody(r.faceRequest, policy);
-  if (req.json === null && res.json === null && rag?.json == null && face?.json == null) return `${json}}`;
+  if (req.json === null && res.json === null && rag?.json == null && face?.json == null) return `${json}]`;
   // Splice the bodies in as raw JSON: serialised once, never escaped into a string.
   const truncated = req.truncated || res.truncated || rag?.truncated === true || face?.truncated === true;
   return (
-    `${json},"has_payload":true,"truncated":${truncated},` +
-    `"request":${req.json ?? 'null'},"response":${res.json ?? 'null'},"rag":${rag?.json ?? 'null'},"face_request":${face?.json ?? 'null'}}`
+    `${json},true,${truncated},` +
+    `${req.json ?? 'null'},${res.json ?? 'null'},${rag?.json ?? 'null'},${face?.json ?? 'null'}]`
   );
 }
 
-/** The call id of a row line, for log messages (no full parse). */
-export function rowId(row: CallRowJson): string {
-  return row.slice(7, 43);
-}

@@ -2,41 +2,47 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import type { CallRowJson } from './call-row.ts';
 import { ROLLUP_SOURCE_COLUMNS, rollupUpserts } from './rollup-sql.ts';
+import { FIELD_INDEX, ROW_FIELDS } from './row-fields.ts';
 
 /**
- * One statement writes a whole batch to both tables: the rows travel as one JSON array (in
- * parts, `batchParts`), `jsonb_to_recordset` turns them into a relation, and two data-modifying CTEs
+ * One statement writes a whole batch to both tables: the rows (positional JSON arrays,
+ * row-fields.ts) travel as one JSON array (in parts, `batchParts`), `jsonb_array_elements`
+ * turns it into a relation whose columns are read by position, and two data-modifying CTEs
  * insert calls and payloads. One round trip, atomic without BEGIN/COMMIT, a constant query
  * text (prepared once per connection), and the same on PGlite and postgres.js. ON CONFLICT DO
  * NOTHING on the (started_at, id) keys makes a replayed record a no-op.
  * Measured on 2 cores, 500-row batches with payloads: multi-row VALUES with bound parameters
  * in a transaction ~4.7k rows/s; `json_to_recordset` ~15k; `jsonb_to_recordset` ~21k (the
- * payload columns are then taken from the parsed document instead of being parsed again).
+ * payload columns are then taken from the parsed document instead of being parsed again);
+ * positional rows instead of keyed objects, 400-row batches: 45 instead of 52.5 µs of the
+ * backend's CPU per row.
  *
  * The same statement keeps the rollups (call_rollups, call_rollups_minute): the calls insert
  * returns exactly the rows it inserted (a replayed row conflicts and returns nothing), and two
  * more CTEs add their aggregates. So a replay never counts twice, and a batch that fails adds
  * nothing anywhere.
  */
-const COLUMNS = `id, request_id, started_at, endpoint, api_key_id, route, variant, assignment, shadow,
-  parent_call_id, provider, model, prompt_name, prompt_version, stream, status, http_status, error_code,
-  error_message, attempts, latency_ms, ttft_ms, overhead_ms, input_tokens, output_tokens, cached_tokens,
-  cache_write_tokens, reasoning_tokens, cost_micros, cost_status, cost_saved_micros, fallback_used, cache_status, "user",
-  metadata, retrieved_doc_ids, retrieval_ms, trace_id`;
+const quoted = (name: string) => `"${name}"`;
+const COLUMNS = ROW_FIELDS.slice(0, FIELD_INDEX.has_payload)
+  .map(([name]) => quoted(name))
+  .join(', ');
 
-const RECORD_TYPE = `id uuid, request_id text, started_at timestamptz, endpoint text, api_key_id uuid, route text,
-  variant text, assignment float8, shadow boolean, parent_call_id uuid, provider text, model text,
-  prompt_name text, prompt_version integer, stream boolean, status text, http_status smallint,
-  error_code text, error_message text, attempts jsonb, latency_ms real, ttft_ms real, overhead_ms real,
-  input_tokens integer, output_tokens integer, cached_tokens integer, cache_write_tokens integer,
-  reasoning_tokens integer, cost_micros numeric, cost_status text, cost_saved_micros numeric, fallback_used boolean,
-  cache_status text, "user" text,
-  metadata jsonb, retrieved_doc_ids text[], retrieval_ms real, trace_id text, has_payload boolean, truncated boolean, request jsonb,
-  response jsonb, rag jsonb, face_request jsonb`;
+/**
+ * A field read from the row `v` by position. A JSON null is SQL NULL for every type (`->>`
+ * gives NULL; a jsonb field's `'null'` is turned into NULL), and so is a position past the
+ * row's end (a row without bodies).
+ */
+function field(type: string, i: number): string {
+  if (type === 'jsonb') return `nullif(v->${i}, 'null')`;
+  if (type === 'text[]') return `case when jsonb_typeof(v->${i}) = 'array' then array(select jsonb_array_elements_text(v->${i})) end`;
+  if (type === 'text') return `v->>${i}`;
+  return `(v->>${i})::${type}`;
+}
+const FIELDS = ROW_FIELDS.map(([name, type], i) => `${field(type, i)} as ${quoted(name)}`).join(',\n  ');
 
-const HEAD = sql.raw(`with r as materialized (select * from jsonb_to_recordset(('[' || concat_ws(',', `);
+const HEAD = sql.raw(`with r as materialized (select\n  ${FIELDS}\nfrom jsonb_array_elements(('[' || concat_ws(',', `);
 const ROLLUP = rollupUpserts('c');
-const TAIL_TEXT = `) || ']')::jsonb) as r(${RECORD_TYPE})
+const TAIL_TEXT = `) || ']')::jsonb) as e(v)
 ), c as (
   insert into calls (${COLUMNS})
   select ${COLUMNS} from r

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { toCallRow } from './call-row.ts';
 import { compilePayloadPolicy, type PayloadOptions } from './payloads.ts';
 import { capText, cleanMetadata, cleanText, TEXT_LIMITS } from './record-text.ts';
+import { rowObject } from './row-fields.ts';
 import { sampleRecord } from '../../test/helpers/sample-record.ts';
 
 const policy = (over: Partial<PayloadOptions> = {}) =>
@@ -119,7 +120,7 @@ describe('toCallRow client text', () => {
         errorMessage: `model 'x' not found; card 4111111111111111 ${'e'.repeat(10_000)}`,
         attempts: [{ provider: 'openai', model: 'm'.repeat(5000), status: 400, error: 'upstream_bad_request', latencyMs: 1 }],
       });
-      const row = JSON.parse(toCallRow(rec, policy({ enabled }), Date.now())) as Record<string, unknown>;
+      const row = rowObject(toCallRow(rec, policy({ enabled }), Date.now())) as Record<string, unknown>;
       const text = JSON.stringify(row);
       expect(text).not.toMatch(/abcdef123456|4111111111111111/);
       expect((row.user as string).length).toBeLessThanOrEqual(TEXT_LIMITS.indexed);

@@ -84,7 +84,7 @@ export interface CallRecord {
  * checks the call, its target and its bodies, and builds the row whole when they differ.
  */
 export interface RowStart {
-  /** The row's opening, `{"id":…` through the fields fixed before the upstream call (no closing brace). */
+  /** The row's opening, `["<id>",…` through the fields fixed before the upstream call (no closing bracket). */
   readonly head: string;
   /** What the head and bodies were built from, checked at use. */
   readonly id: string;

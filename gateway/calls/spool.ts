@@ -2,6 +2,7 @@ import { appendFileSync, closeSync, createReadStream, fdatasyncSync, mkdirSync, 
 import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { readRowLine } from './row-fields.ts';
 
 /**
  * The call log's overflow: append-only JSONL files of prepared rows (one row per line), used
@@ -119,11 +120,12 @@ export class Spool {
     let chars = 0;
     for await (const line of lines) {
       if (line.length === 0) continue;
-      if (!isJsonObjectLine(line)) {
+      const row = readRowLine(line);
+      if (row === null) {
         onBadLine(line);
         continue;
       }
-      batch.push(line);
+      batch.push(row);
       chars += line.length;
       if (batch.length >= chunk || chars >= maxChars) {
         yield batch;
@@ -177,15 +179,5 @@ export class Spool {
     const run = this.chain.then(fn, fn);
     this.chain = run.catch(() => {});
     return run;
-  }
-}
-
-function isJsonObjectLine(line: string): boolean {
-  if (line.charCodeAt(0) !== 123 || line.charCodeAt(line.length - 1) !== 125) return false;
-  try {
-    JSON.parse(line);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -29,7 +29,7 @@ describe('CallTracker', () => {
     const sink = {
       startRow: (r: Readonly<CallRecord>) => {
         begun.push({ ...r });
-        return { head: `{"id":"${r.id}"`, id: r.id, provider: r.provider, model: r.model, requestBody: r.requestBody, faceRequest: r.faceRequest, request: null, face: null };
+        return { head: `["${r.id}"`, id: r.id, provider: r.provider, model: r.model, requestBody: r.requestBody, faceRequest: r.faceRequest, request: null, face: null };
       },
     };
     const { call, seen } = setup({}, sink);
@@ -39,7 +39,7 @@ describe('CallTracker', () => {
     await new Promise((r) => setImmediate(r));
     expect(begun).toEqual([expect.objectContaining({ id: 'c1', model: 'gpt-4o-mini' })]);
     call.finishOk({ ok: true });
-    expect(seen[0]!.rowStart).toMatchObject({ head: '{"id":"c1"' });
+    expect(seen[0]!.rowStart).toMatchObject({ head: '["c1"' });
 
     // A call that finished before its turn came (a fast failure) begins nothing.
     const late = setup({}, sink);

@@ -56,8 +56,3 @@ export function segmentText(bytes: Buffer): string {
   const end = bytes.indexOf(0);
   return bytes.toString('utf8', 0, end < 0 ? bytes.length : end);
 }
-
-/** The call id of an entry's row (`{"id":"<uuid>",…`), without parsing it. */
-export function entryId(row: string): string {
-  return row.slice(7, 43);
-}

@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../logger.ts';
+import { rowObject } from './row-fields.ts';
 import { segmentName } from './wal-files.ts';
 import { mergeEntries, recoverWal } from './wal-recover.ts';
 
 const id = (n: number) => `00000000-0000-7000-8000-${String(n).padStart(12, '0')}`;
-const row = (n: number, status = 'ok') => `{"id":"${id(n)}","status":"${status}"}`;
+const row = (n: number, status = 'ok') => `["${id(n)}","${status}"]`;
 
 /** A pid no process can have (Linux pids stay below 2^22). */
 const DEAD_PID = 4_194_304;
@@ -23,9 +24,22 @@ describe('mergeEntries', () => {
   });
 
   it('skips a torn last line (an OS crash mid-write) and anything that is not an entry', () => {
-    const { rows, torn } = mergeEntries([`F${row(1)}\nF{"id":"${id(2)}","sta`, `X${row(3)}\n\n`]);
+    const { rows, torn } = mergeEntries([`F${row(1)}\nF["${id(2)}","sta`, `X${row(3)}\n\n`]);
     expect(rows).toEqual([row(1)]);
     expect(torn).toBe(2);
+  });
+
+  it("converts an earlier version's object rows, and merges them with this version's by call id", () => {
+    const legacy = (n: number, status: string) => `{"id":"${id(n)}","request_id":"r${n}","status":"${status}"}`;
+    const { rows, interrupted } = mergeEntries([`O${legacy(1, 'interrupted')}
+O${legacy(2, 'interrupted')}
+`, `F${row(1)}
+`]);
+    expect(interrupted).toBe(1);
+    expect(rows.map(rowObject)).toEqual([
+      expect.objectContaining({ id: id(1) }),
+      expect.objectContaining({ id: id(2), request_id: 'r2', status: 'interrupted', route: null }),
+    ]);
   });
 });
 

@@ -2,7 +2,8 @@ import { readFile, unlink } from 'node:fs/promises';
 import type { Logger } from '../logger.ts';
 import type { CallRowJson } from './call-row.ts';
 import type { Spool } from './spool.ts';
-import { entryId, orphanSegments, segmentText } from './wal-files.ts';
+import { readRowLine, rowId } from './row-fields.ts';
+import { orphanSegments, segmentText } from './wal-files.ts';
 
 export interface WalRecovery {
   /** Calls moved to the spool: the last finished row of each, else its opened (interrupted) row. */
@@ -25,13 +26,13 @@ export function mergeEntries(texts: readonly string[]): { rows: CallRowJson[]; i
     for (const line of text.split('\n')) {
       if (line.length === 0) continue;
       const kind = line.charCodeAt(0);
-      const row = line.slice(1);
-      if ((kind !== 70 && kind !== 79) || !isRow(row)) {
+      const row = kind === 70 || kind === 79 ? readRowLine(line.slice(1)) : null;
+      if (row === null) {
         torn++;
         continue;
       }
       const finished = kind === 70; // 'F'
-      const id = entryId(row);
+      const id = rowId(row);
       if (finished || !byId.get(id)?.finished) byId.set(id, { finished, row });
     }
   }
@@ -91,14 +92,4 @@ async function moveToSpool(opts: RecoverOptions): Promise<WalRecovery> {
   if (rows.length > 0 || torn > 0) opts.logger.info('call log: recovered calls from the write-ahead log of an earlier run', { ...result, dir: opts.dir });
   if (torn > 0) opts.logger.warn('call log: torn write-ahead log lines skipped (a process died mid-write)', { torn });
   return result;
-}
-
-function isRow(s: string): boolean {
-  if (s.charCodeAt(0) !== 123 || s.charCodeAt(s.length - 1) !== 125) return false;
-  try {
-    JSON.parse(s);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -7,8 +7,8 @@ import { segmentName, segmentText } from './wal-files.ts';
 import { canMapFiles } from './wal-mapping.ts';
 import { CallWal } from './wal.ts';
 
-/** A row as call-row.ts writes it: `{"id":"<uuid>",…}`. */
-const row = (n: number, extra = ''): string => `{"id":"00000000-0000-7000-8000-${String(n).padStart(12, '0')}","status":"ok"${extra}}`;
+/** A row as call-row.ts writes it: `["<uuid>",…]`. */
+const row = (n: number, extra = ''): string => `["00000000-0000-7000-8000-${String(n).padStart(12, '0')}","ok"${extra}]`;
 
 // Mapped segments need the optional addon; where `npm install` could not build it the log
 // writes, and that is the mode left to test.
@@ -58,7 +58,7 @@ describe.each(modes)('CallWal (mapped: $mapped)', ({ mapped }) => {
   });
 
   it('rotates past maxSegmentBytes and deletes segments oldest first, once all their calls are released', () => {
-    const pad = `,"x":"${'a'.repeat(3000)}"`;
+    const pad = `,"${'a'.repeat(3000)}"`;
     const w = wal({ maxSegmentBytes: 4096 });
     w.append('O', row(1, pad)); // segment 1: call 1 opened
     w.append('F', row(2, pad)); // segment 1 is full: closed
@@ -79,7 +79,7 @@ describe.each(modes)('CallWal (mapped: $mapped)', ({ mapped }) => {
   });
 
   it('takes an entry larger than a segment whole, in a segment of its own', () => {
-    const big = `,"x":"${'b'.repeat(10_000)}"`;
+    const big = `,"${'b'.repeat(10_000)}"`;
     const w = wal({ maxSegmentBytes: 4096 });
     w.append('F', row(1));
     w.append('F', row(2, big));
@@ -92,7 +92,7 @@ describe.each(modes)('CallWal (mapped: $mapped)', ({ mapped }) => {
 
   it('shows only what was appended since a reset, whatever an earlier use left after it', () => {
     const w = wal();
-    const pad = `,"x":"${'c'.repeat(500)}"`;
+    const pad = `,"${'c'.repeat(500)}"`;
     for (let i = 1; i <= 5; i++) w.append('F', row(i, pad));
     w.release(Array.from({ length: 5 }, (_, i) => row(i + 1)));
     expect(text()).toBe('');
@@ -144,7 +144,7 @@ describe.each(modes)('CallWal (mapped: $mapped)', ({ mapped }) => {
     const warnings: string[] = [];
     const w = new CallWal({ dir, now: Date.now, fsyncMs: 5, maxSegmentBytes: 4096, mapped, logger: { warn: (m) => void warnings.push(m), error: (m) => void warnings.push(m) } });
     wals.push(w);
-    const pad = `,"x":"${'a'.repeat(1500)}"`;
+    const pad = `,"${'a'.repeat(1500)}"`;
     for (let i = 0; i < 6; i++) {
       w.append('F', row(i, pad));
       await new Promise((r) => setTimeout(r, 8));

@@ -4,7 +4,8 @@ import type { Logger } from '../logger.ts';
 import { toCallRow, type CallRowJson } from './call-row.ts';
 import type { PayloadPolicy } from './payloads.ts';
 import type { CallRecord, RowStart, StoredCallStatus } from './record.ts';
-import { entryId, segmentName, type WalKind } from './wal-files.ts';
+import { rowId } from './row-fields.ts';
+import { segmentName, type WalKind } from './wal-files.ts';
 import { canMapFiles } from './wal-mapping.ts';
 import { closeQuietly, MAPPED_SEGMENT_BYTES, mappedSegmentSync, place, roundUp, touchAhead, type Segment } from './wal-segment.ts';
 import { SpareSegment } from './wal-spare.ts';
@@ -114,7 +115,7 @@ export class CallWal {
    */
   append(kind: WalKind, row: CallRowJson): boolean {
     if (this.closed) return false;
-    const id = entryId(row);
+    const id = rowId(row);
     try {
       const seg = this.mappedBytes > 0 ? this.store(kind, row) : this.writeLine(kind, row);
       this.dirty = true;
@@ -196,7 +197,7 @@ export class CallWal {
 
   /** The writer has these rows in the database or the spool: their entries may go. */
   release(rows: readonly CallRowJson[]): void {
-    for (const row of rows) this.releaseId(entryId(row));
+    for (const row of rows) this.releaseId(rowId(row));
     this.collect();
   }
 

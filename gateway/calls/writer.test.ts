@@ -9,6 +9,7 @@ import { silentLogger } from '../logger.ts';
 import type { CallRecord } from './record.ts';
 import { toCallRow } from './call-row.ts';
 import { compilePayloadPolicy } from './payloads.ts';
+import { rowObject } from './row-fields.ts';
 import { sampleRecord } from '../../test/helpers/sample-record.ts';
 import { callPayloads, calls } from './schema.ts';
 import { CallLogWriter, type CallLogWriterOptions } from './writer.ts';
@@ -232,6 +233,25 @@ describe.each(testDatabases())('CallLogWriter on $kind', (target) => {
     expect(w.stats()).toMatchObject({ replayed: 25, dropped: 1 });
     expect(logger.error).toHaveBeenCalledWith(expect.stringContaining('torn line'), expect.any(Object));
     expect(await spoolFiles()).toHaveLength(0);
+  });
+
+  it("replays an earlier version's spool (rows as keyed objects) with every field and the payloads", async () => {
+    const policy = compilePayloadPolicy(payloads);
+    const records = Array.from({ length: 10 }, (_, i) => sampleRecord({ user: `legacy-${i}`, ttftMs: i, route: i % 2 ? 'r-odd' : null }));
+    const legacy = records.map((r) => JSON.stringify(rowObject(toCallRow(r, policy, Date.now()))));
+    expect(legacy[0]!.startsWith('{"id":')).toBe(true);
+    await writeFile(join(spoolDir, `calls-1-${2 ** 22 + 1}-0.jsonl`), `${legacy.join('\n')}\n`);
+    const w = writer();
+    w.start();
+    await w.flush();
+    expect(w.stats()).toMatchObject({ replayed: 10, dropped: 0 });
+    const stored = await database.db.select({ id: calls.id, user: calls.user, ttft: calls.ttftMs, route: calls.route }).from(calls);
+    expect(stored.sort((a, b) => a.user!.localeCompare(b.user!))).toEqual(
+      records.map((r, i) => ({ id: r.id, user: `legacy-${i}`, ttft: i, route: i % 2 ? 'r-odd' : null })),
+    );
+    const bodies = await database.db.select({ request: callPayloads.request }).from(callPayloads);
+    expect(bodies).toHaveLength(10);
+    expect(bodies[0]!.request).toEqual(records[0]!.requestBody);
   });
 
   it('close() drains to the database when it answers', async () => {

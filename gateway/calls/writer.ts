@@ -1,12 +1,13 @@
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
-import { rowId, startCallRow, toCallRow, type CallRowJson } from './call-row.ts';
+import { startCallRow, toCallRow, type CallRowJson } from './call-row.ts';
 import { describeDbError, insertIsolatingBadRows } from './insert.ts';
 import { LiveQueue, type HeldCall } from './live-queue.ts';
 import { compilePayloadPolicy, type PayloadPolicy } from './payloads.ts';
 import type { CallRecord, CallSink, RowStart } from './record.ts';
 import { estimateRecordBytes } from './record-size.ts';
 import { RetryBackoff } from './retry-backoff.ts';
+import { rowId } from './row-fields.ts';
 import { Spiller } from './spiller.ts';
 import { SpoolReplay, type ReplayFile } from './spool-replay.ts';
 import { Spool } from './spool.ts';
