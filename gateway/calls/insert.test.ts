@@ -119,4 +119,90 @@ describe.each(['pglite', ...(process.env.DATABASE_URL ? ['postgres'] : [])])('a 
     const [{ n }] = rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from calls c join call_payloads p on p.call_id = c.id`)) as [{ n: number }];
     expect(n).toBe(60);
   });
+
+  it('stores every field of a row in its column (each value distinct), and a row without bodies with no payload row', async () => {
+    const at = new Date('2031-02-03T04:05:06.789Z');
+    const rec = sampleRecord(
+      {
+        traceId: 'c'.repeat(32),
+        parentCallId: '0190a0f0-0000-7000-8000-0000000000aa',
+        assignment: 0.625,
+        shadow: true,
+        stream: true,
+        status: 'upstream_error',
+        httpStatus: 502,
+        errorCode: 'upstream_error',
+        errorMessage: 'bad gateway',
+        ttftMs: 7.5,
+        overheadMs: 0.75,
+        retrievalMs: 3.25,
+        costMicros: 46.8,
+        costSavedMicros: 9.5,
+        fallbackUsed: true,
+        cacheStatus: 'hit',
+        retrievedDocIds: ['d1', 'd"2'],
+        metadata: { team: 't' },
+        rag: { query: 'q' },
+        faceRequest: { system: 's' },
+        usage: { inputTokens: 11, outputTokens: 12, cachedInputTokens: 13, cacheWriteTokens: 14, reasoningTokens: 15 },
+      },
+      at,
+    );
+    const bare = sampleRecord({ route: 'metadata-only' }, new Date(at.getTime() + 1));
+    const metadataOnly = compilePayloadPolicy({ enabled: true, maxBytes: 4096, redactFields: [], redactPatterns: [], routes: { 'metadata-only': 'metadata' } });
+    await insertCallRows(database, [toCallRow(rec, policy, 0), toCallRow(bare, metadataOnly, 0)]);
+    const [row] = rowsOf<Record<string, unknown>>(
+      await database.db.execute(sql`select c.*, c.started_at::text as started, c.cost_micros::text as cost, c.cost_saved_micros::text as saved,
+        p.request, p.response, p.rag, p.face_request, p.truncated from calls c join call_payloads p on p.call_id = c.id where c.id = ${rec.id}`),
+    );
+    expect(row).toMatchObject({
+      id: rec.id,
+      request_id: rec.requestId,
+      endpoint: 'chat.completions',
+      api_key_id: rec.apiKeyId,
+      route: 'support-bot',
+      variant: 'control',
+      assignment: 0.625,
+      shadow: true,
+      parent_call_id: rec.parentCallId,
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      prompt_name: 'support',
+      prompt_version: 3,
+      stream: true,
+      status: 'upstream_error',
+      http_status: 502,
+      error_code: 'upstream_error',
+      error_message: 'bad gateway',
+      attempts: [{ provider: 'openai', model: 'gpt-4o-mini', status: 200, error: null, latency_ms: 412.5 }],
+      latency_ms: 415.25,
+      ttft_ms: 7.5,
+      overhead_ms: 0.75,
+      input_tokens: 11,
+      output_tokens: 12,
+      cached_tokens: 13,
+      cache_write_tokens: 14,
+      reasoning_tokens: 15,
+      cost: '46.8',
+      cost_status: 'exact',
+      saved: '9.5',
+      fallback_used: true,
+      cache_status: 'hit',
+      user: 'user-42',
+      metadata: { team: 't' },
+      retrieved_doc_ids: ['d1', 'd"2'],
+      retrieval_ms: 3.25,
+      trace_id: 'c'.repeat(32),
+      request: rec.requestBody,
+      response: rec.responseBody,
+      rag: { query: 'q' },
+      face_request: { system: 's' },
+      truncated: false,
+    });
+    expect(new Date(String(row!.started).replace(' ', 'T').replace(/\+00$/, 'Z')).toISOString()).toBe(at.toISOString());
+    const stored = rowsOf<{ payloads: number; ttft: number | null }>(
+      await database.db.execute(sql`select (select count(*)::int from call_payloads where call_id = ${bare.id}) as payloads, ttft_ms as ttft from calls where id = ${bare.id}`),
+    );
+    expect(stored).toEqual([{ payloads: 0, ttft: null }]);
+  });
 });
