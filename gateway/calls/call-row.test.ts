@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
-import { sampleRecord } from '../../test/helpers/sample-record.ts';
+import { everyFieldRecord, sampleRecord } from '../../test/helpers/sample-record.ts';
 import { startCallRow, toCallRow } from './call-row.ts';
 import { compilePayloadPolicy, type PayloadOptions } from './payloads.ts';
 import { ROW_FIELDS, rowId, rowObject } from './row-fields.ts';
@@ -70,34 +70,15 @@ describe('toCallRow', () => {
   });
 
   it('puts each field at its position in ROW_FIELDS (every value distinct, none null)', () => {
-    const r = sampleRecord({
-      traceId: 'b'.repeat(32),
-      parentCallId: uuidv7(),
-      assignment: 0.5,
-      shadow: true,
-      stream: true,
-      status: 'upstream_error',
-      httpStatus: 502,
-      errorCode: 'upstream_error',
-      errorMessage: 'bad gateway',
-      ttftMs: 7.5,
-      retrievalMs: 3.25,
-      costSavedMicros: 9.5,
-      fallbackUsed: true,
-      cacheStatus: 'hit',
-      retrievedDocIds: ['d9'],
-      rag: { query: 'q' },
-      faceRequest: { system: 's' },
-      usage: { inputTokens: 11, outputTokens: 12, cachedInputTokens: 13, cacheWriteTokens: 14, reasoningTokens: 15 },
-    });
+    const r = everyFieldRecord();
     const values = JSON.parse(toCallRow(r, policy, Date.now())) as unknown[];
     expect(values).toHaveLength(ROW_FIELDS.length);
     const byName = Object.fromEntries(ROW_FIELDS.map(([name], i) => [name, values[i]]));
     expect(byName).toMatchObject({
       id: r.id,
       parent_call_id: r.parentCallId,
-      trace_id: 'b'.repeat(32),
-      assignment: 0.5,
+      trace_id: 'c'.repeat(32),
+      assignment: 0.625,
       shadow: true,
       stream: true,
       status: 'upstream_error',
@@ -110,7 +91,7 @@ describe('toCallRow', () => {
       cost_saved_micros: 9.5,
       fallback_used: true,
       cache_status: 'hit',
-      retrieved_doc_ids: ['d9'],
+      retrieved_doc_ids: ['d1', 'd"2'],
       input_tokens: 11,
       output_tokens: 12,
       cached_tokens: 13,
@@ -122,6 +103,7 @@ describe('toCallRow', () => {
       response: r.responseBody,
       rag: { query: 'q' },
       face_request: { system: 's' },
+      overhead_ms: 0.75,
     });
   });
 

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, rowsOf, type Database } from '../db/client.ts';
 import { createScratchDatabase } from '../../test/helpers/test-db.ts';
-import { sampleRecord } from '../../test/helpers/sample-record.ts';
+import { everyFieldRecord, sampleRecord } from '../../test/helpers/sample-record.ts';
 import { toCallRow } from './call-row.ts';
 import { BATCH_PARTS, batchParts, insertCallRows, PART_CHARS } from './insert.ts';
 import { compilePayloadPolicy } from './payloads.ts';
@@ -122,32 +122,7 @@ describe.each(['pglite', ...(process.env.DATABASE_URL ? ['postgres'] : [])])('a 
 
   it('stores every field of a row in its column (each value distinct), and a row without bodies with no payload row', async () => {
     const at = new Date('2031-02-03T04:05:06.789Z');
-    const rec = sampleRecord(
-      {
-        traceId: 'c'.repeat(32),
-        parentCallId: '0190a0f0-0000-7000-8000-0000000000aa',
-        assignment: 0.625,
-        shadow: true,
-        stream: true,
-        status: 'upstream_error',
-        httpStatus: 502,
-        errorCode: 'upstream_error',
-        errorMessage: 'bad gateway',
-        ttftMs: 7.5,
-        overheadMs: 0.75,
-        retrievalMs: 3.25,
-        costMicros: 46.8,
-        costSavedMicros: 9.5,
-        fallbackUsed: true,
-        cacheStatus: 'hit',
-        retrievedDocIds: ['d1', 'd"2'],
-        metadata: { team: 't' },
-        rag: { query: 'q' },
-        faceRequest: { system: 's' },
-        usage: { inputTokens: 11, outputTokens: 12, cachedInputTokens: 13, cacheWriteTokens: 14, reasoningTokens: 15 },
-      },
-      at,
-    );
+    const rec = everyFieldRecord(at);
     const bare = sampleRecord({ route: 'metadata-only' }, new Date(at.getTime() + 1));
     const metadataOnly = compilePayloadPolicy({ enabled: true, maxBytes: 4096, redactFields: [], redactPatterns: [], routes: { 'metadata-only': 'metadata' } });
     await insertCallRows(database, [toCallRow(rec, policy, 0), toCallRow(bare, metadataOnly, 0)]);

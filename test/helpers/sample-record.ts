@@ -64,3 +64,36 @@ export function sampleRecord(overrides: Partial<CallRecord> = {}, at: Date = new
     ...overrides,
   };
 }
+
+/**
+ * A finished record whose row fields are all set and, where the types allow, all distinct (no
+ * NULL, no two numbers alike): a field read from or written to its neighbour's place shows.
+ */
+export function everyFieldRecord(at: Date = new Date()): CallRecord {
+  return sampleRecord(
+    {
+      traceId: 'c'.repeat(32),
+      parentCallId: '0190a0f0-0000-7000-8000-0000000000aa',
+      assignment: 0.625,
+      shadow: true,
+      stream: true,
+      status: 'upstream_error',
+      httpStatus: 502,
+      errorCode: 'upstream_error',
+      errorMessage: 'bad gateway',
+      ttftMs: 7.5,
+      overheadMs: 0.75,
+      retrievalMs: 3.25,
+      costMicros: 46.8,
+      costSavedMicros: 9.5,
+      fallbackUsed: true,
+      cacheStatus: 'hit',
+      retrievedDocIds: ['d1', 'd"2'],
+      metadata: { team: 't' },
+      rag: { query: 'q' },
+      faceRequest: { system: 's' },
+      usage: { inputTokens: 11, outputTokens: 12, cachedInputTokens: 13, cacheWriteTokens: 14, reasoningTokens: 15 },
+    },
+    at,
+  );
+}
