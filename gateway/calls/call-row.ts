@@ -125,12 +125,12 @@ export function startCallRow(r: Readonly<CallRecord>, policy: PayloadPolicy, now
 
 /**
  * The record as a row (JSON text, written out field by field in `ROW_FIELDS` order: a
- * generic JSON.stringify of a row object cost three times as much). Every client string is redacted and capped here
- * (user, metadata, model, error message, request id), and the bodies too when payloads are on
- * for the call's route. `status` replaces the record's (a write-ahead `opened` row says
- * `interrupted`). `start` supplies the head and the request bodies (`startCallRow`) when it is
- * this call's, for the same target (a fallback changes it); its holder drops it when another
- * head field changes (record.ts `RowStart`).
+ * generic JSON.stringify of a row object cost three times as much). Every client string is
+ * redacted and capped here (user, metadata, model, error message, request id), and the bodies
+ * too when payloads are on for the call's route. `status` replaces the record's (a write-ahead
+ * `opened` row says `interrupted`). `start` supplies the head and the request bodies
+ * (`startCallRow`) when it is this call's, for the same target (a fallback changes it); its
+ * holder drops it when another head field changes (record.ts `RowStart`).
  */
 export function toCallRow(r: CallRecord, policy: PayloadPolicy, nowMs: number, status: StoredCallStatus = r.status, start?: RowStart | null): CallRowJson {
   const begun = start && start.id === r.id && start.provider === r.provider && start.model === r.model ? start : null;
