@@ -182,7 +182,9 @@ describe.each(backends)('leases over the $name limit store', (backend) => {
     for (let i = 0; i < 6; i++) await call(store, { limits: [limit], tokens: 100, budgets, micros: 2_000 }, now, { micros: 700, tokens: 90 });
     await expect.poll(() => store.stats().active, { timeout: 2_000 }).toBe(0);
     await expect.poll(async () => (await inner.spend(budgets, now))[0], { timeout: 2_000 }).toMatchObject({ spentMicros: 6 * 700, reservedMicros: 0 });
-    expect(await window(inner, limit, now)).toEqual({ requests: 6, tokens: 6 * 90 });
+    // On Postgres a give-back is two statements on the pool (settle, adjustTokens; by-parts.ts),
+    // so the tokens can land just after the budget: wait for them the same way.
+    await expect.poll(() => window(inner, limit, now), { timeout: 2_000 }).toEqual({ requests: 6, tokens: 6 * 90 });
     await store.close();
   });
 });
