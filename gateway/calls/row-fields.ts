@@ -71,13 +71,10 @@ export const FIELD_INDEX: Readonly<Record<RowField, number>> = Object.fromEntrie
   number
 >;
 
-const OPEN_BRACKET = 91; // '['
-const OPEN_BRACE = 123; // '{'
-
-/** The call id of a row line, for log messages and the write-ahead log's index (no full parse). */
+/** The call id of a row line (`["<uuid>",…`), for log messages and the write-ahead log's index (no full parse). */
 export function rowId(row: string): string {
-  // `["<uuid>",…`; an earlier version's `{"id":"<uuid>",…` until readRowLine converts it.
-  return row.charCodeAt(0) === OPEN_BRACE ? row.slice(7, 43) : row.slice(2, 38);
+  // An earlier version's `{"id":…` rows never get here: readRowLine converts them where they are read.
+  return row.slice(2, 38);
 }
 
 /**
@@ -86,10 +83,9 @@ export function rowId(row: string): string {
  * row (a process died mid-write).
  */
 export function readRowLine(line: string): string | null {
-  const first = line.charCodeAt(0);
-  const last = line.charCodeAt(line.length - 1);
-  const array = first === OPEN_BRACKET && last === 93;
-  if (!array && !(first === OPEN_BRACE && last === 125)) return null;
+  const ends = line.charAt(0) + line.charAt(line.length - 1);
+  const array = ends === '[]';
+  if (!array && ends !== '{}') return null;
   let value: unknown;
   try {
     value = JSON.parse(line);
