@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../gateway/db/client.ts';
 import { silentLogger } from '../../gateway/logger.ts';
@@ -63,6 +63,32 @@ describe.each(testDatabases())('eval queue ($kind)', (target) => {
     expect(await claimRun(database, 'w2', id)).toBe(id);
     const [row] = await database.db.select().from(evalRuns).where(eq(evalRuns.id, id));
     expect(row!.worker).toBe('w2');
+  });
+
+  it('stop() waits for a claim already sent: the run it takes is finished before stop() returns', async () => {
+    // The claim's statement is held until the run below is queued, as a busy pool holds it.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const db = new Proxy(database.db, {
+      get: (target, key, receiver) => (key === 'execute' ? async (query: SQL) => (await gate, target.execute(query)) : Reflect.get(target, key, receiver)),
+    });
+    const queue = tableQueue({ db });
+    const handled: string[] = [];
+    const working = queue.work(
+      async (runId) => {
+        handled.push(runId);
+        await executeRun(runId, { database, client: null });
+      },
+      { worker: 'late', concurrency: 1, pollMs: 20 },
+    );
+    const stopping = queue.stop();
+    const id = await submitRun(database, scoreOnlyJob('late'), 'test');
+    open();
+    await stopping;
+    expect(handled).toEqual([id]);
+    const [row] = await database.db.select().from(evalRuns).where(eq(evalRuns.id, id));
+    expect(row!.status).toBe('succeeded');
+    await working;
   });
 });
 

@@ -11,6 +11,9 @@ export function tableQueue(database: Pick<Database, 'db'>): EvalQueue {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const inFlight = new Set<Promise<void>>();
+  // Pumps in progress: a claim sent before stop() can still come back with a run, so stop()
+  // waits for them as well as for the runs they started.
+  const pumps = new Set<Promise<void>>();
   let wake: (() => void) | undefined;
 
   return {
@@ -20,7 +23,7 @@ export function tableQueue(database: Pick<Database, 'db'>): EvalQueue {
     },
     async work(handle, { worker, concurrency, pollMs = 1_000 }) {
       stopped = false;
-      const pump = async (): Promise<void> => {
+      const pumpOnce = async (): Promise<void> => {
         timer = undefined;
         while (!stopped && inFlight.size < concurrency) {
           const id = await claimRun(database, worker).catch(() => null);
@@ -35,6 +38,11 @@ export function tableQueue(database: Pick<Database, 'db'>): EvalQueue {
         }
         if (!stopped && !timer) timer = setTimeout(() => void pump(), pollMs);
       };
+      const pump = (): Promise<void> => {
+        const p = pumpOnce().finally(() => pumps.delete(p));
+        pumps.add(p);
+        return p;
+      };
       wake = () => {
         if (timer) clearTimeout(timer);
         timer = undefined;
@@ -45,7 +53,8 @@ export function tableQueue(database: Pick<Database, 'db'>): EvalQueue {
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
-      await Promise.all(inFlight);
+      // A pump may start a run after its claim returns: wait until no pump and no run is left.
+      while (pumps.size > 0 || inFlight.size > 0) await Promise.all([...pumps, ...inFlight]);
     },
   };
 }
