@@ -33,10 +33,13 @@ export function readCpuMs(pid: number): number | null {
   }
 }
 
-/** Samples a process's RSS every intervalMs while running; keeps the maximum. */
+/** Samples a process's RSS every intervalMs while running; keeps the maximum and every reading since start(). */
 export class RssSampler {
   private timer: NodeJS.Timeout | undefined;
   private peak: number | null = null;
+  private startedAt = 0;
+  /** Every reading since start(): seconds after start(), MB. */
+  readonly samples: Array<{ atS: number; mb: number }> = [];
 
   constructor(
     private readonly pid: number,
@@ -45,6 +48,8 @@ export class RssSampler {
 
   start(): void {
     this.peak = null;
+    this.samples.length = 0;
+    this.startedAt = performance.now();
     this.sample();
     this.timer = setInterval(() => this.sample(), this.intervalMs);
   }
@@ -59,6 +64,8 @@ export class RssSampler {
 
   private sample(): void {
     const mb = readRssMb(this.pid);
-    if (mb !== null && (this.peak === null || mb > this.peak)) this.peak = mb;
+    if (mb === null) return;
+    if (this.peak === null || mb > this.peak) this.peak = mb;
+    this.samples.push({ atS: (performance.now() - this.startedAt) / 1000, mb });
   }
 }

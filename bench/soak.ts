@@ -19,6 +19,7 @@ import type { LoadClient } from './load-client.ts';
 import { describe, probe, type Probe } from './memory.ts';
 import type { LoadResult } from './protocol.ts';
 import { readRssMb, RssSampler } from './rss.ts';
+import { describeRule, rssTrend } from './soak-verdict.ts';
 import { rssGoal } from './summary.ts';
 import { callLogCounters, describeCallLog, type CallLogCounters, type GatewayTarget } from './targets.ts';
 import { jobFor, SCENARIOS } from './workload.ts';
@@ -65,8 +66,9 @@ export interface SoakResult {
   result: LoadResult;
   peakMb: number | null;
   afterMb: number | null;
+  /** From the first steady window's median RSS to the last's (soak-verdict.ts), MB. */
   growthMb: number | null;
-  /** Least-squares slope of RSS over the second half, MB per minute. */
+  /** Theil–Sen slope of the steady windows' median RSS, MB per minute (soak-verdict.ts). */
   slopeMbPerMin: number | null;
   verdict: string;
   ok: boolean;
@@ -155,21 +157,17 @@ export async function runSoak(load: LoadClient, gateway: GatewayTarget, opts: So
   print(describeCallLog(callLog, Object.values(result.statusCounts).reduce((a, b) => a + b, 0)) + ' (soak job only; priming not counted)');
 
   rows.sort((a, b) => a.at - b.at);
-  const rss = rows.map((r) => r.rssMb).filter((x): x is number => x !== null);
-  const first = rss[0];
-  const last = rss.at(-1);
-  const growthMb = first !== undefined && last !== undefined ? Math.round((last - first) * 10) / 10 : null;
-  const half = rows.slice(Math.floor(rows.length / 2)).filter((r) => r.rssMb !== null);
-  const slopeMbPerMin = half.length >= 3 ? Math.round(slope(half.map((r) => [r.at / 60, r.rssMb!] as const)) * 100) / 100 : null;
-  const growing = growthMb !== null && first !== undefined && (growthMb > Math.max(10, first * 0.1) || (slopeMbPerMin ?? 0) > 1);
+  const trend = rssTrend(sampler.samples, opts.durationMs / 1000, opts.windowMs / 1000);
+  const growthMb = trend && Math.round((trend.lastMb - trend.firstMb) * 10) / 10;
+  const slopeMbPerMin = trend && Math.round(trend.slopeMbPerMin * 100) / 100;
   const goal = rssGoal(gateway.database);
-  const ok = !growing && peakMb !== null && peakMb <= goal.mb && result.errors + result.non2xx === 0;
+  const ok = trend !== null && trend.growing !== true && peakMb !== null && peakMb <= goal.mb && result.errors + result.non2xx === 0;
   const verdict =
-    growthMb === null
-      ? 'RSS not measurable here (no /proc)'
-      : `${growing ? 'RSS GROWS' : 'RSS flat'}: ${first} MB after the first window → ${last} MB at the end (${growthMb >= 0 ? '+' : ''}${growthMb} MB, ` +
-        `second-half slope ${slopeMbPerMin ?? 'n/a'} MB/min), peak ${peakMb} MB (goal ≤ ${goal.mb}, ${goal.label}), ${afterMb} MB 5 s after; ` +
-        `${result.errors + result.non2xx} failed requests`;
+    trend === null
+      ? 'RSS not measurable here (no /proc, or too short a soak)'
+      : `${trend.growing === null ? 'RSS growth not judged (under 5 min)' : trend.growing ? 'RSS GROWS' : 'RSS flat'}: slope ${slopeMbPerMin} MB/min; ${trend.firstMb} MB in the first steady window → ${trend.lastMb} MB in the last ` +
+        `(medians of ${trend.windows} windows), peak ${peakMb} MB (goal ≤ ${goal.mb}, ${goal.label}), ${afterMb} MB 5 s after; ` +
+        `${result.errors + result.non2xx} failed requests (${describeRule(opts.windowMs / 1000)})`;
   // Figures above are final; the snapshots' own memory cannot touch them from here on.
   const tail = dir !== undefined && opts.snapshotTailMs ? await snapshotTail(load, gateway, dir, opts, probes, print) : null;
   const tailOk = tail === null || tail.failures === 0;
@@ -194,17 +192,4 @@ async function snapshotTail(load: LoadClient, gateway: GatewayTarget, dir: strin
   const failures = r.errors + r.non2xx;
   print(`  tail: ${Math.round(r.rps).toLocaleString('en-US')} req/s, p50 ${r.latency.p50.toFixed(3)} ms, p99 ${r.latency.p99.toFixed(3)} ms (snapshot pauses included), ${failures} failures`);
   return { durationS: tailMs / 1000, rps: Math.round(r.rps), p50: r.latency.p50, p99: r.latency.p99, failures };
-}
-
-function slope(points: ReadonlyArray<readonly [number, number]>): number {
-  const n = points.length;
-  const mx = points.reduce((s, p) => s + p[0], 0) / n;
-  const my = points.reduce((s, p) => s + p[1], 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const [x, y] of points) {
-    num += (x - mx) * (y - my);
-    den += (x - mx) ** 2;
-  }
-  return den === 0 ? 0 : num / den;
 }
