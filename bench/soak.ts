@@ -70,6 +70,8 @@ export interface SoakResult {
   growthMb: number | null;
   /** Theil–Sen slope of the steady windows' median RSS, MB per minute (soak-verdict.ts). */
   slopeMbPerMin: number | null;
+  /** Every 0.5-s RSS reading of the soak (seconds after its start, MB): the verdict's input, kept so a run can be read again. */
+  rssSamples: Array<{ atS: number; mb: number }>;
   verdict: string;
   ok: boolean;
   callLog: CallLogCounters | null;
@@ -171,7 +173,7 @@ export async function runSoak(load: LoadClient, gateway: GatewayTarget, opts: So
   // Figures above are final; the snapshots' own memory cannot touch them from here on.
   const tail = dir !== undefined && opts.snapshotTailMs ? await snapshotTail(load, gateway, dir, opts, probes, print) : null;
   const tailOk = tail === null || tail.failures === 0;
-  return { rows, result, peakMb, afterMb, growthMb, slopeMbPerMin, verdict, ok: ok && tailOk, callLog, probes, tail };
+  return { rows, result, peakMb, afterMb, growthMb, slopeMbPerMin, rssSamples: sampler.samples.map((x) => ({ atS: Math.round(x.atS * 10) / 10, mb: x.mb })), verdict, ok: ok && tailOk, callLog, probes, tail };
 }
 
 /** The same load again for snapshotTailMs, with a heap snapshot 10 s in and one 10 s before its end. */
