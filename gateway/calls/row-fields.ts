@@ -63,6 +63,28 @@ export const ROW_FIELDS = [
   ['face_request', 'jsonb'],
 ] as const;
 
+/**
+ * The version of the row written to the spool and the write-ahead log: 1 was the object keyed
+ * by column, 2 is `ROW_FIELDS` by position. A file names its rows' version (`rowFileTag`):
+ * a version of sluice reads a file only when it knows that format, and leaves any other on
+ * disk, to be replayed by one that does. Earlier versions' names had no tag; their patterns do
+ * not match a tagged name, so they leave this version's files alone too (on a downgrade they
+ * wait for the upgrade instead of being read as torn lines). Change ROW_FIELDS only with a new
+ * ROW_FORMAT, and teach `readRowLine` the old one.
+ */
+export const ROW_FORMAT = 2;
+
+/** The part of a spool or write-ahead log file's name that says its rows' format: `.r2`. */
+export const rowFileTag = `.r${ROW_FORMAT}`;
+
+/**
+ * Whether this version reads a file whose name carried `tag` (the digits after `.r`);
+ * undefined: a name from before tags, whose rows `readRowLine` tells apart (format 1 or 2).
+ */
+export function readsRowFormat(tag: string | undefined): boolean {
+  return tag === undefined || Number(tag) === ROW_FORMAT;
+}
+
 export type RowField = (typeof ROW_FIELDS)[number][0];
 
 /** A row's position of each field. */

@@ -2,14 +2,16 @@ import { appendFileSync, closeSync, createReadStream, fdatasyncSync, mkdirSync, 
 import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { readRowLine } from './row-fields.ts';
+import { readRowLine, readsRowFormat, rowFileTag } from './row-fields.ts';
 
 /**
  * The call log's overflow: append-only JSONL files of prepared rows (one row per line), used
  * when the in-memory queue is full or the database is unreachable at shutdown.
  *
- * A file is written as `calls-<ms>-<pid>-<seq>.jsonl.open` and renamed to `.jsonl` (sealed)
- * when it reaches `maxFileBytes`, before a replay, or at close. Replay reads sealed files,
+ * A file is written as `calls-<ms>-<pid>-<seq>.r<format>.jsonl.open` (row-fields.ts
+ * `ROW_FORMAT`; names without `.r<format>` are an earlier version's) and renamed to `.jsonl`
+ * (sealed) when it reaches `maxFileBytes`, before a replay, or at close. A file in a format
+ * this version does not read is left where it is and reported once (`onForeignFile`). Replay reads sealed files,
  * plus `.open` files left by a process that is gone, so several gateways sharing a directory
  * never read a file another live process is still appending to. Rows are idempotent on their
  * key, so a file replayed twice (a crash between insert and unlink) does no harm.
@@ -18,9 +20,11 @@ export interface SpoolOptions {
   dir: string;
   maxFileBytes: number;
   now: () => number;
+  /** A file written in a row format this version does not read (a later version's): left as it is. */
+  onForeignFile?: (path: string) => void;
 }
 
-const NAME = /^calls-(\d+)-(\d+)-(\d+)\.jsonl(\.open)?$/;
+const NAME = /^calls-(\d+)-(\d+)-(\d+)(?:\.r(\d+))?\.jsonl(\.open)?$/;
 
 /** Whether a process with this pid exists (EPERM: it does, as another user's). */
 export function processAlive(pid: number): boolean {
@@ -39,6 +43,7 @@ export class Spool {
   private seq = 0;
   private chain: Promise<unknown> = Promise.resolve();
   private madeDir = false;
+  private readonly reportedForeign = new Set<string>();
 
   constructor(private readonly opts: SpoolOptions) {}
 
@@ -98,7 +103,14 @@ export class Spool {
       const m = NAME.exec(name);
       if (!m) continue;
       const path = join(this.opts.dir, name);
-      if (m[4]) {
+      if (!readsRowFormat(m[4])) {
+        if (!this.reportedForeign.has(path)) {
+          this.reportedForeign.add(path);
+          this.opts.onForeignFile?.(path);
+        }
+        continue;
+      }
+      if (m[5]) {
         const pid = Number(m[2]);
         if (path === this.activePath) continue;
         if (pid !== process.pid && processAlive(pid)) continue;
@@ -148,7 +160,7 @@ export class Spool {
   }
 
   private nextName(): string {
-    return `calls-${this.opts.now()}-${process.pid}-${this.seq++}.jsonl`;
+    return `calls-${this.opts.now()}-${process.pid}-${this.seq++}${rowFileTag}.jsonl`;
   }
 
   private async openActive(): Promise<void> {

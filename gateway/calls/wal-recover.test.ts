@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../logger.ts';
 import { rowObject } from './row-fields.ts';
 import { segmentName } from './wal-files.ts';
@@ -85,6 +85,20 @@ describe('recoverWal', () => {
     expect(r?.calls).toBe(1);
     expect(s.appended).toEqual([[row(3)]]);
     expect(readdirSync(dir).sort()).toEqual(['calls-1-2-3.jsonl', live, segmentName(2000, 0)].sort());
+  });
+
+  it("leaves a dead process's segments in a row format it does not read, and says so; reads an earlier version's untagged ones", async () => {
+    const later = `wal-1000-${DEAD_PID}-0.r9.log`;
+    const untagged = `wal-1000-${DEAD_PID}-1.log`;
+    writeFileSync(join(dir, later), `F${row(1)}\n`);
+    writeFileSync(join(dir, untagged), `F${row(2)}\n`);
+    const s = spool();
+    const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+    const r = await recoverWal({ dir, own: new Set(), spool: s, logger });
+    expect(r).toMatchObject({ calls: 1, segments: 1 });
+    expect(s.appended).toEqual([[row(2)]]);
+    expect(readdirSync(dir)).toEqual([later]);
+    expect(logger.warn).toHaveBeenCalledWith(expect.stringContaining('row format this version does not read'), { segments: [join(dir, later)] });
   });
 
   it('does nothing without a directory or segments', async () => {

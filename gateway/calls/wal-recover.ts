@@ -67,7 +67,10 @@ export function recoverWal(opts: RecoverOptions): Promise<WalRecovery | null> {
 }
 
 async function moveToSpool(opts: RecoverOptions): Promise<WalRecovery> {
-  const paths = await orphanSegments(opts.dir, opts.own);
+  const { paths, foreign } = await orphanSegments(opts.dir, opts.own);
+  if (foreign.length > 0) {
+    opts.logger.warn('call log: write-ahead log segments in a row format this version does not read (a later version wrote them); left in place', { segments: foreign });
+  }
   if (paths.length === 0) return { calls: 0, interrupted: 0, torn: 0, segments: 0 };
   const texts: string[] = [];
   for (const path of paths) {

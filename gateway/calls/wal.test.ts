@@ -161,7 +161,7 @@ describe.each(modes)('CallWal (mapped: $mapped)', ({ mapped }) => {
     w.append('F', row(1));
     expect(files().map((f) => join(dir, f)).every((p) => w.ownPaths.has(p))).toBe(true);
     expect(files()).toHaveLength(1);
-    expect(files()[0]).toMatch(new RegExp(`^wal-\\d+-${process.pid}-\\d+\\.log$`));
-    expect(segmentName(5, 7, 42)).toBe('wal-5-42-7.log');
+    expect(files()[0]).toMatch(new RegExp(`^wal-\\d+-${process.pid}-\\d+\\.r2\\.log$`));
+    expect(segmentName(5, 7, 42)).toBe('wal-5-42-7.r2.log');
   });
 });

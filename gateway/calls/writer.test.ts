@@ -235,6 +235,25 @@ describe.each(testDatabases())('CallLogWriter on $kind', (target) => {
     expect(await spoolFiles()).toHaveLength(0);
   });
 
+  it('leaves a spool file in a row format it does not read where it is, says so once, and replays the rest', async () => {
+    const policy = compilePayloadPolicy(payloads);
+    const line = () => toCallRow(sampleRecord(), policy, Date.now());
+    const later = `calls-1-${2 ** 22 + 1}-0.r9.jsonl`;
+    await writeFile(join(spoolDir, later), `${line()}\n`);
+    await writeFile(join(spoolDir, `calls-2-${2 ** 22 + 1}-1.r2.jsonl.open`), `${line()}\n${line()}\n`);
+    await writeFile(join(spoolDir, `calls-3-${2 ** 22 + 1}-2.jsonl`), `${line()}\n`);
+    const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+    const w = writer({ logger });
+    w.start();
+    await w.flush();
+    await w.flush();
+    expect(w.stats()).toMatchObject({ replayed: 3, dropped: 0 });
+    expect(await rowCount()).toBe(3);
+    expect(await spoolFiles()).toEqual([later]);
+    const foreign = logger.warn.mock.calls.filter(([message]) => String(message).includes('row format this version does not read'));
+    expect(foreign).toEqual([[expect.any(String), { path: join(spoolDir, later) }]]);
+  });
+
   it("replays an earlier version's spool (rows as keyed objects) with every field and the payloads", async () => {
     const policy = compilePayloadPolicy(payloads);
     const records = Array.from({ length: 10 }, (_, i) => sampleRecord({ user: `legacy-${i}`, ttftMs: i, route: i % 2 ? 'r-odd' : null }));

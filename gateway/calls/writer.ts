@@ -78,7 +78,12 @@ export class CallLogWriter implements CallSink {
       maxMs: opts.backoff?.maxMs ?? 10_000,
       random: opts.random ?? Math.random,
     });
-    this.spool = new Spool({ dir: opts.spoolDir, maxFileBytes: opts.spoolFileMaxBytes ?? 64 * 1024 * 1024, now: this.now });
+    this.spool = new Spool({
+      dir: opts.spoolDir,
+      maxFileBytes: opts.spoolFileMaxBytes ?? 64 * 1024 * 1024,
+      now: this.now,
+      onForeignFile: (path) => this.logger.warn('call log: a spool file in a row format this version does not read (a later version wrote it); left in place', { path }),
+    });
     this.spiller = new Spiller({
       spool: this.spool,
       prepare: (records) => this.prepare(records),
