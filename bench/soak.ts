@@ -167,7 +167,7 @@ export async function runSoak(load: LoadClient, gateway: GatewayTarget, opts: So
   const verdict =
     trend === null
       ? 'RSS not measurable here (no /proc, or too short a soak)'
-      : `${trend.growing === null ? 'RSS growth not judged (under 5 min)' : trend.growing ? 'RSS GROWS' : 'RSS flat'}: slope ${slopeMbPerMin} MB/min; ${trend.firstMb} MB in the first steady window → ${trend.lastMb} MB in the last ` +
+      : `${trend.growing === null ? 'RSS growth not judged (under 5 min)' : trend.growing ? 'RSS GROWS' : 'RSS flat'}: slope ${slopeMbPerMin} MB/min; ${trend.firstMb.toFixed(1)} MB in the first steady window → ${trend.lastMb.toFixed(1)} MB in the last ` +
         `(medians of ${trend.windows} windows), peak ${peakMb} MB (goal ≤ ${goal.mb}, ${goal.label}), ${afterMb} MB 5 s after; ` +
         `${result.errors + result.non2xx} failed requests (${describeRule(opts.windowMs / 1000)})`;
   // Figures above are final; the snapshots' own memory cannot touch them from here on.
