@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DETECTS_2MB_PER_MIN_AT_LEAST, FALSE_ALARM_AT_MOST, rssTrend, theilSen, type RssSample } from './soak-verdict.ts';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../test/helpers/seeded-random.ts';
 
 /**
  * One simulated soak's RSS, a sample every 0.5 s. The noise is what a flat gateway shows under
@@ -41,7 +31,7 @@ function simulatedSoak(random: () => number, durationS: number, leakMbPerMin: nu
 }
 
 function growingShare(seed: number, soaks: number, leakMbPerMin: number): number {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   let growing = 0;
   for (let i = 0; i < soaks; i++) if (rssTrend(simulatedSoak(random, 600, leakMbPerMin), 600, 30)!.growing) growing++;
   return growing / soaks;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, contentHashJson } from './canonical-json.ts';
+import { seededRandom } from '../test/helpers/seeded-random.ts';
 
 /** The first prompt-hash implementation (prompts/canonical.ts before this file), kept as the reference. */
 function firstContentJson(value: unknown): string {
@@ -14,17 +15,6 @@ function firstContentJson(value: unknown): string {
     return out;
   };
   return JSON.stringify(sortKeys(value));
-}
-
-/** A small deterministic PRNG (mulberry32), so the generated corpus is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 const KEYS = ['a', 'B', 'z', '__proto__', 'ü', '', 'a b', '\u2028', 'constructor', 'toJSON', '0', '2', '10', '01', '-1', '1e3', '50256', '4294967294', '4294967295'];
@@ -66,7 +56,7 @@ describe('canonicalJson', () => {
   });
 
   it('writes text that parses back to an equal value', () => {
-    const next = prng(7);
+    const next = seededRandom(7);
     for (let i = 0; i < 300; i++) {
       const text = randomJsonText(next, 4);
       expect(JSON.parse(canonicalJson(JSON.parse(text)) ?? 'null')).toEqual(JSON.parse(text));
@@ -87,7 +77,7 @@ describe('contentHashJson', () => {
   });
 
   it('writes exactly what the first prompt-hash implementation wrote, so stored hashes still match', () => {
-    const next = prng(42);
+    const next = seededRandom(42);
     for (let i = 0; i < 2_000; i++) {
       const value: unknown = JSON.parse(randomJsonText(next, 5));
       expect(contentHashJson(value)).toBe(firstContentJson(value));
@@ -97,7 +87,7 @@ describe('contentHashJson', () => {
   });
 
   it('is canonicalJson wherever no "__proto__" or array-index key is present', () => {
-    const next = prng(3);
+    const next = seededRandom(3);
     for (let i = 0; i < 500; i++) {
       const text = randomJsonText(next, 5);
       if (/"(__proto__|0|[1-9]\d*)":/.test(text)) continue;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clopperPearson, kornGraubard, scoreInterval, scoreMeanInterval, summarizeScores } from './bounded.ts';
 import { meanInterval, wilson, type Interval } from './math.ts';
+import { seededRandom } from '../../test/helpers/seeded-random.ts';
 
 // Reference values from scipy.stats 1.17 (beta.ppf, t.ppf, norm.ppf), computed independently.
 const near = (actual: Interval | null, expected: [number, number], digits = 9): void => {
@@ -24,18 +25,6 @@ function exactCoverage(n: number, p: number, interval: (x: number, n: number) =>
     if (ci[0] <= p && p <= ci[1]) covered += binomPmf(x, n, p);
   }
   return covered;
-}
-
-/** mulberry32: a small seeded generator, so the simulation below is the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('clopperPearson', () => {
@@ -87,7 +76,7 @@ describe('kornGraubard and scoreMeanInterval', () => {
   });
 
   it('every interval of [0, 1] scores is inside [0, 1] (seeded samples, all sizes and skews)', () => {
-    const rng = seeded(14);
+    const rng = seededRandom(14);
     for (let i = 0; i < 2000; i++) {
       const n = 1 + Math.floor(rng() * 30);
       const k = 0.2 + rng() * 10;
@@ -107,7 +96,7 @@ describe('kornGraubard and scoreMeanInterval', () => {
       { mean: 1 / 4, draw: (r: () => number) => r() ** 3 },
     ];
     for (const { mean, draw } of cases) {
-      const rng = seeded(2026);
+      const rng = seededRandom(2026);
       let kg = 0;
       let t = 0;
       const reps = 4000;

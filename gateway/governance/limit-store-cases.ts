@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BudgetLimit, LimitStore, RateLimit, ReserveResult, Subject } from './types.ts';
+import { seededRandom } from '../../test/helpers/seeded-random.ts';
 
 /**
  * The behaviour every LimitStore must have, run against each backend (postgres-limits.test.ts,
@@ -21,18 +22,6 @@ const MIN = 60_000;
 const key = (): Subject => `key:${randomUUID()}`;
 const team = (): Subject => `team:${randomUUID()}`;
 const budget = (subject: Subject, limitMicros: number, period: BudgetLimit['period'] = 'day'): BudgetLimit => ({ subject, limitMicros, period });
-
-/** A small seeded PRNG (mulberry32), so the random sizes are the same on every run. */
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function reserved(r: ReserveResult) {
   if (!r.ok) throw new Error(`expected the reservation to fit, refused by ${r.budget.subject}`);
@@ -163,7 +152,7 @@ export function describeLimitStore(name: string, open: () => Promise<StorePair>)
 
       it('two instances, 200 concurrent reservations of random sizes: the reserved total never passes the limit', async () => {
         const { a, b } = pair;
-        const random = seeded(17);
+        const random = seededRandom(17);
         const k = budget(key(), 1_000_000);
         const t = budget(team(), 9_000);
         const sizes = Array.from({ length: 200 }, () => 1 + Math.floor(random() * 150));
@@ -179,7 +168,7 @@ export function describeLimitStore(name: string, open: () => Promise<StorePair>)
 
       it('two instances, 200 concurrent reserve-then-settle of random sizes: settled spend never passes the limit', async () => {
         const { a, b } = pair;
-        const random = seeded(42);
+        const random = seededRandom(42);
         const k = budget(key(), 6_000);
         const t = budget(team(), 5_000);
         const calls = Array.from({ length: 200 }, () => {

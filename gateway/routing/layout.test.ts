@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { apportion, assignmentValue, pickVariant, UNITS, type FlatLayout } from './assign.ts';
 import { cumulativePieces, flatten, fromStored, rebalance, toStored, type Pieces } from './layout.ts';
+import { seededRandom } from '../../test/helpers/seeded-random.ts';
 
 /** Exact measure (in units) of positions whose variant differs, keyed `from→to`. */
 function moves(a: FlatLayout, b: FlatLayout): Map<string, number> {
@@ -22,16 +23,6 @@ function moves(a: FlatLayout, b: FlatLayout): Map<string, number> {
 
 const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 const lengths = (p: Pieces) => p.map((own) => own.reduce((n, [a, b]) => n + b - a, 0));
-
-/** Deterministic PRNG (mulberry32) for the randomised property test. */
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('rebalance', () => {
   it('moving weight from A to B moves only A→B subjects, even when other variants sit between them', () => {
@@ -56,7 +47,7 @@ describe('rebalance', () => {
   });
 
   it('moves exactly the total-variation distance, only from losers to gainers (random weight walks)', () => {
-    const rnd = mulberry32(7);
+    const rnd = seededRandom(7);
     for (let trial = 0; trial < 40; trial++) {
       const n = 2 + Math.floor(rnd() * 4);
       let pieces = cumulativePieces(apportion(Array.from({ length: n }, () => rnd() + 0.01)));

@@ -3,7 +3,7 @@
  * pure function of its arguments, so a failing case is reproduced from its seed and index.
  */
 import { ADMIN_KEY } from '../helpers/gateway.ts';
-import { prng } from './raw-client.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 export interface FuzzCase {
   kind: string;
@@ -443,7 +443,7 @@ const MIX: Array<[number, Generator]> = [
 ];
 
 export function generateCase(seed: number, index: number, bodyLimit: number): FuzzCase {
-  const r = prng((seed * 1_000_003 + index) >>> 0);
+  const r = seededRandom((seed * 1_000_003 + index) >>> 0);
   let roll = int(r, MIX.reduce((s, [w]) => s + w, 0));
   for (const [weight, gen] of MIX) {
     if (roll < weight) return gen(r, bodyLimit);

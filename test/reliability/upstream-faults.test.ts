@@ -6,7 +6,8 @@ import { startFakeProvider, type FakeProvider, type QueuedFault } from '../helpe
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { expectValidAgainstSpec } from '../helpers/openapi.ts';
 import { testDatabases } from '../helpers/test-db.ts';
-import { postChat, prng, until, type RawAnswer } from './raw-client.ts';
+import { postChat, until, type RawAnswer } from './raw-client.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 /**
  * Issue 4, upstream faults under concurrent load: every fault kind the fake provider can
@@ -148,7 +149,7 @@ describe(`upstream faults under concurrent load (call log on ${target.kind})`, (
   }
 
   it('50 parallel mixed calls with every fault kind interleaved: success or OpenAI-shaped error, every try recorded', async () => {
-    const random = prng(SEED);
+    const random = seededRandom(SEED);
     const faults: QueuedFault[] = [];
     for (let i = 0; i < 40; i++) faults.push(FAULT_KINDS[i % FAULT_KINDS.length]!.fault);
     // Interleave deterministically (Fisher–Yates with the seeded PRNG).
