@@ -10,10 +10,10 @@ import { readRowLine, readsRowFormat, rowFileTag } from './row-fields.ts';
  *
  * A file is written as `calls-<ms>-<pid>-<seq>.r<format>.jsonl.open` (row-fields.ts
  * `ROW_FORMAT`; names without `.r<format>` are an earlier version's) and renamed to `.jsonl`
- * (sealed) when it reaches `maxFileBytes`, before a replay, or at close. A file in a format
- * this version does not read is left where it is and reported once (`onForeignFile`). Replay reads sealed files,
- * plus `.open` files left by a process that is gone, so several gateways sharing a directory
- * never read a file another live process is still appending to. Rows are idempotent on their
+ * (sealed) when it reaches `maxFileBytes`, before a replay, or at close. Replay reads sealed
+ * files, plus `.open` files left by a process that is gone, so several gateways sharing a
+ * directory never read a file another live process is still appending to. A file in a format
+ * this version does not read is left where it is and reported once (`onForeignFile`). Rows are idempotent on their
  * key, so a file replayed twice (a crash between insert and unlink) does no harm.
  */
 export interface SpoolOptions {
