@@ -14,6 +14,8 @@
  * DETECTS_2MB_PER_MIN_AT_LEAST.
  */
 
+import { median } from './summary.ts';
+
 export interface RssSample {
   /** Seconds since the soak started. */
   atS: number;
@@ -38,12 +40,6 @@ export const MIN_SOAK_S = 300;
 export const WARM_UP_SHARE = 0.2;
 export const FALSE_ALARM_AT_MOST = 0.07;
 export const DETECTS_2MB_PER_MIN_AT_LEAST = 0.9;
-
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Median of all pairwise slopes through (x, y) points; 0 with fewer than two x values. */
 export function theilSen(points: ReadonlyArray<readonly [number, number]>): number {
